@@ -1,0 +1,52 @@
+# Predictive-services modelling workbench. `make help` lists the targets.
+# Every target that runs code first makes sure the virtual environment matches the lock;
+# it is rebuilt only when requirements.lock or pyproject.toml change.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+EXP    ?= experiments/owed_duty_next_quarter.yaml
+LOCK_INPUTS := requirements.lock pyproject.toml
+# The stamp's name carries a hash of the lock inputs, so a changed lock means a missing stamp.
+ENV_HASH := $(shell cat $(LOCK_INPUTS) 2>/dev/null | $(PYTHON) -c "import hashlib,sys;print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest()[:16])")
+STAMP  := $(VENV)/.installed-$(ENV_HASH)
+
+.DEFAULT_GOAL := help
+.PHONY: help env train test validate data lock clean
+
+help: ## List the targets with one line each
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo "  Variables: EXP=experiments/<name>.yaml (default $(EXP))"
+
+$(STAMP): $(LOCK_INPUTS)
+	@echo ">> building the environment in $(VENV) from requirements.lock"
+	@rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade --require-hashes --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation --editable .
+	@touch $(STAMP)
+
+env: $(STAMP) ## Build the virtual environment if it is missing or stale (nothing happens when it is current)
+
+train: $(STAMP) ## Run an experiment end to end (EXP=experiments/<name>.yaml)
+	$(BIN)/workbench train $(EXP)
+
+validate: $(STAMP) ## Load and validate an experiment's panel without training (EXP=...)
+	$(BIN)/workbench validate $(EXP)
+
+data: $(STAMP) ## Write the synthetic England panel to data/synthetic/england.parquet
+	$(BIN)/workbench synthesize --out data/synthetic/england.parquet
+
+test: $(STAMP) ## Run the test suite
+	$(BIN)/python -m pytest
+
+lock: ## Re-resolve requirements.lock from pyproject.toml (needs the package index)
+	$(PYTHON) -m venv .lock-tools && .lock-tools/bin/python -m pip install --quiet uv==0.13.8
+	.lock-tools/bin/uv pip compile pyproject.toml requirements-build.in --extra dev --generate-hashes \
+		--no-emit-index-url --no-emit-find-links --no-header --python-version 3.11 \
+		--python-platform x86_64-manylinux_2_28 -o requirements.lock
+	rm -rf .lock-tools
+
+clean: ## Remove the environment, caches and generated outputs (keeps mlruns.db)
+	rm -rf $(VENV) .pytest_cache outputs data/synthetic
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,76 @@
+"""The workbench's one command line. The Makefile only calls this."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from workbench.errors import WorkbenchError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Predictive-services modelling workbench: area-by-period demand forecasts.")
+ExperimentArg = typer.Argument(..., help="Path to an experiment YAML, e.g. experiments/owed_duty_next_quarter.yaml")
+
+
+def _console() -> Console:
+    return Console(highlight=False)
+
+
+def _fail(error: WorkbenchError) -> None:
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/] {error}", markup=True)
+    raise typer.Exit(error.exit_code)
+
+
+@app.command()
+def validate(experiment: Path = ExperimentArg) -> None:
+    """Load the experiment's panel, check it against the contract and summarise it."""
+    from workbench.config import load_experiment
+    from workbench.data.load import load_panel
+    from workbench.data.summary import render_summary, summarise
+
+    console = _console()
+    try:
+        config = load_experiment(experiment)
+        with console.status("Loading and validating the panel"):
+            panel = load_panel(config.data)
+    except WorkbenchError as error:
+        _fail(error)
+    render_summary(console, summarise(panel))
+    console.print("[green]The panel meets the contract.[/]")
+
+
+@app.command()
+def train(experiment: Path = ExperimentArg) -> None:
+    """Run an experiment end to end."""
+    from workbench.train import run
+
+    try:
+        run(experiment, console=_console())
+    except WorkbenchError as error:
+        _fail(error)
+
+
+@app.command()
+def synthesize(
+    out: Path = typer.Option(Path("data/synthetic/england.parquet"), help="Where to write the panel (.parquet or .csv)"),
+    seed: int = typer.Option(None, help="Random seed (default: the built-in one)"),
+    end: str = typer.Option(None, help="Last quarter, e.g. 2026Q2"),
+) -> None:
+    """Write the synthetic England panel to a file, e.g. to try the bring-your-own-panel path."""
+    from workbench.data.synthetic.england import DEFAULT_END, DEFAULT_SEED, generate_england
+    from workbench.io import write_atomically
+
+    if out.suffix not in {".parquet", ".csv"}:
+        _fail(WorkbenchError(f"cannot write '{out}': use a .parquet or .csv file name"))
+    frame = generate_england(seed=DEFAULT_SEED if seed is None else seed, end=end or DEFAULT_END)
+    written = frame.assign(period=frame["period"].astype(str))
+    write_atomically(out, lambda tmp: written.to_parquet(tmp, index=False) if out.suffix == ".parquet"
+                     else written.to_csv(tmp, index=False))
+    _console().print(f"Wrote {len(frame):,} rows to {out}")
+
+
+def main() -> None:  # pragma: no cover - entry point
+    sys.exit(app())

@@ -1,0 +1,261 @@
+"""Experiment YAML -> a frozen, validated `Experiment`.
+
+Validation is strict: an unknown key is an error that names its path and the keys that are
+allowed there. Nothing here reads settings or files at import time.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from pathlib import Path
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from workbench.data.contract import GSS_DISTRICT_PATTERN, Frequency
+from workbench.data.synthetic.england import DEFAULT_END, DEFAULT_SEED, DEFAULT_START
+from workbench.errors import ConfigError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SyntheticSource(_Strict):
+    """The built-in synthetic England panel."""
+
+    seed: int = DEFAULT_SEED
+    start: str = DEFAULT_START
+    end: str = DEFAULT_END
+
+    @field_validator("start", "end")
+    @classmethod
+    def _quarter(cls, value: str) -> str:
+        import pandas as pd
+
+        try:
+            return str(pd.Period(value, freq="Q"))
+        except Exception:
+            raise ValueError(f"'{value}' is not a quarter; write it like 2026Q2") from None
+
+
+class PeriodParts(_Strict):
+    """A period split over two columns, e.g. a year column and a quarter column."""
+
+    year: str
+    quarter: str | None = None
+    month: str | None = None
+
+    @model_validator(mode="after")
+    def _one_part(self) -> PeriodParts:
+        if (self.quarter is None) == (self.month is None):
+            raise ValueError("give exactly one of 'quarter' or 'month' beside 'year'")
+        return self
+
+
+class CovariateColumn(_Strict):
+    column: str
+    publication_lag: Annotated[int, Field(ge=0)] = 0
+    count: bool = False
+
+
+class ColumnMap(_Strict):
+    """Which column of the file plays which part in the contract. Keys on the left of each
+    mapping are the names used in the workbench; values are the file's column names."""
+
+    area: str = "area_code"
+    period: str | PeriodParts = "period"
+    area_name: str | None = None
+    targets: dict[str, str] | list[str]
+    covariates: dict[str, str | CovariateColumn] = Field(default_factory=dict)
+    static: dict[str, str] | list[str] = Field(default_factory=dict)
+    groups: list[str] = Field(default_factory=list)
+
+    @staticmethod
+    def _as_dict(value: dict[str, str] | list[str]) -> dict[str, str]:
+        return dict(value) if isinstance(value, dict) else {name: name for name in value}
+
+    @property
+    def target_map(self) -> dict[str, str]:
+        return self._as_dict(self.targets)
+
+    @property
+    def static_map(self) -> dict[str, str]:
+        return self._as_dict(self.static)
+
+    @property
+    def covariate_map(self) -> dict[str, CovariateColumn]:
+        return {name: c if isinstance(c, CovariateColumn) else CovariateColumn(column=c)
+                for name, c in self.covariates.items()}
+
+    @model_validator(mode="after")
+    def _groups_are_static(self) -> ColumnMap:
+        unknown = [g for g in self.groups if g not in self.static_map and g != "area_name"]
+        if unknown:
+            raise ValueError(f"groups {unknown} must be names under 'static' ({', '.join(self.static_map) or 'none'})")
+        if not self.target_map:
+            raise ValueError("map at least one target")
+        return self
+
+
+class FileSource(_Strict):
+    """Any area-by-period panel in CSV or parquet, mapped onto the contract."""
+
+    path: Path
+    columns: ColumnMap
+    frequency: str | None = None
+    area_code_pattern: str = GSS_DISTRICT_PATTERN
+    na_values: list[str] = Field(default_factory=list)
+
+    @field_validator("frequency")
+    @classmethod
+    def _frequency(cls, value: str | None) -> str | None:
+        if value is not None:
+            Frequency.parse(value)
+        return value
+
+
+class DataConfig(_Strict):
+    synthetic: SyntheticSource | None = None
+    file: FileSource | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> DataConfig:
+        if (self.synthetic is None) == (self.file is None):
+            raise ValueError("give exactly one data source: 'synthetic' or 'file'")
+        return self
+
+
+class Experiment(_Strict):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
+    description: str = ""
+    target: str
+    data: DataConfig
+    path: Path | None = None
+    raw_text: str = Field(default="", repr=False)
+
+    @property
+    def config_hash(self) -> str:
+        return hashlib.sha256(self.raw_text.encode()).hexdigest()[:16]
+
+
+# Errors --------------------------------------------------------------------------------------------
+
+_HIDDEN = {"path", "raw_text"}  # filled in by the loader, not written in YAML
+
+
+def _unwrap(annotation: Any) -> Any:
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (Union, UnionType) and len([a for a in get_args(annotation) if a is not type(None)]) == 1:
+            annotation = next(a for a in get_args(annotation) if a is not type(None))
+        else:
+            return annotation
+
+
+def _walk(loc: tuple[Any, ...]) -> tuple[list[str], Any, str | None]:
+    """Follow a pydantic error location through the schema.
+
+    Returns the YAML path (without pydantic's union tags), the annotation reached, and the union
+    branch (tag) the error came from, so errors from a branch the user clearly did not mean can
+    be dropped.
+    """
+    annotation: Any = Experiment
+    path: list[str] = []
+    branch: str | None = None
+    i = 0
+    while i < len(loc):
+        part = loc[i]
+        origin = get_origin(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = annotation.model_fields.get(part)
+            path.append(str(part))
+            i += 1
+            if field is None:
+                return path + [str(p) for p in loc[i:]], annotation, branch
+            annotation = field.annotation
+        elif origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (Union, UnionType):
+            members = [a for a in get_args(annotation) if a is not type(None)]
+            if len(members) == 1:
+                annotation = members[0]
+                continue
+            models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
+            named = [m for m in models if part == m.__name__ or str(part).endswith(f", {m.__name__}]")]
+            annotation = named[0] if named else next(m for m in members if m not in models)
+            branch = str(part)
+            i += 1
+        elif origin is dict:
+            annotation = get_args(annotation)[1]
+            path.append(str(part))
+            i += 1
+        elif origin is list:
+            annotation = get_args(annotation)[0]
+            path.append(str(part))
+            i += 1
+        else:
+            path.append(str(part))
+            i += 1
+    return path, _unwrap(annotation), branch
+
+
+def _describe(error: dict[str, Any], source: Path) -> tuple[str, str, str | None, bool]:
+    """(YAML path, message, union branch, whether the branch only rejected the kind of value)."""
+    loc = tuple(error["loc"])
+    path, _, branch = _walk(loc)
+    wrong_kind = branch is not None and loc[-1] == branch and error["type"].endswith("_type")
+    dotted = ".".join(path) or "(top level)"
+    if error["type"] == "extra_forbidden":
+        _, parent_model, _ = _walk(loc[:-1])
+        known = [k for k in getattr(parent_model, "model_fields", {}) if k not in _HIDDEN]
+        key = path[-1]
+        parent = ".".join(path[:-1]) or "the top level"
+        close = difflib.get_close_matches(key, known, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        return dotted, f"{source}: unknown key '{key}' at {parent}; known: {', '.join(known)}{hint}", branch, False
+    if error["type"] == "missing":
+        return dotted, f"{source}: missing required key '{dotted}'", branch, False
+    message = error["msg"].removeprefix("Value error, ")
+    return dotted, f"{source}: {dotted}: {message}", branch, wrong_kind
+
+
+def _messages(errors: list[dict[str, Any]], source: Path) -> list[str]:
+    described = [_describe(e, source) for e in errors]
+    # When one branch of a union only says "wrong kind of value" and another branch has something
+    # specific to say about the same place, the user meant the other branch.
+    def superseded(path: str, branch: str | None) -> bool:
+        return any(other_branch != branch and (p.startswith(path + ".") or (p == path and not other_kind))
+                   for p, _, other_branch, other_kind in described)
+
+    kept = [text for path, text, branch, wrong_kind in described
+            if not (wrong_kind and superseded(path, branch))]
+    return sorted(dict.fromkeys(kept))
+
+
+def parse_experiment(text: str, *, source: Path) -> Experiment:
+    """Parse YAML text into an `Experiment`, turning every schema problem into one ConfigError."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{source}: not valid YAML: {error}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: an experiment is a YAML mapping with keys name, target and data")
+    try:
+        return Experiment.model_validate({**raw, "path": source, "raw_text": text})
+    except ValidationError as error:
+        raise ConfigError("\n".join(_messages(error.errors(), source))) from None
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    path = Path(path)
+    if not path.is_file():
+        near = sorted(p.name for p in path.parent.glob("*.yaml")) if path.parent.is_dir() else []
+        hint = f"; experiments in {path.parent}: {', '.join(near)}" if near else ""
+        raise ConfigError(f"experiment file '{path}' does not exist{hint}")
+    return parse_experiment(path.read_text(), source=path)

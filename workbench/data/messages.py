@@ -1,0 +1,77 @@
+"""Every data-problem message in one place, so tests can assert them word for word.
+
+Each entry is (message, fix). Both are format strings.
+"""
+
+FILE_NOT_FOUND = (
+    "panel file '{path}' does not exist",
+    "check data.file.path in the experiment YAML (relative paths are read from the project root)",
+)
+WRONG_FILE_TYPE = (
+    "panel file '{path}' has type '{suffix}', which the workbench cannot read",
+    "save the panel as .csv or .parquet",
+)
+UNREADABLE_FILE = (
+    "panel file '{path}' could not be read as {kind}: {reason}",
+    "open the file to check it is a valid {kind} file, or re-export it",
+)
+EMPTY_FILE = (
+    "panel file '{path}' has no data rows",
+    "point data.file.path at a file with at least one row below the header",
+)
+MAPPED_COLUMN_MISSING = (
+    "column '{column}' (mapped as {role}) is not in the file; columns found: {found}",
+    "correct the mapping under data.file.columns in the experiment YAML, or rename the column in the file",
+)
+MISSING_COLUMN = (
+    "declared column '{column}' is missing from the panel",
+    "add the column, or remove it from the panel's declaration",
+)
+MISSING_KEY = (
+    "{n} row(s) have no {what}",
+    "fill in the {what} on those rows or delete them",
+)
+DUPLICATE_KEYS = (
+    "{n} rows repeat an (area, period) pair already present",
+    "keep one row per area and period: remove the duplicates or aggregate them before loading",
+)
+GAPS = (
+    "{n} area(s) have periods missing inside their series",
+    "add the missing rows (with an empty target if the value is unknown) so gaps are explicit, not silent",
+)
+NEGATIVE_COUNTS = (
+    "column '{column}' has {n} negative value(s); counts cannot be negative",
+    "correct the values, or map any negative sentinel codes to missing with data.file.na_values",
+)
+NON_NUMERIC = (
+    "column '{column}' has {n} value(s) that are not numbers, such as '{example}'",
+    "correct the values, or list markers such as '{example}' under data.file.na_values to read them as missing",
+)
+UNPARSEABLE_PERIOD = (
+    "{n} value(s) in period column '{column}' could not be read as a period, such as '{example}'",
+    "write periods like 2021Q3 (quarter), 2021-07 (month) or 2021 (year)",
+)
+MIXED_FREQUENCY = (
+    "period column '{column}' mixes frequencies: {examples}",
+    "use one frequency for the whole panel (aggregate months to quarters first), and set data.file.frequency",
+)
+FREQUENCY_MISMATCH = (
+    "periods in column '{column}' are {found} (such as '{example}') but the experiment declares {declared}",
+    "set data.file.frequency to {found}, or convert the periods",
+)
+BAD_AREA_CODE = (
+    "{n} value(s) in column '{column}' do not match the area code pattern {pattern}, such as '{example}'",
+    "correct the codes, or set data.file.area_code_pattern to the coding scheme the panel uses",
+)
+TARGET_ALL_MISSING = (
+    "target '{column}' has no values at all",
+    "map data.file.columns.targets to a column that holds the target counts",
+)
+STATIC_VARIES = (
+    "static attribute '{column}' takes more than one value within {n} area(s)",
+    "give each area one value for '{column}', or declare it as a covariate if it changes over time",
+)
+MISSING_TARGET_VALUES = (
+    "target '{column}' is missing in {n} row(s)",
+    "nothing needed if the values are genuinely unknown; models skip these rows when training",
+)

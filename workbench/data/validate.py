@@ -1,0 +1,151 @@
+"""Check a panel against the contract and return findings; never raises for bad data.
+
+Column-level rules (presence, types, non-negative counts, area-code format, unique keys) are a
+pandera schema built from the `PanelSpec`; the rules about a series as a whole (gaps, static
+attributes that change, a target with no values) are checked here on top of it.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+
+from workbench.data import messages as msg
+from workbench.data.contract import AREA, KEYS, PERIOD, PanelSpec
+from workbench.data.findings import Finding
+
+
+def _finding(entry: tuple[str, str], *, severity: str = "error", column: str | None = None,
+             areas=(), periods=(), rows=(), **values) -> Finding:
+    message, fix = entry
+    return Finding(
+        check=[k for k, v in vars(msg).items() if v is entry][0].lower(),
+        message=message.format(column=column, **values),
+        fix=fix.format(column=column, **values),
+        column=column,
+        areas=tuple(str(a) for a in areas),
+        periods=tuple(str(p) for p in periods),
+        rows=tuple(int(r) for r in rows),
+        severity=severity,  # type: ignore[arg-type]
+    )
+
+
+def panel_schema(spec: PanelSpec) -> pa.DataFrameSchema:
+    """The pandera schema of a panel with this spec."""
+    counts = {*spec.targets, *(c.name for c in spec.covariates if c.count)}
+    columns: dict[str, pa.Column] = {
+        AREA: pa.Column(str, pa.Check.str_matches(spec.area_code_pattern), nullable=False),
+        PERIOD: pa.Column(spec.frequency.dtype, nullable=False),
+    }
+    for name in (*spec.targets, *spec.covariate_names):
+        checks = [pa.Check.ge(0)] if name in counts else []
+        columns[name] = pa.Column(float, checks, nullable=True, coerce=True)
+    for name in spec.static:
+        columns[name] = pa.Column(float if name in spec.numeric_static else None, nullable=True,
+                                  coerce=name in spec.numeric_static)
+    return pa.DataFrameSchema(columns, unique=list(KEYS), strict=False)
+
+
+def validate_panel(frame: pd.DataFrame, spec: PanelSpec) -> list[Finding]:
+    """All findings for `frame`, whose index holds the row labels to report (e.g. file lines)."""
+    missing = [c for c in spec.columns if c not in frame.columns]
+    if missing:
+        return [_finding(msg.MISSING_COLUMN, column=c) for c in missing]
+    frame, findings = _coerce_numeric(frame, spec)
+    findings += _schema_findings(frame, spec)
+    if frame[AREA].isna().any() or frame[PERIOD].isna().any():
+        return findings  # the structural checks below need complete keys
+    findings += _gap_findings(frame, spec)
+    findings += _static_findings(frame, spec)
+    for target in spec.targets:
+        values = frame[target]
+        if values.isna().all():
+            findings.append(_finding(msg.TARGET_ALL_MISSING, column=target))
+        elif values.isna().any():
+            gaps = frame[values.isna()]
+            findings.append(_finding(msg.MISSING_TARGET_VALUES, severity="warning", column=target,
+                                     n=len(gaps), areas=gaps[AREA].unique(), periods=gaps[PERIOD].unique(),
+                                     rows=gaps.index))
+    return findings
+
+
+def _coerce_numeric(frame: pd.DataFrame, spec: PanelSpec) -> tuple[pd.DataFrame, list[Finding]]:
+    """Report values that are not numbers in numeric columns, and return a copy with them as missing."""
+    findings: list[Finding] = []
+    numeric = {}
+    for column in (*spec.targets, *spec.covariate_names, *spec.numeric_static):
+        raw = frame[column]
+        values = pd.to_numeric(raw, errors="coerce")
+        bad = values.isna() & raw.notna()
+        if bad.any():
+            located = frame[bad]
+            findings.append(_finding(msg.NON_NUMERIC, column=column, n=int(bad.sum()), example=str(raw[bad].iloc[0]),
+                                     areas=located[AREA].unique(), periods=located[PERIOD].unique(),
+                                     rows=located.index))
+        numeric[column] = values.astype("float64")
+    return frame.assign(**numeric), findings
+
+
+def _schema_findings(frame: pd.DataFrame, spec: PanelSpec) -> list[Finding]:
+    try:
+        panel_schema(spec).validate(frame, lazy=True)
+    except SchemaErrors as error:
+        cases = error.failure_cases
+    else:
+        return []
+    findings: list[Finding] = []
+    for (column, check), group in cases.groupby(["column", "check"], dropna=False, sort=False):
+        rows = [int(i) for i in group["index"].dropna()]
+        located = frame.loc[rows] if rows else frame.iloc[0:0]
+        where = dict(areas=located[AREA].unique(), periods=located[PERIOD].unique(), rows=rows)
+        example = str(group["failure_case"].iloc[0])
+        check = str(check)
+        if check.startswith("str_matches"):
+            findings.append(_finding(msg.BAD_AREA_CODE, column=AREA, n=len(group), example=example,
+                                     pattern=spec.area_code_pattern, **where))
+        elif check.startswith("greater_than_or_equal_to"):
+            findings.append(_finding(msg.NEGATIVE_COUNTS, column=str(column), n=len(group), **where))
+        elif "unique" in check:
+            if any(f.check == "duplicate_keys" for f in findings):
+                continue  # pandera reports the pair once per key column
+            duplicated = frame[frame.duplicated(list(KEYS), keep=False)]
+            repeats = frame.duplicated(list(KEYS), keep="first").sum()
+            findings.append(_finding(msg.DUPLICATE_KEYS, n=int(repeats), areas=duplicated[AREA].unique(),
+                                     periods=duplicated[PERIOD].unique(), rows=duplicated.index))
+        elif check == "not_nullable":
+            what = "area code" if column == AREA else "period" if column == PERIOD else f"value in '{column}'"
+            findings.append(_finding(msg.MISSING_KEY, column=str(column), n=len(group), what=what, **where))
+        elif check.startswith("dtype") and column == PERIOD:
+            findings.append(_finding(msg.FREQUENCY_MISMATCH, column=PERIOD, found=example,
+                                     example=str(frame[PERIOD].iloc[0]), declared=spec.frequency.label))
+        else:  # a rule pandera added that has no tailored message yet: still report it plainly
+            findings.append(Finding(check=check, message=f"column '{column}' failed {check}",
+                                    fix="correct the values", column=str(column), rows=tuple(rows)))
+    return findings
+
+
+def _gap_findings(frame: pd.DataFrame, spec: PanelSpec) -> list[Finding]:
+    ordinals = frame[PERIOD].map(lambda p: p.ordinal).astype("int64")
+    per_area = ordinals.groupby(frame[AREA]).agg(["min", "max", "nunique"])
+    gappy = per_area[per_area["max"] - per_area["min"] + 1 > per_area["nunique"]]
+    if gappy.empty:
+        return []
+    missing_periods: list[str] = []
+    for area, row in gappy.iterrows():
+        have = set(ordinals[frame[AREA] == area])
+        for ordinal in range(row["min"], row["max"] + 1):
+            if ordinal not in have:
+                missing_periods.append(f"{area} {pd.Period(ordinal=ordinal, freq=spec.frequency.value)}")
+    return [_finding(msg.GAPS, n=len(gappy), areas=gappy.index, periods=missing_periods)]
+
+
+def _static_findings(frame: pd.DataFrame, spec: PanelSpec) -> list[Finding]:
+    findings = []
+    for column in spec.static:
+        counts = frame.groupby(AREA)[column].nunique(dropna=False)
+        varying = counts[counts > 1].index
+        if len(varying):
+            rows = frame.index[frame[AREA].isin(varying)]
+            findings.append(_finding(msg.STATIC_VARIES, column=column, n=len(varying), areas=varying, rows=rows))
+    return findings
