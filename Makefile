@@ -34,8 +34,8 @@ train: $(STAMP) ## Run an experiment end to end (EXP=experiments/<name>.yaml)
 validate: $(STAMP) ## Load and validate an experiment's panel without training (EXP=...)
 	$(BIN)/workbench validate $(EXP)
 
-data: $(STAMP) ## Write the synthetic England panel to data/synthetic/england.parquet
-	$(BIN)/workbench synthesize --out data/synthetic/england.parquet
+data: $(STAMP) ## Write the synthetic England panel to data/synthetic/england.csv
+	$(BIN)/workbench synthesize --out data/synthetic/england.csv
 
 test: $(STAMP) ## Run the test suite
 	$(BIN)/python -m pytest

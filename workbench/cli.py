@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from workbench.errors import WorkbenchError
 
@@ -20,7 +21,7 @@ def _console() -> Console:
 
 
 def _fail(error: WorkbenchError) -> None:
-    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/] {error}", markup=True)
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/] {escape(str(error))}")
     raise typer.Exit(error.exit_code)
 
 
@@ -55,7 +56,7 @@ def train(experiment: Path = ExperimentArg) -> None:
 
 @app.command()
 def synthesize(
-    out: Path = typer.Option(Path("data/synthetic/england.parquet"), help="Where to write the panel (.parquet or .csv)"),
+    out: Path = typer.Option(Path("data/synthetic/england.csv"), help="Where to write the panel (.parquet or .csv)"),
     seed: int = typer.Option(None, help="Random seed (default: the built-in one)"),
     end: str = typer.Option(None, help="Last quarter, e.g. 2026Q2"),
 ) -> None:

@@ -213,7 +213,8 @@ def _describe(error: dict[str, Any], source: Path) -> tuple[str, str, str | None
     dotted = ".".join(path) or "(top level)"
     if error["type"] == "extra_forbidden":
         _, parent_model, _ = _walk(loc[:-1])
-        known = [k for k in getattr(parent_model, "model_fields", {}) if k not in _HIDDEN]
+        known = [k for k in getattr(parent_model, "model_fields", {})
+                 if not (parent_model is Experiment and k in _HIDDEN)]
         key = path[-1]
         parent = ".".join(path[:-1]) or "the top level"
         close = difflib.get_close_matches(key, known, n=1)

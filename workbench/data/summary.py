@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from workbench.data.contract import AREA, PERIOD, Panel
@@ -60,7 +61,7 @@ def summarise(panel: Panel) -> PanelSummary:
 
 def render_summary(console: Console, summary: PanelSummary) -> None:
     """Print the summary as a few lines and two tables."""
-    console.print(f"[bold]{summary.source}[/]: {summary.areas} areas, {summary.first_period} to "
+    console.print(f"[bold]{escape(summary.source)}[/]: {summary.areas} areas, {summary.first_period} to "
                   f"{summary.last_period} ({summary.frequency}ly), {summary.rows:,} rows, digest {summary.digest}")
     for title, frame in (("Targets", summary.targets), ("Covariates", summary.covariates)):
         if frame.empty:
@@ -75,4 +76,4 @@ def render_summary(console: Console, summary: PanelSummary) -> None:
     for group, counts in summary.groups.items():
         console.print(f"  group [bold]{group}[/]: " + ", ".join(f"{k} ({v})" for k, v in counts.items()))
     for warning in summary.warnings:
-        console.print(f"[yellow]warning:[/] {warning}")
+        console.print(f"[yellow]warning:[/] {escape(warning)}")
