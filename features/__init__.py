@@ -1,10 +1,24 @@
 """Catalogue of feature builders: panel -> leakage-free feature columns.
 
-`BUILDERS` maps each builder's name in an experiment YAML to its class; registration is explicit.
-The catalogue is empty in this version: builders (lags, rolling windows, seasonality, published
-covariates, neighbour aggregates) arrive with model training.
+Registration is explicit: add a builder class here to make it usable from an experiment YAML as
+`{builder: <name>, ...parameters}`.
 """
 
-BUILDERS: dict[str, type] = {}
+from features.areas import RegionalTrend, StaticAttributes
+from features.base import BuildContext, FeatureBuilder, FeatureInfo
+from features.calendar import Seasonal, StructuralBreak
+from features.covariates import PublishedCovariate
+from features.history import Growth, Lag, Rolling
 
-__all__ = ["BUILDERS"]
+BUILDERS: dict[str, type[FeatureBuilder]] = {
+    "lag": Lag,
+    "rolling": Rolling,
+    "growth": Growth,
+    "seasonal": Seasonal,
+    "structural_break": StructuralBreak,
+    "covariate": PublishedCovariate,
+    "static": StaticAttributes,
+    "regional_trend": RegionalTrend,
+}
+
+__all__ = ["BUILDERS", "BuildContext", "FeatureBuilder", "FeatureInfo"]

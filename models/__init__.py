@@ -1,9 +1,20 @@
-"""Catalogue of model specs: baselines, GLM and LightGBM forecasters.
+"""Catalogue of model specs: baselines, a Poisson GLM and LightGBM.
 
-`MODELS` maps each model's name in an experiment YAML to its spec; registration is explicit.
-The catalogue is empty in this version: models arrive with model training.
+Registration is explicit: add a spec class here to make it usable from an experiment YAML as
+`{model: <name>, ...parameters}`.
 """
 
-MODELS: dict[str, object] = {}
+from models.base import Forecaster, ModelSpec
+from models.baselines import Naive, RecentMean, SeasonalNaive
+from models.gbm import LightGBM
+from models.glm import PoissonGLM
 
-__all__ = ["MODELS"]
+MODELS: dict[str, type[ModelSpec]] = {
+    "naive": Naive,
+    "seasonal_naive": SeasonalNaive,
+    "recent_mean": RecentMean,
+    "poisson_glm": PoissonGLM,
+    "lightgbm": LightGBM,
+}
+
+__all__ = ["MODELS", "Forecaster", "ModelSpec"]

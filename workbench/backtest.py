@@ -1,0 +1,114 @@
+"""Rolling-origin backtests: every candidate refitted at every origin on what was known then.
+
+Fold k has an origin O_k. Its training rows are the feature-table rows whose target period is at
+or before O_k (so every actual it learns from was observed by O_k); its test rows are the rows
+whose origin is O_k, one per area and horizon. Origins end where the longest horizon still has
+actuals and step back `step` periods at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from models.base import ModelSpec
+from workbench.data.contract import AREA
+from workbench.errors import ConfigError
+from workbench.featurize import ACTUAL, HORIZON, ORIGIN, TARGET_PERIOD, FeatureTable
+from workbench.intervals import ConformalBand, calibrate_by_horizon, log_residuals
+from workbench.metrics import summarise
+
+
+@dataclass(frozen=True)
+class Fold:
+    index: int
+    origin: pd.Period
+
+
+def rolling_origins(*, first_period: pd.Period, last_period: pd.Period, origins: int, step: int,
+                    max_horizon: int, min_train_periods: int) -> list[Fold]:
+    """The backtest origins, oldest first. Raises ConfigError when the panel is too short."""
+    last_origin = last_period - max_horizon
+    chosen = [last_origin - step * i for i in range(origins)][::-1]
+    trained_on = (chosen[0] - first_period).n + 1 if chosen[0] >= first_period else 0
+    if trained_on < min_train_periods:
+        needed = min_train_periods + max_horizon + step * (origins - 1)
+        have = (last_period - first_period).n + 1
+        raise ConfigError(
+            f"the backtest needs {needed} periods ({min_train_periods} to train on before the first origin, "
+            f"{origins} origins {step} apart, horizons up to {max_horizon}) but the panel has {have} "
+            f"({first_period} to {last_period}); lower backtest.origins, backtest.min_train_periods or the horizon")
+    return [Fold(index=i, origin=o) for i, o in enumerate(chosen)]
+
+
+def split(table: FeatureTable, fold: Fold) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(training rows, test rows) for one fold: nothing in training was unobserved at the origin."""
+    frame = table.frame
+    train = frame[(frame[TARGET_PERIOD] <= fold.origin) & frame[ACTUAL].notna()]
+    test = frame[(frame[ORIGIN] == fold.origin) & frame[HORIZON].isin(table.horizons)]
+    return train, test
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    predictions: pd.DataFrame      # candidate, fold, origin, area, horizon, actual, forecast, scale, lower, upper
+    fold_metrics: pd.DataFrame     # per candidate, fold and horizon
+    horizon_metrics: pd.DataFrame  # per candidate and horizon, over all folds
+    summary: pd.DataFrame          # per candidate, over all folds and horizons
+    bands: dict[str, dict[int, ConformalBand]]  # final interval bands per candidate and horizon
+    folds: tuple[Fold, ...]
+    level: float
+
+
+def _calibrate(predictions: pd.DataFrame, folds: Sequence[Fold], *, level: float, min_folds: int) -> pd.DataFrame:
+    """Add lower/upper to each fold from residuals of earlier folds whose actuals were known at its origin."""
+    out = []
+    residuals = predictions.assign(residual=log_residuals(predictions["actual"].to_numpy(float),
+                                                          predictions["forecast"].to_numpy(float)))
+    for fold in folds:
+        for horizon, rows in residuals[residuals["fold"] == fold.index].groupby(HORIZON):
+            earlier = [f.index for f in folds if f.origin + int(horizon) <= fold.origin]
+            known = residuals[(residuals[HORIZON] == horizon) & residuals["fold"].isin(earlier)]
+            rows = rows.copy()
+            if len(earlier) >= min_folds:
+                band = ConformalBand.fit(known["residual"].to_numpy(float), level=level)
+                rows["lower"], rows["upper"] = band.apply(rows["forecast"].to_numpy(float))
+            else:
+                rows["lower"], rows["upper"] = np.nan, np.nan
+            out.append(rows)
+    return pd.concat(out).drop(columns="residual").sort_index()
+
+
+def run_backtest(table: FeatureTable, candidates: Sequence[ModelSpec], folds: Sequence[Fold], *, level: float,
+                 min_calibration_folds: int, seed: int,
+                 on_step: Callable[[str, Fold], None] | None = None) -> BacktestResult:
+    parts = []
+    for fold in folds:
+        train, test = split(table, fold)
+        y = train[ACTUAL].to_numpy(float)
+        for spec in candidates:
+            forecaster = spec.make(features=table.features, seed=seed).fit(train, y)
+            parts.append(pd.DataFrame({
+                "candidate": spec.candidate, "fold": fold.index, "origin": test[ORIGIN].to_numpy(),
+                AREA: test[AREA].to_numpy(), HORIZON: test[HORIZON].to_numpy(),
+                "actual": test[ACTUAL].to_numpy(float), "forecast": forecaster.predict(test),
+                "scale": test["ref_mase_scale"].to_numpy(float),
+            }))
+            if on_step:
+                on_step(spec.candidate, fold)
+    predictions = pd.concat(parts, ignore_index=True)
+    calibrated = pd.concat([_calibrate(p, folds, level=level, min_folds=min_calibration_folds)
+                            for _, p in predictions.groupby("candidate", sort=False)])
+    residuals = calibrated.assign(residual=log_residuals(calibrated["actual"].to_numpy(float),
+                                                         calibrated["forecast"].to_numpy(float)))
+    bands = {c: calibrate_by_horizon(r, level=level) for c, r in residuals.groupby("candidate", sort=False)}
+    return BacktestResult(
+        predictions=calibrated,
+        fold_metrics=summarise(calibrated, by=["candidate", "fold", HORIZON], level=level),
+        horizon_metrics=summarise(calibrated, by=["candidate", HORIZON], level=level),
+        summary=summarise(calibrated, by=["candidate"], level=level),
+        bands=bands, folds=tuple(folds), level=level,
+    )
