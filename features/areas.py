@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from features.base import BuildContext, FeatureBuilder, FeatureInfo, humanise
+from features.base import BuildContext, FeatureBuilder, FeatureInfo, as_category, humanise
 from workbench.data.contract import PERIOD, PanelSpec
 
 REGIONAL_TREND = "regional trend"
@@ -44,8 +44,7 @@ class StaticAttributes(FeatureBuilder):
         out = {}
         for column in self.columns:
             values = ctx.frame[column]
-            out[column] = values.astype(float) if column in ctx.spec.numeric_static else values.astype(
-                "category")
+            out[column] = values.astype(float) if column in ctx.spec.numeric_static else as_category(values)
         return pd.DataFrame(out, index=ctx.frame.index)
 
 

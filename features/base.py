@@ -89,5 +89,12 @@ def safe_log(values: pd.Series) -> pd.Series:
     return np.log(values.where(values > 0))
 
 
+def as_category(values: pd.Series, categories: list | None = None) -> pd.Categorical:
+    """Categories are always text, so a model served from MLflow sees the same ones it was trained on."""
+    text = values.astype("string")
+    cats = [str(c) for c in categories] if categories is not None else sorted(text.dropna().unique())
+    return pd.Categorical(text, categories=cats)
+
+
 def humanise(column: str) -> str:
     return column.replace("_", " ")

@@ -7,7 +7,7 @@ from typing import ClassVar
 import pandas as pd
 from pydantic import field_validator
 
-from features.base import BuildContext, FeatureBuilder, FeatureInfo
+from features.base import BuildContext, FeatureBuilder, FeatureInfo, as_category
 from workbench.data.contract import AREA, PERIOD
 
 SEASONALITY = "seasonality"
@@ -36,7 +36,7 @@ class Seasonal(FeatureBuilder):
         position = "quarter" if s == 4 else "month"
         target_period = ctx.target_period
         values = target_period.dt.quarter if s == 4 else target_period.dt.month
-        out = {f"{position}_of_year": pd.Categorical(values, categories=range(1, s + 1))}
+        out = {f"{position}_of_year": as_category(values, categories=list(range(1, s + 1)))}
         if self.same_period_last_year:
             years_back = -(-ctx.horizon // s)  # the nearest same period that is observed at the origin
             out[f"{ctx.target}_same_period_last_year"] = ctx.lag(ctx.target, years_back * s - ctx.horizon + 1)

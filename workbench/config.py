@@ -10,10 +10,14 @@ import difflib
 import hashlib
 from pathlib import Path
 from types import UnionType
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from features.base import FeatureBuilder
+from models.base import ModelSpec
 
 from workbench.data.contract import GSS_DISTRICT_PATTERN, Frequency
 from workbench.data.synthetic.england import DEFAULT_END, DEFAULT_SEED, DEFAULT_START
@@ -129,13 +133,110 @@ class DataConfig(_Strict):
         return self
 
 
+class BacktestConfig(_Strict):
+    """Rolling-origin settings. Horizons gap+1 .. gap+horizon are forecast from each origin."""
+
+    origins: Annotated[int, Field(ge=1)] = 8
+    step: Annotated[int, Field(ge=1)] = 1
+    gap: Annotated[int, Field(ge=0)] = 0
+    min_train_periods: Annotated[int, Field(ge=2)] = 8
+    interval_level: Annotated[float, Field(gt=0, lt=1)] = 0.8
+    min_calibration_folds: Annotated[int, Field(ge=1)] = 2
+
+
+class SelectionConfig(_Strict):
+    metric: Literal["mase", "wape", "mae", "rmse", "winkler"] = "mase"
+    margin: Annotated[float, Field(ge=0, lt=1)] = 0.0
+
+
+def _entries(raw: Any, *, section: str, key: str, registry: dict[str, type[BaseModel]]) -> tuple[list, list[str]]:
+    """Turn `[{<key>: name, ...params}]` into registered objects, with messages naming each bad entry."""
+    if not isinstance(raw, list):
+        return [], [f"{section}: give a list of entries, each a mapping with '{key}: <name>'"]
+    known = ", ".join(registry)
+    made, problems = [], []
+    for i, entry in enumerate(raw):
+        where = f"{section}[{i}]"
+        if not isinstance(entry, dict) or key not in entry:
+            problems.append(f"{where}: each entry needs '{key}: <name>'; known: {known}")
+            continue
+        params = {k: v for k, v in entry.items() if k != key}
+        kind = registry.get(str(entry[key]))
+        if kind is None:
+            close = difflib.get_close_matches(str(entry[key]), list(registry), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            problems.append(f"unknown {key} '{entry[key]}' in {where}; known: {known}{hint}")
+            continue
+        try:
+            made.append(kind.model_validate(params))
+        except ValidationError as error:
+            for e in error.errors():
+                field = ".".join(str(p) for p in e["loc"])
+                if e["type"] == "extra_forbidden":
+                    allowed = [f for f in kind.model_fields]
+                    close = difflib.get_close_matches(field, allowed, n=1)
+                    hint = f"; did you mean '{close[0]}'?" if close else ""
+                    problems.append(f"unknown key '{field}' at {where} ({entry[key]}); known: "
+                                    f"{', '.join(allowed)}{hint}")
+                else:
+                    at = f"{where}.{field}" if field else f"{where} ({entry[key]})"
+                    problems.append(f"{at}: {e['msg'].removeprefix('Value error, ')}")
+    return made, problems
+
+
 class Experiment(_Strict):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
     description: str = ""
     target: str
     data: DataConfig
+    frequency: str | None = None
+    horizon: Annotated[int, Field(ge=1, le=24)] = 1
+    seed: int = 0
+    features: list[FeatureBuilder] = Field(default_factory=list)
+    models: list[ModelSpec] = Field(default_factory=list)
+    backtest: BacktestConfig = Field(default_factory=BacktestConfig)
+    selection: SelectionConfig = Field(default_factory=SelectionConfig)
     path: Path | None = None
     raw_text: str = Field(default="", repr=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _registered_entries(cls, raw: Any) -> Any:
+        if not isinstance(raw, dict):
+            return raw
+        from features import BUILDERS
+        from models import MODELS
+
+        raw = dict(raw)
+        problems: list[str] = []
+        for section, key, registry in (("features", "builder", BUILDERS), ("models", "model", MODELS)):
+            if section in raw:
+                raw[section], found = _entries(raw[section], section=section, key=key, registry=registry)
+                problems += found
+        names = [m.candidate for m in raw.get("models", [])]
+        problems += [f"models: two candidates are named '{n}'; give one of them a different 'name'"
+                     for n in sorted({n for n in names if names.count(n) > 1})]
+        if problems:
+            raise PydanticCustomError("workbench_entries", "\n".join(problems))
+        return raw
+
+    @field_validator("frequency")
+    @classmethod
+    def _frequency(cls, value: str | None) -> str | None:
+        if value is not None:
+            Frequency.parse(value)
+        return value
+
+    @property
+    def horizons(self) -> tuple[int, ...]:
+        return tuple(range(self.backtest.gap + 1, self.backtest.gap + self.horizon + 1))
+
+    @property
+    def baselines(self) -> list[ModelSpec]:
+        return [m for m in self.models if m.is_baseline]
+
+    def reference_windows(self) -> set[int]:
+        return {4}.union(*(m.reference_windows() for m in self.models))
 
     @property
     def config_hash(self) -> str:
@@ -220,6 +321,8 @@ def _describe(error: dict[str, Any], source: Path) -> tuple[str, str, str | None
         close = difflib.get_close_matches(key, known, n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         return dotted, f"{source}: unknown key '{key}' at {parent}; known: {', '.join(known)}{hint}", branch, False
+    if error["type"] == "workbench_entries":
+        return dotted, "\n".join(f"{source}: {line}" for line in error["msg"].splitlines()), branch, False
     if error["type"] == "missing":
         return dotted, f"{source}: missing required key '{dotted}'", branch, False
     message = error["msg"].removeprefix("Value error, ")

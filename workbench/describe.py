@@ -1,0 +1,52 @@
+"""The run description a reviewer reads first in the MLflow UI (markdown)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from workbench.record import TrainingRecord
+
+SHOWN = ("mase", "wape", "mae", "bias", "coverage", "winkler")
+
+
+def comparison_table(record: TrainingRecord) -> pd.DataFrame:
+    """One row per candidate: kind and backtest metrics over all origins and horizons, best first."""
+    kinds = {m.candidate: m.kind for m in record.experiment.models}
+    table = record.backtest.summary.set_index("candidate")[list(SHOWN)]
+    table.insert(0, "kind", pd.Series(kinds))
+    return table.sort_values(record.selection.metric)
+
+
+def _markdown(table: pd.DataFrame, *, level: float) -> str:
+    header = ["candidate", "kind", "MASE", "WAPE", "MAE", "bias", f"coverage ({level:.0%})", "Winkler"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name, row in table.iterrows():
+        lines.append(f"| {name} | {row['kind']} | {row['mase']:.3f} | {row['wape']:.1%} | {row['mae']:.1f} | "
+                     f"{row['bias']:+.1%} | {row['coverage']:.1%} | {row['winkler']:.1f} |")
+    return "\n".join(lines)
+
+
+def run_description(record: TrainingRecord, *, commit: str, dirty: bool) -> str:
+    experiment, selection, panel = record.experiment, record.selection, record.panel
+    folds = record.backtest.folds
+    builders = ", ".join(b.name for b in experiment.features) or "none"
+    return "\n".join([
+        f"## {experiment.name}: winner **{selection.winner}**",
+        "",
+        selection.verdict,
+        "",
+        f"**Rule:** {selection.rule}.",
+        "",
+        _markdown(comparison_table(record), level=record.backtest.level),
+        "",
+        f"**Target:** `{experiment.target}`, horizons {', '.join(map(str, experiment.horizons))} "
+        f"({panel.spec.frequency.label}s ahead). **Backtest:** {len(folds)} origins from {folds[0].origin} to "
+        f"{folds[-1].origin}, every candidate refitted at each origin on data up to it; intervals are conformal "
+        f"from earlier folds' residuals.",
+        f"**Data:** {panel.source}, {panel.frame['area_code'].nunique()} areas, digest `{panel.digest()}`.",
+        f"**Features:** {builders}.",
+        f"**Code:** commit `{commit[:12]}`{' (uncommitted changes present)' if dirty else ''}; "
+        f"config hash `{experiment.config_hash}`.",
+        "",
+        "Child runs hold each candidate's parameters, per-fold metrics (step = fold) and logged model.",
+    ])

@@ -1,0 +1,48 @@
+"""Figures for reviewers. Each function returns a matplotlib Figure; the tracking module logs it."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display here; harmless if a backend is already chosen
+
+import matplotlib.pyplot as plt  # noqa: E402
+
+from workbench.backtest import BacktestResult  # noqa: E402
+
+
+def backtest_figure(result: BacktestResult, *, winner: str, baselines: list[str], target: str) -> plt.Figure:
+    """Left: the total over all areas, actual against one-step forecasts at each origin.
+    Right: MASE by horizon for every candidate."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8))
+    first = result.predictions[result.predictions["horizon"] == result.predictions["horizon"].min()]
+    totals = first.groupby(["candidate", "origin"])[["actual", "forecast"]].sum().reset_index()
+    actual = totals.drop_duplicates("origin").set_index("origin")["actual"]
+    x = [str(o + int(first["horizon"].min())) for o in actual.index]
+    left.plot(x, actual.to_numpy(), color="black", linewidth=2.5, label="actual")
+    shown = [winner, *[b for b in baselines if b != winner]]
+    for candidate in shown:
+        series = totals[totals["candidate"] == candidate].set_index("origin")["forecast"]
+        left.plot(x, series.reindex(actual.index).to_numpy(), linewidth=2 if candidate == winner else 1,
+                  linestyle="-" if candidate == winner else "--", label=candidate)
+    left.set_title(f"Total {target} over all areas: actual and one-step forecasts")
+    left.set_xlabel("forecast period")
+    left.tick_params(axis="x", rotation=45)
+    left.legend(fontsize=8)
+    by_horizon = result.horizon_metrics.pivot(index="horizon", columns="candidate", values="mase")
+    for candidate in by_horizon.columns:
+        emphasis = dict(linewidth=2.5) if candidate == winner else dict(linewidth=1, alpha=0.8)
+        right.plot(by_horizon.index, by_horizon[candidate], marker="o", label=candidate, **emphasis)
+    right.set_title("Backtest MASE by horizon (lower is better)")
+    right.set_xlabel("horizon (periods ahead)")
+    right.set_xticks(list(by_horizon.index))
+    right.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def close(fig: plt.Figure) -> None:
+    plt.close(fig)
+
+
+__all__ = ["backtest_figure", "close"]

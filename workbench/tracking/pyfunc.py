@@ -1,0 +1,36 @@
+"""The logged model: a fitted forecaster with its interval bands, served through MLflow's pyfunc.
+
+Input: feature-table rows (the features, `horizon` and the `ref_*` columns), categories as text.
+Output: forecast, lower and upper bound for each row.
+"""
+
+from __future__ import annotations
+
+import mlflow.pyfunc
+import numpy as np
+import pandas as pd
+
+from workbench.intervals import ConformalBand
+
+
+class ForecastModel(mlflow.pyfunc.PythonModel):
+    def __init__(self, *, forecaster, categories: dict[str, list], bands: dict[int, ConformalBand]):
+        self.forecaster = forecaster
+        self.categories = categories
+        self.bands = bands
+
+    def _rows(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.assign(**{c: pd.Categorical(frame[c].astype(str), categories=[str(v) for v in cats])
+                               for c, cats in self.categories.items() if c in frame})
+
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+        rows = self._rows(model_input)
+        forecast = np.asarray(self.forecaster.predict(rows), dtype=float)
+        lower = np.full(len(rows), np.nan)
+        upper = np.full(len(rows), np.nan)
+        horizons = rows["horizon"].to_numpy()
+        for horizon, band in self.bands.items():
+            mask = horizons == horizon
+            if mask.any():
+                lower[mask], upper[mask] = band.apply(forecast[mask])
+        return pd.DataFrame({"forecast": forecast, "lower": lower, "upper": upper})
