@@ -17,7 +17,8 @@ ExperimentArg = typer.Argument(..., help="Path to an experiment YAML, e.g. exper
 
 
 def _console() -> Console:
-    return Console(highlight=False)
+    # Piped output (CI logs, files) gets a width that fits the summary tables instead of 80 columns.
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 120)
 
 
 def _fail(error: WorkbenchError) -> None:

@@ -34,6 +34,8 @@ class SyntheticSource(_Strict):
     seed: int = DEFAULT_SEED
     start: str = DEFAULT_START
     end: str = DEFAULT_END
+    trend_per_year: Annotated[float, Field(ge=-0.5, le=1.0)] = 0.0
+    small_areas: Annotated[int | None, Field(ge=296)] = None  # split districts into this many LSOA-like areas
 
     @field_validator("start", "end")
     @classmethod

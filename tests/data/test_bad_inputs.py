@@ -112,7 +112,7 @@ def test_markers_listed_as_missing_are_accepted(cli, workdir, file_experiment) -
     rows = quarterly_rows().astype({"duties": object})
     rows.loc[[2, 5], "duties"] = "[x]"
     experiment = file_experiment(rows, na_values=["[x]"])
-    result = cli("train", experiment)
+    result = cli("validate", experiment)
     assert result.exit_code == 0, result.output
     assert message(msg.MISSING_TARGET_VALUES, column="owed_duty", n=2) in result.output
 

@@ -10,12 +10,12 @@ ROOT = Path(__file__).parents[2]
 WORKBENCH = Path(sys.executable).parent / "workbench"
 
 
-def test_train_on_the_default_experiment_summarises_and_says_where_it_stops(cli) -> None:
-    result = cli("train", ROOT / "experiments" / "owed_duty_next_quarter.yaml")
+def test_validate_summarises_the_default_experiments_panel(cli) -> None:
+    result = cli("validate", ROOT / "experiments" / "owed_duty_next_quarter.yaml")
     assert result.exit_code == 0, result.output
     assert "296 areas, 2018Q2 to 2026Q2" in result.output
     assert "owed_duty" in result.output and "possession_claims_rate" in result.output
-    assert "Stopping here" in result.output
+    assert "The panel meets the contract." in result.output
 
 
 def test_bad_input_exits_non_zero_from_the_installed_command(tmp_path: Path) -> None:

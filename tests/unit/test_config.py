@@ -34,9 +34,34 @@ def test_config_hash_changes_with_the_text() -> None:
 
 @pytest.mark.parametrize("text,expected", [
     ("name: a\ntarget: y\ndata: {synthetic: {seeds: 1}}",
-     "experiments/x.yaml: unknown key 'seeds' at data.synthetic; known: seed, start, end; did you mean 'seed'?"),
-    ("name: a\ntarget: y\nfeatures: []\ndata: {synthetic: {}}",
-     "experiments/x.yaml: unknown key 'features' at the top level; known: name, description, target, data"),
+     "experiments/x.yaml: unknown key 'seeds' at data.synthetic; known: seed, start, end, trend_per_year, "
+     "small_areas; did you mean 'seed'?"),
+    ("name: a\ntarget: y\nfeature: []\ndata: {synthetic: {}}",
+     "experiments/x.yaml: unknown key 'feature' at the top level; known: name, description, target, data, "
+     "frequency, horizon, seed, features, models, backtest, selection; did you mean 'features'?"),
+    ("name: a\ntarget: y\ndata: {synthetic: {}}\nfeatures: [{builder: lags}]",
+     "experiments/x.yaml: unknown builder 'lags' in features[0]; known: lag, rolling, growth, seasonal, "
+     "structural_break, covariate, static, regional_trend; did you mean 'lag'?"),
+    ("name: a\ntarget: y\ndata: {synthetic: {}}\nfeatures: [{builder: lag}, {builder: rolling, window: 3}]",
+     "experiments/x.yaml: unknown key 'window' at features[1] (rolling); known: stat, windows; "
+     "did you mean 'windows'?"),
+    ("name: a\ntarget: y\ndata: {synthetic: {}}\nfeatures: [{lags: [1]}]",
+     "experiments/x.yaml: features[0]: each entry needs 'builder: <name>'; known: lag, rolling, growth, seasonal, "
+     "structural_break, covariate, static, regional_trend"),
+    ("name: a\ntarget: y\ndata: {synthetic: {}}\nfeatures: [{builder: rolling, stat: median}]",
+     "experiments/x.yaml: features[0].stat: Input should be 'mean', 'std', 'min' or 'max'"),
+    ("name: a\ntarget: y\ndata: {synthetic: {}}\nmodels: [{model: xgboost}]",
+     "experiments/x.yaml: unknown model 'xgboost' in models[0]; known: naive, seasonal_naive, recent_mean, "
+     "poisson_glm, lightgbm"),
+    ("name: a\ntarget: y\ndata: {synthetic: {}}\nmodels: [{model: lightgbm, objective: poisson, transform: log}]",
+     "experiments/x.yaml: models[0] (lightgbm): objective 'poisson' needs a non-negative target on the count scale; "
+     "with transform 'log' use objective 'l2'"),
+    ("name: a\ntarget: y\ndata: {synthetic: {}}\nmodels: [{model: naive}, {model: naive}]",
+     "experiments/x.yaml: models: two candidates are named 'naive'; give one of them a different 'name'"),
+    ("name: a\ntarget: y\ndata: {synthetic: {}}\nselection: {metric: r2}",
+     "experiments/x.yaml: selection.metric: Input should be 'mase', 'wape', 'mae', 'rmse' or 'winkler'"),
+    ("name: a\ntarget: y\ndata: {synthetic: {}}\nbacktest: {origins: 0}",
+     "experiments/x.yaml: backtest.origins: Input should be greater than or equal to 1"),
     (f"name: a\ntarget: y\ndata: {{file: {{{VALID_FILE}, sep: ';'}}}}",
      "experiments/x.yaml: unknown key 'sep' at data.file; known: path, columns, frequency, area_code_pattern, "
      "na_values"),

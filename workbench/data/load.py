@@ -15,6 +15,7 @@ from workbench.data.findings import errors_in
 from workbench.data.mapping import map_columns
 from workbench.data.synthetic.england import SPEC as ENGLAND_SPEC
 from workbench.data.synthetic.england import generate_england
+from workbench.data.synthetic.small_areas import SMALL_AREA_SPEC, generate_small_areas
 from workbench.data.validate import validate_panel
 from workbench.errors import DataError
 
@@ -27,8 +28,16 @@ def load_panel(data: DataConfig) -> Panel:
 
 
 def _synthetic(source: SyntheticSource) -> Panel:
-    frame = generate_england(seed=source.seed, start=source.start, end=source.end)
-    label = f"synthetic England (seed {source.seed}, {source.start} to {source.end})"
+    trend = f", extra trend {source.trend_per_year:+.0%} a year" if source.trend_per_year else ""
+    if source.small_areas:
+        frame = generate_small_areas(areas=source.small_areas, seed=source.seed, start=source.start, end=source.end,
+                                     trend_per_year=source.trend_per_year)
+        label = (f"synthetic England small areas ({source.small_areas:,} areas, seed {source.seed}, "
+                 f"{source.start} to {source.end}{trend})")
+        return _validated(frame, SMALL_AREA_SPEC, label)
+    frame = generate_england(seed=source.seed, start=source.start, end=source.end,
+                             trend_per_year=source.trend_per_year)
+    label = f"synthetic England (seed {source.seed}, {source.start} to {source.end}{trend})"
     return _validated(frame, ENGLAND_SPEC, label)
 
 

@@ -152,8 +152,11 @@ def _areas(rng: np.random.Generator) -> pd.DataFrame:
 
 
 def generate_england(*, seed: int = DEFAULT_SEED, start: str = DEFAULT_START, end: str = DEFAULT_END,
-                     effects: PlantedEffects | None = None) -> pd.DataFrame:
-    """The synthetic panel in contract form (see `SPEC`). Same seed and arguments, same numbers."""
+                     effects: PlantedEffects | None = None, trend_per_year: float = 0.0) -> pd.DataFrame:
+    """The synthetic panel in contract form (see `SPEC`). Same seed and arguments, same numbers.
+
+    `trend_per_year` adds a steady national growth (0.2 = about +22% a year, compounding) to both
+    targets, for trying models on a strongly trending panel."""
     effects = effects or PlantedEffects()
     rng = np.random.default_rng(seed)
     areas = _areas(rng)
@@ -169,7 +172,7 @@ def generate_england(*, seed: int = DEFAULT_SEED, start: str = DEFAULT_START, en
 
     # Covariates ---------------------------------------------------------------------------------
     claimant = _path(CLAIMANT_KNOTS, sim)[None, :] * np.exp(
-        0.03 * dep + rng.normal(0, 0.15, (n, 1)) + _ar1(rng, shape=(n, T), rho=0.85, sd=0.05))
+        0.03 * dep + rng.normal(0, 0.15, (n, 1)) + _ar1(rng, shape=(n, T), rho=0.85, sd=0.08))
     growth = (_path(RENT_GROWTH_KNOTS, sim)[None, :] + rng.normal(0, 0.010, (n, 1))
               + _ar1(rng, shape=(n, T), rho=0.8, sd=0.004))
     log_rent = np.log(100.0) + rng.normal(0, 0.02, (n, 1)) + np.cumsum(growth / 4.0, axis=1)
@@ -196,7 +199,8 @@ def generate_england(*, seed: int = DEFAULT_SEED, start: str = DEFAULT_START, en
     relative = households / 1000 * np.exp(base + np.nan_to_num(drivers) + noise)
     seasonal = np.array([effects.seasonal[p.quarter] for p in sim])
     covid = np.array([effects.covid.get(str(p), 1.0) for p in sim])
-    national = _path(OWED_DUTY_KNOTS, sim) * 1000 * seasonal * covid
+    trend = np.exp(trend_per_year * (sim.asi8 - periods[0].ordinal) / 4.0)
+    national = _path(OWED_DUTY_KNOTS, sim) * 1000 * seasonal * covid * trend
     expected = relative * (national / relative.sum(axis=0))[None, :]
     dispersion = 40.0  # gamma-Poisson: overdispersed counts, as real area counts are
     owed = rng.poisson(expected * rng.gamma(dispersion, 1 / dispersion, size=expected.shape))
@@ -210,7 +214,7 @@ def generate_england(*, seed: int = DEFAULT_SEED, start: str = DEFAULT_START, en
               + effects.ta_duty_pressure_effect * np.nan_to_num(_centre(lagged(np.log(pressure + 0.1), 1)))
               + _ar1(rng, shape=(n, T), rho=0.9, sd=0.03))
     ta_relative = households / 1000 * np.exp(ta_log)
-    ta_expected = ta_relative * (_path(TA_KNOTS, sim) * 1000 / ta_relative.sum(axis=0))[None, :]
+    ta_expected = ta_relative * (_path(TA_KNOTS, sim) * 1000 * trend / ta_relative.sum(axis=0))[None, :]
     ta = rng.poisson(ta_expected)
 
     # Assemble the long panel ---------------------------------------------------------------------
