@@ -12,7 +12,7 @@ ENV_HASH := $(shell cat $(LOCK_INPUTS) 2>/dev/null | $(PYTHON) -c "import hashli
 STAMP  := $(VENV)/.installed-$(ENV_HASH)
 
 .DEFAULT_GOAL := help
-.PHONY: help env train test validate data lock clean
+.PHONY: help env train test validate data ui bench lock clean
 
 help: ## List the targets with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -37,6 +37,12 @@ validate: $(STAMP) ## Load and validate an experiment's panel without training (
 data: $(STAMP) ## Write the synthetic England panel to data/synthetic/england.csv
 	$(BIN)/workbench synthesize --out data/synthetic/england.csv
 
+ui: $(STAMP) ## Open the MLflow UI on http://127.0.0.1:5000 against the project's store (PORT=5000)
+	$(BIN)/workbench ui --port $(or $(PORT),5000)
+
+bench: $(STAMP) ## Time pipeline stages and peak memory at the default and a 33,755-area size
+	$(BIN)/workbench bench $(EXP)
+
 test: $(STAMP) ## Run the test suite
 	$(BIN)/python -m pytest
 
@@ -47,6 +53,6 @@ lock: ## Re-resolve requirements.lock from pyproject.toml (needs the package ind
 		--python-platform x86_64-manylinux_2_28 -o requirements.lock
 	rm -rf .lock-tools
 
-clean: ## Remove the environment, caches and generated outputs (keeps mlruns.db)
+clean: ## Remove the environment, caches and generated outputs (keeps mlruns.db and mlartifacts/)
 	rm -rf $(VENV) .pytest_cache outputs data/synthetic
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -74,5 +74,49 @@ def synthesize(
     _console().print(f"Wrote {len(frame):,} rows to {out}")
 
 
+@app.command()
+def bench(
+    experiment: Path = typer.Argument(Path("experiments/owed_duty_next_quarter.yaml"), help="Experiment to time"),
+    sizes: str = typer.Option("default,large", help="Comma-separated sizes: default, large"),
+    out: Path = typer.Option(Path("outputs/bench"), help="Folder for bench.md and bench.json"),
+) -> None:
+    """Time each pipeline stage and peak memory at the default and a large (33,755-area) size."""
+    from rich.table import Table
+
+    from workbench.bench import SIZES, run
+
+    chosen = [s.strip() for s in sizes.split(",") if s.strip()]
+    unknown = [s for s in chosen if s not in SIZES]
+    if unknown:
+        _fail(WorkbenchError(f"unknown size(s) {unknown}; known: {', '.join(SIZES)}"))
+    console = _console()
+    with console.status(f"Benchmarking {', '.join(chosen)} (each size in its own process)"):
+        table = run(experiment, sizes=chosen, out=out)
+    shown = Table(title=f"Benchmark of {experiment}", title_justify="left")
+    for column in table.columns:
+        shown.add_column(column, justify="right" if column == "seconds" else "left")
+    for row in table.itertuples(index=False):
+        shown.add_row(row.size, row.stage, f"{row.seconds:g}")
+    console.print(shown)
+    console.print(f"Written to {out / 'bench.md'} and {out / 'bench.json'}")
+
+
+@app.command()
+def ui(port: int = typer.Option(5000, help="Port on localhost")) -> None:
+    """Start the MLflow UI on localhost against the workbench's tracking store."""
+    import subprocess
+
+    from workbench.tracking.store import artifact_root, tracking_uri
+
+    uri = tracking_uri()
+    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", "127.0.0.1",
+               "--port", str(port)]
+    root = artifact_root(uri)
+    if root:
+        command += ["--default-artifact-root", root]
+    _console().print(f"MLflow UI for {uri} at http://127.0.0.1:{port} (Ctrl+C to stop)")
+    raise typer.Exit(subprocess.call(command))
+
+
 def main() -> None:  # pragma: no cover - entry point
     sys.exit(app())

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
-from urllib.parse import urlparse
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DB = "mlruns.db"
@@ -18,14 +17,10 @@ def tracking_uri() -> str:
 
 def artifact_root(uri: str) -> str | None:
     """For a SQLite store, artifacts sit in mlartifacts/ beside the database; otherwise the server decides."""
-    parsed = urlparse(uri)
-    if parsed.scheme != "sqlite":
+    if not uri.startswith("sqlite:///"):
         return None
-    database = Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:////") or uri.startswith(
-        "sqlite:///") else Path(parsed.path)
-    if not database.is_absolute():
-        database = Path.cwd() / database
-    return (database.parent / "mlartifacts").as_uri()
+    database = Path(uri.removeprefix("sqlite:///"))
+    return (Path.cwd() / database if not database.is_absolute() else database).parent.joinpath("mlartifacts").as_uri()
 
 
 def git_state(root: Path = PROJECT_ROOT) -> tuple[str, bool]:
