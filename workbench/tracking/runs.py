@@ -31,7 +31,8 @@ def _experiment_id(client: MlflowClient, name: str, uri: str) -> str:
     found = client.get_experiment_by_name(name)
     if found is not None:
         return found.experiment_id
-    return client.create_experiment(name, artifact_location=artifact_root(uri))
+    root = artifact_root(uri)
+    return client.create_experiment(name, artifact_location=f"{root}/{name}" if root else None)
 
 
 def _dataset(record: TrainingRecord):
