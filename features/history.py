@@ -10,7 +10,6 @@ from pydantic import Field
 
 from features.base import BuildContext, FeatureBuilder, FeatureInfo
 
-
 RECENT_DEMAND = "recent demand"
 
 

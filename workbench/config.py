@@ -13,15 +13,22 @@ from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from features.base import FeatureBuilder
 from models.base import ModelSpec
-
 from workbench.data.contract import GSS_DISTRICT_PATTERN, Frequency
 from workbench.data.synthetic.england import DEFAULT_END, DEFAULT_SEED, DEFAULT_START
 from workbench.errors import ConfigError
+
+
+def _known_frequency(value: str) -> str:
+    Frequency.parse(value)
+    return value
+
+
+FrequencyName = Annotated[str, AfterValidator(_known_frequency)]
 
 
 class _Strict(BaseModel):
@@ -112,16 +119,9 @@ class FileSource(_Strict):
 
     path: Path
     columns: ColumnMap
-    frequency: str | None = None
+    frequency: FrequencyName | None = None
     area_code_pattern: str = GSS_DISTRICT_PATTERN
     na_values: list[str] = Field(default_factory=list)
-
-    @field_validator("frequency")
-    @classmethod
-    def _frequency(cls, value: str | None) -> str | None:
-        if value is not None:
-            Frequency.parse(value)
-        return value
 
 
 class DataConfig(_Strict):
@@ -191,7 +191,7 @@ class Experiment(_Strict):
     description: str = ""
     target: str
     data: DataConfig
-    frequency: str | None = None
+    frequency: FrequencyName | None = None
     horizon: Annotated[int, Field(ge=1, le=24)] = 1
     seed: int = 0
     features: list[FeatureBuilder] = Field(default_factory=list)
@@ -221,13 +221,6 @@ class Experiment(_Strict):
         if problems:
             raise PydanticCustomError("workbench_entries", "\n".join(problems))
         return raw
-
-    @field_validator("frequency")
-    @classmethod
-    def _frequency(cls, value: str | None) -> str | None:
-        if value is not None:
-            Frequency.parse(value)
-        return value
 
     @property
     def horizons(self) -> tuple[int, ...]:

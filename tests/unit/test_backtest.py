@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from features import BUILDERS
 from models.base import ModelSpec
 from tests.unit.test_feature_builders import PERIODS, panel
 from workbench.backtest import rolling_origins, run_backtest, split
@@ -14,7 +15,6 @@ from workbench.featurize import build_feature_table
 from workbench.intervals import ConformalBand
 from workbench.metrics import interval_metrics, point_metrics
 from workbench.selection import select
-from features import BUILDERS
 
 Q = lambda text: pd.Period(text, freq="Q")  # noqa: E731
 

@@ -9,17 +9,14 @@ from pathlib import Path
 import pandas as pd
 
 from workbench.data import messages as msg
-from workbench.data.findings import Finding
+from workbench.data.findings import from_message
 from workbench.errors import DataError
 
 READERS = {".csv": "CSV", ".parquet": "parquet", ".pq": "parquet"}
 
 
 def _fail(entry: tuple[str, str], *, source: str, **values: object) -> DataError:
-    message, fix = entry
-    check = next(k for k, v in vars(msg).items() if v is entry).lower()
-    return DataError([Finding(check=check, message=message.format(**values), fix=fix.format(**values))],
-                     source=source)
+    return DataError([from_message(entry, **values)], source=source)
 
 
 def read_table(path: Path, *, na_values: list[str] | None = None) -> pd.DataFrame:

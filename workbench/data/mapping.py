@@ -8,14 +8,8 @@ from workbench.config import FileSource, PeriodParts
 from workbench.data import messages as msg
 from workbench.data.contract import AREA, AREA_NAME, PERIOD, Covariate, Frequency, PanelSpec
 from workbench.data.findings import Finding
+from workbench.data.findings import from_message as _finding
 from workbench.data.periods import parse_periods
-
-
-def _finding(entry: tuple[str, str], *, column: str | None = None, rows=(), **values: object) -> Finding:
-    message, fix = entry
-    check = next(k for k, v in vars(msg).items() if v is entry).lower()
-    return Finding(check=check, message=message.format(column=column, **values),
-                   fix=fix.format(column=column, **values), column=column, rows=tuple(int(r) for r in rows))
 
 
 def _roles(source: FileSource) -> dict[str, str]:

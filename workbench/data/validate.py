@@ -14,21 +14,7 @@ from pandera.errors import SchemaErrors
 from workbench.data import messages as msg
 from workbench.data.contract import AREA, KEYS, PERIOD, PanelSpec
 from workbench.data.findings import Finding
-
-
-def _finding(entry: tuple[str, str], *, severity: str = "error", column: str | None = None,
-             areas=(), periods=(), rows=(), **values) -> Finding:
-    message, fix = entry
-    return Finding(
-        check=[k for k, v in vars(msg).items() if v is entry][0].lower(),
-        message=message.format(column=column, **values),
-        fix=fix.format(column=column, **values),
-        column=column,
-        areas=tuple(str(a) for a in areas),
-        periods=tuple(str(p) for p in periods),
-        rows=tuple(int(r) for r in rows),
-        severity=severity,  # type: ignore[arg-type]
-    )
+from workbench.data.findings import from_message as _finding
 
 
 def panel_schema(spec: PanelSpec) -> pa.DataFrameSchema:

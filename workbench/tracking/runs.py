@@ -13,7 +13,7 @@ from pathlib import Path
 
 import mlflow
 import pandas as pd
-from mlflow.entities import Metric, Param, RunTag
+from mlflow.entities import Metric, Param
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 

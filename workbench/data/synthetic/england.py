@@ -17,7 +17,15 @@ import numpy as np
 import pandas as pd
 
 from workbench.data.contract import (
-    AREA, AREA_TYPE, DEPRIVATION_QUINTILE, PERIOD, REGION, URBAN_RURAL, Covariate, Frequency, PanelSpec,
+    AREA,
+    AREA_TYPE,
+    DEPRIVATION_QUINTILE,
+    PERIOD,
+    REGION,
+    URBAN_RURAL,
+    Covariate,
+    Frequency,
+    PanelSpec,
 )
 from workbench.data.synthetic.geography import CITY_OF_LONDON, ISLES_OF_SCILLY, england_districts
 
