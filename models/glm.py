@@ -38,16 +38,33 @@ class _GLMForecaster:
         self.pipeline = Pipeline([("design", design(features)),
                                   ("glm", PoissonRegressor(alpha=alpha, max_iter=max_iter))])
 
-    def fit(self, rows: pd.DataFrame, y: np.ndarray) -> _GLMForecaster:
+    def _matrix(self, rows: pd.DataFrame) -> pd.DataFrame:
         X = feature_matrix(rows, self.features)
-        X = X.assign(**{c: X[c].astype(str) for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)})
-        self.pipeline.fit(X, y)
+        return X.assign(**{c: X[c].astype(str) for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)})
+
+    def fit(self, rows: pd.DataFrame, y: np.ndarray) -> _GLMForecaster:
+        self.pipeline.fit(self._matrix(rows), y)
         return self
 
     def predict(self, rows: pd.DataFrame) -> np.ndarray:
-        X = feature_matrix(rows, self.features)
-        X = X.assign(**{c: X[c].astype(str) for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)})
-        return self.pipeline.predict(X)
+        return self.pipeline.predict(self._matrix(rows))
+
+    def design(self, rows: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+        """The encoded design matrix and, for each of its columns, the feature it came from."""
+        encoder = self.pipeline.named_steps["design"]
+        matrix = encoder.transform(self._matrix(rows))
+        origins: list[str] = []
+        for name, transformer, columns in encoder.transformers_:
+            if name == "categories" and len(columns):
+                origins += [col for col, cats in zip(columns, transformer.categories_, strict=True) for _ in cats]
+            elif name != "remainder":
+                origins += list(columns)
+        return np.asarray(matrix, dtype=float), origins
+
+    @property
+    def coefficients(self) -> tuple[np.ndarray, float]:
+        glm = self.pipeline.named_steps["glm"]
+        return glm.coef_, float(glm.intercept_)
 
 
 class PoissonGLM(ModelSpec):

@@ -9,7 +9,7 @@ actuals and step back `step` periods at a time.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -61,6 +61,7 @@ class BacktestResult:
     bands: dict[str, dict[int, ConformalBand]]  # final interval bands per candidate and horizon
     folds: tuple[Fold, ...]
     level: float
+    fitted: dict[tuple[str, int], object] = field(default_factory=dict, repr=False)  # (candidate, fold) -> model
 
 
 def _calibrate(predictions: pd.DataFrame, folds: Sequence[Fold], *, level: float, min_folds: int) -> pd.DataFrame:
@@ -86,11 +87,13 @@ def run_backtest(table: FeatureTable, candidates: Sequence[ModelSpec], folds: Se
                  min_calibration_folds: int, seed: int,
                  on_step: Callable[[str, Fold], None] | None = None) -> BacktestResult:
     parts = []
+    fitted = {}
     for fold in folds:
         train, test = split(table, fold)
         y = train[ACTUAL].to_numpy(float)
         for spec in candidates:
             forecaster = spec.make(features=table.features, seed=seed).fit(train, y)
+            fitted[(spec.candidate, fold.index)] = forecaster
             parts.append(pd.DataFrame({
                 "candidate": spec.candidate, "fold": fold.index, "origin": test[ORIGIN].to_numpy(),
                 AREA: test[AREA].to_numpy(), HORIZON: test[HORIZON].to_numpy(),
@@ -110,5 +113,5 @@ def run_backtest(table: FeatureTable, candidates: Sequence[ModelSpec], folds: Se
         fold_metrics=summarise(calibrated, by=["candidate", "fold", HORIZON], level=level),
         horizon_metrics=summarise(calibrated, by=["candidate", HORIZON], level=level),
         summary=summarise(calibrated, by=["candidate"], level=level),
-        bands=bands, folds=tuple(folds), level=level,
+        bands=bands, folds=tuple(folds), level=level, fitted=fitted,
     )

@@ -151,6 +151,18 @@ class SelectionConfig(_Strict):
     margin: Annotated[float, Field(ge=0, lt=1)] = 0.0
 
 
+class ExplainConfig(_Strict):
+    """How much to explain. Forecast rows are always explained in full; backtest folds and plots
+    are sampled so artifacts stay a reasonable size at tens of thousands of areas."""
+
+    max_rows_per_fold: Annotated[int, Field(ge=1)] = 5000
+    plot_rows: Annotated[int, Field(ge=10)] = 2000
+    dependence_plots: Annotated[int, Field(ge=0, le=10)] = 3
+    top_drivers: Annotated[int, Field(ge=1, le=5)] = 3
+    max_evals: Annotated[int, Field(ge=10)] = 200  # model-agnostic explanations: evaluations per row
+    additivity_tolerance: Annotated[float, Field(gt=0)] = 1e-6
+
+
 def _entries(raw: Any, *, section: str, key: str, registry: dict[str, type[BaseModel]]) -> tuple[list, list[str]]:
     """Turn `[{<key>: name, ...params}]` into registered objects, with messages naming each bad entry."""
     if not isinstance(raw, list):
@@ -198,6 +210,7 @@ class Experiment(_Strict):
     models: list[ModelSpec] = Field(default_factory=list)
     backtest: BacktestConfig = Field(default_factory=BacktestConfig)
     selection: SelectionConfig = Field(default_factory=SelectionConfig)
+    explain: ExplainConfig = Field(default_factory=ExplainConfig)
     path: Path | None = None
     raw_text: str = Field(default="", repr=False)
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from workbench.backtest import BacktestResult
 from workbench.config import Experiment
 from workbench.data.contract import Panel
+from workbench.explain import CandidateExplanation
 from workbench.featurize import FeatureTable
 from workbench.fit import FinalFit
 from workbench.selection import Selection
@@ -21,6 +22,7 @@ class TrainingRecord:
     backtest: BacktestResult
     selection: Selection
     fits: dict[str, FinalFit]
+    explanations: dict[str, CandidateExplanation] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
     @property

@@ -1,9 +1,9 @@
-"""The spine of `make train`: load -> validate -> features -> backtest -> select -> fit -> log.
+"""The spine of `make train`: load -> validate -> features -> backtest -> select -> fit -> explain -> log.
 
 Each step is one call into the module that owns it. Everything is computed before anything is
 logged, so bad input or a failed step never leaves a run behind; logging itself marks its runs
-FAILED if it breaks part-way. Explanations, the fairness audit, the promotion gate and the
-registry are not part of this version.
+FAILED if it breaks part-way. The fairness audit, the promotion gate and the registry are not part
+of this version.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from workbench.data.contract import PERIOD, Frequency, Panel
 from workbench.data.load import load_panel
 from workbench.describe import comparison_table
 from workbench.errors import ConfigError
+from workbench.explain import explain_candidate
 from workbench.featurize import build_feature_table, check_builders
 from workbench.fit import fit_final
 from workbench.record import LoggedRuns, TrainingRecord
@@ -80,7 +81,12 @@ def train(experiment: Experiment, *, console: Console, timings: dict[str, float]
                        horizons=experiment.horizons)
     with _timed(timings, "final_fit"), console.status("Refitting every candidate on all data"):
         fits = fit_final(table, experiment.models, bands=result.bands, seed=experiment.seed)
-    return TrainingRecord(experiment, panel, table, result, selection, fits, timings)
+    with _timed(timings, "explain"), console.status("Explaining every candidate (SHAP)"):
+        explanations = {spec.candidate: explain_candidate(spec, table=table, panel=panel, backtest=result,
+                                                          fit=fits[spec.candidate], config=experiment.explain,
+                                                          seed=experiment.seed)
+                        for spec in experiment.models}
+    return TrainingRecord(experiment, panel, table, result, selection, fits, explanations, timings)
 
 
 def render(record: TrainingRecord, logged: LoggedRuns | None, *, console: Console) -> None:
@@ -94,6 +100,12 @@ def render(record: TrainingRecord, logged: LoggedRuns | None, *, console: Consol
                       f"{row['bias']:+.1%}", f"{row['coverage']:.1%}", f"{row['winkler']:.1f}", style=style)
     console.print(table)
     console.print(record.selection.verdict)
+    winner = record.explanations.get(record.selection.winner)
+    if winner is not None and len(winner.drivers):
+        console.print(f"For example: {winner.drivers['sentence'].iloc[0]}")
+    failed = [c for c, e in record.explanations.items() if not e.additivity_passed]
+    if failed:
+        console.print(f"[bold red]Explanations failed the additivity check for: {', '.join(failed)}[/]")
     console.print(f"Rule: {record.selection.rule}.")
     console.print("Time (s): " + ", ".join(f"{k} {v:.1f}" for k, v in record.timings.items()))
     if logged:

@@ -83,7 +83,22 @@ def test_train_logs_parent_and_candidate_runs_with_everything_a_reviewer_needs(c
     assert sorted(m.step for m in history) == [0, 1, 2]
     assert {"mase", "wape", "mae", "rmse", "bias", "coverage", "winkler", "mase.h2"} <= set(gbm.data.metrics)
     child_artifacts = {a.path for a in client.list_artifacts(gbm.info.run_id)}
-    assert {"backtest_predictions.parquet", "forecast.csv"} <= child_artifacts
+    assert {"backtest_predictions.parquet", "forecast.csv", "explanations"} <= child_artifacts
+    explained = {a.path.removeprefix("explanations/") for a in client.list_artifacts(gbm.info.run_id, "explanations")}
+    assert {"shap_values.parquet", "importance_features.csv", "importance_concepts.csv", "importance.png",
+            "beeswarm.png", "drivers.csv", "stability.csv", "additivity.json"} <= explained
+    assert sum(name.startswith("dependence_") for name in explained) == 3
+    assert gbm.data.tags["explain.additivity"] == "passed" and gbm.data.tags["explain.scale"] == "log1p"
+    assert gbm.data.metrics["explain.additivity_max_error"] < 1e-9
+    assert "explain.stability.top3_jaccard_mean" in gbm.data.metrics
+    shap_values = pd.read_parquet(mlflow.artifacts.download_artifacts(
+        run_id=gbm.info.run_id, artifact_path="explanations/shap_values.parquet", tracking_uri=store))
+    assert {"area_code", "origin", "feature", "concept", "value", "households", "percent"} <= set(shap_values.columns)
+    assert shap_values.loc[shap_values["set"] == "forecast", "area_code"].nunique() == 296  # never sampled
+    naive = next(c for c in children if c.data.tags["candidate"] == "naive")
+    naive_explained = {a.path for a in client.list_artifacts(naive.info.run_id, "explanations")}
+    assert naive_explained == {"explanations/drivers.csv"} and naive.data.tags["explain.method"] == "baseline"
+    assert tags["explanations.logged"] == "true" and tags["explanations.additivity_passed"] == "true"
 
     # the model is logged MLflow-3 style, with a signature and an input example, and it predicts
     models = mlflow.search_logged_models(experiment_ids=[experiment.experiment_id], output_format="list")

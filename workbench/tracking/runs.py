@@ -20,6 +20,7 @@ from mlflow.tracking import MlflowClient
 from workbench.describe import comparison_table, run_description
 from workbench.plots import backtest_figure, close
 from workbench.record import LoggedRuns, TrainingRecord
+from workbench.tracking.explanations import log_explanation
 from workbench.tracking.pyfunc import ForecastModel
 from workbench.tracking.store import PROJECT_ROOT, artifact_root, git_state, tracking_uri
 
@@ -128,6 +129,8 @@ def _log_training(record: TrainingRecord) -> LoggedRuns:
         "config.hash": record.experiment.config_hash, "data.digest": record.panel.digest(),
         "data.source": record.panel.source, "winner": selection.winner,
         "selection.rule": selection.rule, "selection.beats_baselines": str(selection.beats_baselines).lower(),
+        "explanations.logged": str(len(record.explanations) == len(record.experiment.models)).lower(),
+        "explanations.additivity_passed": str(all(e.additivity_passed for e in record.explanations.values())).lower(),
     }
     child_ids: dict[str, str] = {}
     model_uris: dict[str, str] = {}
@@ -183,9 +186,14 @@ def _log_training(record: TrainingRecord) -> LoggedRuns:
                     forecast.assign(**{c: forecast[c].astype(str) for c in ("origin", "target_period")}).to_csv(
                         Path(tmp) / "forecast.csv", index=False)
                     mlflow.log_artifacts(tmp)
+                log_explanation(record.explanations[name], config=record.experiment.explain,
+                                seed=record.experiment.seed)
                 model_uris[name] = _log_model(record, name)
                 child_ids[name] = child.info.run_id
         mlflow.set_tag("winner_run_id", child_ids[selection.winner])
+        winner_drivers = record.explanations[selection.winner].drivers
+        mlflow.log_text(winner_drivers.assign(**{c: winner_drivers[c].astype(str) for c in ("origin", "target_period")})
+                        .to_csv(index=False), "explanations/winner_drivers.csv")
     return LoggedRuns(uri, experiment_id, parent.info.run_id, child_ids, model_uris)
 
 

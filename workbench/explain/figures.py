@@ -1,0 +1,70 @@
+"""SHAP figures for reviewers: global importance by concept, a beeswarm, dependence plots."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import shap  # noqa: E402
+
+from workbench.explain.values import AdditiveExplanation  # noqa: E402
+
+SCALE_LABEL = {"log": "log of the forecast", "log1p": "log of (1 + forecast)", "identity": "households"}
+
+
+def _shap_object(explanation: AdditiveExplanation) -> shap.Explanation:
+    data = explanation.data.apply(lambda c: c.cat.codes if isinstance(c.dtype, pd.CategoricalDtype) else c)
+    return shap.Explanation(values=explanation.values.to_numpy(), base_values=explanation.base,
+                            data=data[explanation.values.columns].to_numpy(dtype=float),
+                            feature_names=list(explanation.values.columns))
+
+
+def importance_figure(concepts: pd.DataFrame, *, candidate: str) -> plt.Figure:
+    shown = concepts.sort_values("mean_abs_households").tail(15)
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(shown) + 1.5))
+    ax.barh(shown.index, shown["mean_abs_households"], color="#1f5f8b")
+    ax.set_xlabel("mean absolute contribution to the forecast (households)")
+    ax.set_title(f"{candidate}: what drives the forecasts, by concept")
+    fig.tight_layout()
+    return fig
+
+
+def beeswarm_figure(explanation: AdditiveExplanation, *, candidate: str, rows: int, seed: int) -> plt.Figure:
+    sample = explanation
+    if len(explanation.keys) > rows:
+        pick = np.zeros(len(explanation.keys), dtype=bool)
+        pick[np.random.default_rng(seed).choice(len(pick), size=rows, replace=False)] = True
+        sample = explanation.take(pick)
+    plt.figure(figsize=(9, 6))
+    shap.plots.beeswarm(_shap_object(sample), max_display=15, show=False)
+    fig = plt.gcf()
+    fig.suptitle(f"{candidate}: SHAP values on the {SCALE_LABEL[explanation.scale]} ({len(sample.keys):,} rows)")
+    fig.tight_layout()
+    return fig
+
+
+def dependence_figures(explanation: AdditiveExplanation, *, features: list[str], candidate: str, rows: int,
+                       seed: int) -> dict[str, plt.Figure]:
+    sample = explanation
+    if len(explanation.keys) > rows:
+        pick = np.zeros(len(explanation.keys), dtype=bool)
+        pick[np.random.default_rng(seed).choice(len(pick), size=rows, replace=False)] = True
+        sample = explanation.take(pick)
+    shap_object = _shap_object(sample)
+    figures = {}
+    for feature in features:
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        shap.plots.scatter(shap_object[:, feature], ax=ax, show=False)
+        ax.set_title(f"{candidate}: effect of {feature} ({SCALE_LABEL[explanation.scale]})")
+        fig.tight_layout()
+        figures[feature] = fig
+    return figures
+
+
+def close_all(figures) -> None:
+    for fig in figures:
+        plt.close(fig)

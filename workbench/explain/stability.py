@@ -1,0 +1,41 @@
+"""How stable each area's top drivers are from one backtest origin to the next.
+
+For every area (at the shortest horizon) the top concepts at consecutive origins are compared:
+the Jaccard similarity of the two sets (1 = the same drivers, 0 = none in common) and whether the
+single biggest driver stayed the same.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from workbench.explain.units import by_concept
+from workbench.explain.values import AdditiveExplanation
+
+
+def top_concepts(explanation: AdditiveExplanation, *, top: int) -> pd.DataFrame:
+    values = by_concept(explanation).abs()
+    ranked = values.apply(lambda row: list(row.sort_values(ascending=False).index[:top]), axis=1)
+    return explanation.keys.assign(top=ranked.to_numpy())
+
+
+def driver_stability(explanation: AdditiveExplanation, *, top: int = 3) -> tuple[pd.DataFrame, dict[str, float]]:
+    tops = top_concepts(explanation, top=top)
+    tops = tops[tops["horizon"] == tops["horizon"].min()].sort_values(["area_code", "origin"])
+    records = []
+    for area, group in tops.groupby("area_code", sort=False):
+        sets = [set(t) for t in group["top"]]
+        firsts = [t[0] for t in group["top"]]
+        origins = [str(o) for o in group["origin"]]
+        for i in range(1, len(sets)):
+            records.append({"area_code": area, "from_origin": origins[i - 1], "to_origin": origins[i],
+                            "jaccard": len(sets[i] & sets[i - 1]) / len(sets[i] | sets[i - 1]),
+                            "top_driver_unchanged": firsts[i] == firsts[i - 1],
+                            "top_drivers": ", ".join(group["top"].iloc[i])})
+    pairs = pd.DataFrame(records)
+    if pairs.empty:
+        return pairs, {}
+    summary = {"top3_jaccard_mean": float(pairs["jaccard"].mean()),
+               "top1_unchanged_share": float(pairs["top_driver_unchanged"].mean()),
+               "areas_with_any_change_share": float((pairs.groupby("area_code")["jaccard"].min() < 1).mean())}
+    return pairs, summary

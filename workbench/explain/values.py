@@ -1,0 +1,171 @@
+"""SHAP values for every kind of candidate, on a scale where they add up exactly.
+
+Each explanation is additive on the model's own scale:
+
+- `log`: LightGBM with a Poisson or Tweedie objective on counts, and the Poisson GLM, explain the
+  log of the forecast (the log-link margin). Contributions multiply the forecast.
+- `log1p`: models whose forecast is a multiple of the recent level (`ratio` transform with a count
+  objective) or that learn log(1 + y) explain log(1 + forecast). The recent level itself enters as
+  a contribution named `recent_level` (concept "recent demand"), measured against its average.
+- `identity`: models that learn the count, a difference from the last value (`latest_value` then
+  enters as a contribution) or a ratio on a squared-error objective, and model-agnostic
+  explanations, explain the forecast in households directly.
+
+For every row, base + sum(values) equals the model output on that scale (the additivity check).
+`workbench/explain/units.py` turns values into households and percentages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import shap
+
+from features.base import FeatureInfo
+from models.base import ModelSpec
+
+Scale = Literal["log", "log1p", "identity"]
+RECENT_DEMAND = "recent demand"
+KEYS = ["area_code", "origin", "horizon", "target_period"]
+
+
+@dataclass(frozen=True)
+class AdditiveExplanation:
+    keys: pd.DataFrame        # area_code, origin, horizon, target_period
+    scale: Scale
+    base: np.ndarray          # per row, on the scale
+    values: pd.DataFrame      # one column per feature (and pseudo-feature), on the scale
+    data: pd.DataFrame        # the feature values explained (for plots)
+    output: np.ndarray        # model output on the scale
+    forecast: np.ndarray      # the forecast the user sees, in households
+    concepts: dict[str, str]
+    method: str
+
+    @property
+    def additivity_error(self) -> np.ndarray:
+        return np.abs(self.base + self.values.to_numpy().sum(axis=1) - self.output)
+
+    def take(self, mask: np.ndarray) -> AdditiveExplanation:
+        return AdditiveExplanation(self.keys[mask].reset_index(drop=True), self.scale, self.base[mask],
+                                   self.values[mask].reset_index(drop=True), self.data[mask].reset_index(drop=True),
+                                   self.output[mask], self.forecast[mask], self.concepts, self.method)
+
+
+def concat(parts: list[AdditiveExplanation]) -> AdditiveExplanation:
+    first = parts[0]
+    return AdditiveExplanation(
+        pd.concat([p.keys for p in parts], ignore_index=True), first.scale, np.concatenate([p.base for p in parts]),
+        pd.concat([p.values for p in parts], ignore_index=True), pd.concat([p.data for p in parts], ignore_index=True),
+        np.concatenate([p.output for p in parts]), np.concatenate([p.forecast for p in parts]), first.concepts,
+        first.method)
+
+
+def _keys(rows: pd.DataFrame) -> pd.DataFrame:
+    return rows[KEYS].reset_index(drop=True)
+
+
+def _tree(forecaster, rows: pd.DataFrame, background: pd.DataFrame, features: tuple[FeatureInfo, ...]):
+    names = [f.name for f in features]
+    X = rows[names]
+    explained = shap.TreeExplainer(forecaster.model)(X)  # raw margin: log for poisson/tweedie, as-is for l2
+    phi = pd.DataFrame(explained.values, columns=names)
+    b = float(np.ravel(explained.base_values)[0])
+    margin = b + phi.to_numpy().sum(axis=1)
+    transform = forecaster.transform
+    counts = forecaster.model.objective in {"poisson", "tweedie"}
+    data = X.reset_index(drop=True).copy()
+    if transform in {"none", "log"}:
+        scale: Scale = ("log" if transform == "none" else "log1p") if counts or transform == "log" else "identity"
+        return scale, np.full(len(X), b), phi, data, margin
+    level_column = f"ref_recent_mean_w{forecaster.window}"
+    if transform == "difference":
+        last = rows["ref_last"].to_numpy(float)
+        mean_last = float(background["ref_last"].mean())
+        phi["latest_value"] = last - mean_last
+        data["latest_value"] = last
+        return "identity", np.full(len(X), b + mean_last), phi, data, margin + last
+    level = rows[level_column].to_numpy(float)
+    if counts:  # log(1 + forecast) = margin + log(1 + level)
+        log_level = np.log1p(level)
+        mean_log_level = float(np.log1p(background[level_column].to_numpy(float)).mean())
+        phi["recent_level"] = log_level - mean_log_level
+        data["recent_level"] = level
+        return "log1p", np.full(len(X), b + mean_log_level), phi, data, margin + log_level
+    mean_level = float(background[level_column].mean())  # forecast = margin * (1 + level) - 1
+    scaled = phi.mul(1 + level, axis=0)
+    scaled["recent_level"] = b * (level - mean_level)
+    data["recent_level"] = level
+    return "identity", np.full(len(X), b * (1 + mean_level) - 1), scaled, data, margin * (1 + level) - 1
+
+
+def _linear(forecaster, rows: pd.DataFrame, background: pd.DataFrame, features: tuple[FeatureInfo, ...]):
+    design, origins = forecaster.design(rows)
+    design_background, _ = forecaster.design(background)
+    coef, intercept = forecaster.coefficients
+    explainer = shap.LinearExplainer((coef, intercept), shap.maskers.Independent(design_background,
+                                                                                 max_samples=len(design_background)))
+    phi_design = np.asarray(explainer.shap_values(design))
+    names = [f.name for f in features]
+    phi = pd.DataFrame(phi_design, columns=origins).T.groupby(level=0).sum().T.reindex(columns=names, fill_value=0.0)
+    base = float(np.ravel(explainer.expected_value)[0])
+    output = intercept + design @ coef
+    return "log", np.full(len(rows), base), phi, rows[names].reset_index(drop=True), output
+
+
+def _model_agnostic(forecaster, rows: pd.DataFrame, background: pd.DataFrame, features: tuple[FeatureInfo, ...],
+                    *, seed: int, max_evals: int):
+    """Permutation SHAP on the forecast in households, one row at a time (the row's reference
+    columns stay with it), against a small sample of the training rows."""
+    names = [f.name for f in features]
+    categories = {f.name: list(rows[f.name].cat.categories) for f in features if f.kind == "category"}
+
+    def encode(frame: pd.DataFrame) -> np.ndarray:
+        return np.column_stack([frame[n].cat.codes.to_numpy(float) if n in categories else frame[n].to_numpy(float)
+                                for n in names])
+
+    def decode(matrix: np.ndarray, context: pd.Series) -> pd.DataFrame:
+        out = pd.DataFrame(matrix, columns=names)
+        for name, cats in categories.items():
+            out[name] = pd.Categorical.from_codes(np.clip(out[name].fillna(-1).astype(int), -1, len(cats) - 1),
+                                                  categories=cats)
+        for column, value in context.items():
+            out[column] = value
+        return out
+
+    rng = np.random.default_rng(seed)
+    sample = background.iloc[rng.choice(len(background), size=min(100, len(background)), replace=False)]
+    masker = shap.maskers.Independent(encode(sample), max_samples=len(sample))
+    references = [c for c in rows.columns if c.startswith("ref_")]
+    encoded = encode(rows)
+    values, bases = [], []
+    for i in range(len(rows)):
+        context = rows.iloc[i][references]
+        explainer = shap.PermutationExplainer(lambda m, c=context: forecaster.predict(decode(m, c)), masker,
+                                              seed=seed)
+        result = explainer(encoded[i: i + 1], max_evals=max(max_evals, 2 * len(names) + 1), silent=True)
+        values.append(result.values[0])
+        bases.append(float(np.ravel(result.base_values)[0]))
+    phi = pd.DataFrame(np.vstack(values), columns=names)
+    output = np.asarray(forecaster.predict(rows), dtype=float)
+    return "identity", np.asarray(bases), phi, rows[names].reset_index(drop=True), output
+
+
+def explain_rows(spec: ModelSpec, forecaster, rows: pd.DataFrame, *, background: pd.DataFrame,
+                 features: tuple[FeatureInfo, ...], seed: int, max_evals: int = 200) -> AdditiveExplanation:
+    """SHAP values for `rows` (feature-table rows) of a fitted non-baseline candidate."""
+    if spec.explainer == "tree":
+        scale, base, phi, data, output = _tree(forecaster, rows, background, features)
+    elif spec.explainer == "linear":
+        scale, base, phi, data, output = _linear(forecaster, rows, background, features)
+    elif spec.explainer == "model_agnostic":
+        scale, base, phi, data, output = _model_agnostic(forecaster, rows, background, features, seed=seed,
+                                                         max_evals=max_evals)
+    else:
+        raise ValueError(f"{spec.candidate} is a baseline: it is explained as what it is, not with SHAP")
+    concepts = {f.name: f.concept for f in features} | {"recent_level": RECENT_DEMAND, "latest_value": RECENT_DEMAND}
+    forecast = np.asarray(forecaster.predict(rows), dtype=float)
+    return AdditiveExplanation(_keys(rows), scale, base, phi.reset_index(drop=True), data, np.asarray(output, float),
+                               forecast, concepts, spec.explainer)
