@@ -1,4 +1,5 @@
-"""Benchmarks: how long each stage of `make train` takes, and peak memory, at two sizes.
+"""Benchmarks: how long each stage of `make train` takes (including SHAP explanations), and peak
+memory, at two sizes.
 
 - default: the experiment as written (296 districts).
 - large: the same experiment on LSOA-like synthetic small areas (33,755 areas by 28 quarters),
@@ -33,6 +34,7 @@ def _run_size(experiment_path: Path, size: str) -> dict:
     from workbench.config import load_experiment
     from workbench.data.contract import PERIOD
     from workbench.data.load import load_panel
+    from workbench.explain import explain_candidate
     from workbench.featurize import build_feature_table
     from workbench.fit import fit_final
     from workbench.train import check_experiment
@@ -57,16 +59,21 @@ def _run_size(experiment_path: Path, size: str) -> dict:
     folds = rolling_origins(first_period=panel.frame[PERIOD].min(), last_period=panel.frame[PERIOD].max(),
                             origins=origins, step=b.step, max_horizon=max(experiment.horizons),
                             min_train_periods=min(b.min_train_periods, 8))
-    bands = {}
+    results = {}
     for spec in experiment.models:
         start = time.perf_counter()
-        result = run_backtest(table, [spec], folds, level=b.interval_level, min_calibration_folds=1,
-                              seed=experiment.seed)
+        results[spec.candidate] = run_backtest(table, [spec], folds, level=b.interval_level, min_calibration_folds=1,
+                                               seed=experiment.seed)
         stages[f"backtest {spec.candidate}"] = time.perf_counter() - start
-        bands |= result.bands
+    bands = {c: r.bands[c] for c, r in results.items()}
     start = time.perf_counter()
-    fit_final(table, experiment.models, bands=bands, seed=experiment.seed)
+    fits = fit_final(table, experiment.models, bands=bands, seed=experiment.seed)
     stages["final fit (all candidates)"] = time.perf_counter() - start
+    for spec in experiment.models:
+        start = time.perf_counter()
+        explain_candidate(spec, table=table, panel=panel, backtest=results[spec.candidate], fit=fits[spec.candidate],
+                          config=experiment.explain, seed=experiment.seed)
+        stages[f"explain (SHAP) {spec.candidate}"] = time.perf_counter() - start
     Console(stderr=True).print(f"{size}: done")
     return {
         "size": size, "areas": int(panel.frame["area_code"].nunique()),
