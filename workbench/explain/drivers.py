@@ -57,40 +57,41 @@ def driver_table(explanation: AdditiveExplanation, *, rows: pd.DataFrame, names:
                  upper: np.ndarray, level: float, top: int = 3, target_label: str = "households") -> pd.DataFrame:
     """One row per explained forecast: the top `top` concepts with their size, and a sentence."""
     concept_values = by_concept(explanation)
-    concept_households = households(explanation, concept_values)
-    concept_percent = percent(explanation, concept_values)
-    latest = rows["ref_last"].to_numpy(float)
-    records = []
-    for i, key in explanation.keys.iterrows():
-        order = concept_values.iloc[i].abs().sort_values(ascending=False).index[:top]
-        record = {**key.to_dict(), "area_name": names.get(key["area_code"], key["area_code"]),
-                  "forecast": explanation.forecast[i], "lower": lower[i], "upper": upper[i], "latest": latest[i]}
-        parts = []
-        for rank, concept in enumerate(order, start=1):
-            pct = float(concept_percent.iloc[i][concept])
-            record[f"driver_{rank}"] = concept
-            record[f"driver_{rank}_percent"] = round(pct, 1)
-            record[f"driver_{rank}_households"] = round(float(concept_households.iloc[i][concept]), 1)
-            parts.append(f"{phrase(concept)} ({_effect(pct)})")
-        opening = _opening(str(record["area_name"]), explanation.forecast[i], str(key["target_period"]), lower[i],
-                           upper[i], level, latest[i], target_label)
-        record["sentence"] = (f"{opening}. Main drivers, against a typical area: {_join(parts)}." if parts
-                              else f"{opening}.")
-        records.append(record)
-    return pd.DataFrame(records)
+    concepts = np.asarray(concept_values.columns)
+    order = np.argsort(-concept_values.abs().to_numpy(), axis=1, kind="stable")[:, :top]
+    picked = np.take_along_axis(np.asarray(concepts)[None, :].repeat(len(order), 0), order, axis=1)
+    pct = np.take_along_axis(percent(explanation, concept_values).to_numpy(), order, axis=1)
+    hh = np.take_along_axis(households(explanation, concept_values).to_numpy(), order, axis=1)
+    table = explanation.keys.copy()
+    table["area_name"] = table["area_code"].map(names).fillna(table["area_code"])
+    table["forecast"], table["lower"], table["upper"] = explanation.forecast, lower, upper
+    table["latest"] = rows["ref_last"].to_numpy(float)
+    for rank in range(order.shape[1]):
+        table[f"driver_{rank + 1}"] = picked[:, rank]
+        table[f"driver_{rank + 1}_percent"] = np.round(pct[:, rank], 1)
+        table[f"driver_{rank + 1}_households"] = np.round(hh[:, rank], 1)
+    sentences = []
+    for i, row in enumerate(table.itertuples(index=False)):
+        parts = [f"{phrase(picked[i, r])} ({_effect(pct[i, r])})" for r in range(order.shape[1])]
+        opening = _opening(str(row.area_name), row.forecast, str(row.target_period), row.lower, row.upper, level,
+                           row.latest, target_label)
+        sentences.append(f"{opening}. Main drivers, against a typical area: {_join(parts)}." if parts
+                         else f"{opening}.")
+    table["sentence"] = sentences
+    return table
 
 
 def baseline_table(model: str, *, rows: pd.DataFrame, forecast: pd.DataFrame, names: pd.Series, level: float,
                    target_label: str = "households") -> pd.DataFrame:
     """Baselines are explained as what they are: a copy of an earlier value."""
-    records = []
-    for (_, row), (_, f) in zip(rows.iterrows(), forecast.iterrows(), strict=True):
-        name = names.get(row["area_code"], row["area_code"])
-        opening = _opening(str(name), f["forecast"], str(row["target_period"]), f["lower"], f["upper"], level,
-                           row["ref_last"], target_label)
-        how = BASELINE_SENTENCES[model].format(reference=row["ref_last"], origin=row["origin"])
-        records.append({**{k: row[k] for k in ("area_code", "origin", "horizon", "target_period")},
-                        "area_name": name, "forecast": f["forecast"], "lower": f["lower"], "upper": f["upper"],
-                        "latest": row["ref_last"], "driver_1": "recent demand",
-                        "sentence": f"{opening}. This baseline repeats {how}."})
-    return pd.DataFrame(records)
+    table = rows[["area_code", "origin", "horizon", "target_period"]].reset_index(drop=True)
+    table["area_name"] = table["area_code"].map(names).fillna(table["area_code"])
+    for column in ("forecast", "lower", "upper"):
+        table[column] = forecast[column].to_numpy(float)
+    table["latest"] = rows["ref_last"].to_numpy(float)
+    table["driver_1"] = "recent demand"
+    table["sentence"] = [
+        f"{_opening(str(r.area_name), r.forecast, str(r.target_period), r.lower, r.upper, level, r.latest, target_label)}"
+        f". This baseline repeats {BASELINE_SENTENCES[model].format(reference=r.latest, origin=r.origin)}."
+        for r in table.itertuples(index=False)]
+    return table
