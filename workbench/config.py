@@ -163,6 +163,35 @@ class ExplainConfig(_Strict):
     additivity_tolerance: Annotated[float, Field(gt=0)] = 1e-6
 
 
+class AuditThresholds(_Strict):
+    """Allowed disparities against the reference group; null switches a check off."""
+
+    wape_ratio: tuple[float, float] | None = (0.8, 1.25)
+    mase_ratio: tuple[float, float] | None = None
+    bias_difference: Annotated[float, Field(gt=0)] | None = 0.10      # how much more under-forecast than the reference
+    under_share_difference: Annotated[float, Field(gt=0)] | None = 0.10
+    under_upper_share_difference: Annotated[float, Field(gt=0)] | None = None
+    coverage_min: Annotated[float, Field(gt=0, lt=1)] | None = 0.6   # interval coverage floor in every group
+
+
+class AuditConfig(_Strict):
+    groupings: list[str] | None = None      # default: the panel's groups
+    intersections: bool = True               # also pairwise intersections of the groupings
+    min_group_size: Annotated[int, Field(ge=1)] = 10   # areas; smaller groups are reported, not judged
+    reference: Literal["largest", "best"] | dict[str, str] = "largest"
+    bootstrap: Annotated[int, Field(ge=50)] = 200
+    confidence: Annotated[float, Field(gt=0.5, lt=1)] = 0.9
+    block_on_uncertain: bool = False
+    thresholds: AuditThresholds = Field(default_factory=AuditThresholds)
+
+
+class GateConfig(_Strict):
+    baseline_margin: Annotated[float, Field(ge=0, lt=1)] = 0.0     # must beat every baseline by this fraction
+    champion_tolerance: Annotated[float, Field(ge=0, lt=1)] = 0.02  # may be at most this much worse than the champion
+    require_clean_tree: bool = True
+    require_approval: bool = False
+
+
 def _entries(raw: Any, *, section: str, key: str, registry: dict[str, type[BaseModel]]) -> tuple[list, list[str]]:
     """Turn `[{<key>: name, ...params}]` into registered objects, with messages naming each bad entry."""
     if not isinstance(raw, list):
@@ -211,6 +240,8 @@ class Experiment(_Strict):
     backtest: BacktestConfig = Field(default_factory=BacktestConfig)
     selection: SelectionConfig = Field(default_factory=SelectionConfig)
     explain: ExplainConfig = Field(default_factory=ExplainConfig)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
+    gate: GateConfig = Field(default_factory=GateConfig)
     path: Path | None = None
     raw_text: str = Field(default="", repr=False)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from workbench.gate import Decision
 from workbench.record import TrainingRecord
 
 SHOWN = ("mase", "wape", "mae", "bias", "coverage", "winkler")
@@ -26,13 +27,24 @@ def _markdown(table: pd.DataFrame, *, level: float) -> str:
     return "\n".join(lines)
 
 
-def run_description(record: TrainingRecord, *, commit: str, dirty: bool) -> str:
+def decision_lines(decision: Decision | None, *, model: str, version: str) -> list[str]:
+    if decision is None:
+        return []
+    if decision.passed:
+        return [f"**Decision: promoted.** Version {version} of `{model}` is the champion: every gate check passed.", ""]
+    return [f"**Decision: not promoted.** Version {version} of `{model}` is the challenger because:", ""] + [
+        f"- {reason}" for reason in decision.reasons] + [""]
+
+
+def run_description(record: TrainingRecord, *, commit: str, dirty: bool, decision: Decision | None = None,
+                    model: str = "", version: str = "") -> str:
     experiment, selection, panel = record.experiment, record.selection, record.panel
     folds = record.backtest.folds
     builders = ", ".join(b.name for b in experiment.features) or "none"
     return "\n".join([
         f"## {experiment.name}: winner **{selection.winner}**",
         "",
+        *decision_lines(decision, model=model, version=version),
         selection.verdict,
         "",
         f"**Rule:** {selection.rule}.",
@@ -48,5 +60,6 @@ def run_description(record: TrainingRecord, *, commit: str, dirty: bool) -> str:
         f"**Code:** commit `{commit[:12]}`{' (uncommitted changes present)' if dirty else ''}; "
         f"config hash `{experiment.config_hash}`.",
         "",
-        "Child runs hold each candidate's parameters, per-fold metrics (step = fold) and logged model.",
+        "Child runs hold each candidate's parameters, per-fold metrics (step = fold), explanations and logged "
+        "model. The audit and gate reports are under `audit/` and `gate/`.",
     ])

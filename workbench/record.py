@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from workbench.audit import AuditResult
 from workbench.backtest import BacktestResult
 from workbench.config import Experiment
 from workbench.data.contract import Panel
 from workbench.explain import CandidateExplanation
 from workbench.featurize import FeatureTable
 from workbench.fit import FinalFit
+from workbench.gate import Decision
 from workbench.selection import Selection
 
 
@@ -23,6 +25,7 @@ class TrainingRecord:
     selection: Selection
     fits: dict[str, FinalFit]
     explanations: dict[str, CandidateExplanation] = field(default_factory=dict)
+    audits: dict[str, AuditResult] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -37,3 +40,6 @@ class LoggedRuns:
     parent_run_id: str
     child_run_ids: dict[str, str]
     model_uris: dict[str, str]
+    registered_model: str = ""
+    version: str = ""
+    decision: Decision | None = None

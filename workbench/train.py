@@ -1,9 +1,9 @@
-"""The spine of `make train`: load -> validate -> features -> backtest -> select -> fit -> explain -> log.
+"""The spine of `make train`: load -> validate -> features -> backtest -> select -> fit -> explain ->
+audit -> log -> gate -> registry.
 
 Each step is one call into the module that owns it. Everything is computed before anything is
 logged, so bad input or a failed step never leaves a run behind; logging itself marks its runs
-FAILED if it breaks part-way. The fairness audit, the promotion gate and the registry are not part
-of this version.
+FAILED if it breaks part-way, and the registry is changed only as the very last step.
 """
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from workbench.audit import audit_candidate
 from workbench.backtest import rolling_origins, run_backtest
 from workbench.config import Experiment, load_experiment
 from workbench.data.contract import PERIOD, Frequency, Panel
@@ -86,7 +88,13 @@ def train(experiment: Experiment, *, console: Console, timings: dict[str, float]
                                                           fit=fits[spec.candidate], config=experiment.explain,
                                                           seed=experiment.seed)
                         for spec in experiment.models}
-    return TrainingRecord(experiment, panel, table, result, selection, fits, explanations, timings)
+    with _timed(timings, "audit"), console.status("Auditing every candidate across groups of areas"):
+        static = panel.static_table()
+        audits = {spec.candidate: audit_candidate(
+            spec.candidate, result.predictions[result.predictions["candidate"] == spec.candidate], static=static,
+            config=experiment.audit, default_groupings=panel.spec.groups, seed=experiment.seed)
+            for spec in experiment.models}
+    return TrainingRecord(experiment, panel, table, result, selection, fits, explanations, audits, timings)
 
 
 def render(record: TrainingRecord, logged: LoggedRuns | None, *, console: Console) -> None:
@@ -111,6 +119,16 @@ def render(record: TrainingRecord, logged: LoggedRuns | None, *, console: Consol
     if logged:
         console.print(f"Logged to {logged.tracking_uri}: parent run {logged.parent_run_id} with "
                       f"{len(logged.child_run_ids)} candidate runs. `make ui` opens it.")
+    if logged and logged.decision is not None:
+        decision = logged.decision
+        if decision.passed:
+            console.print(f"[bold green]Promoted:[/] version {logged.version} of '{logged.registered_model}' is now "
+                          "the champion.")
+        else:
+            console.print(f"[bold yellow]Not promoted:[/] version {logged.version} of '{logged.registered_model}' is "
+                          "the challenger because:")
+            for reason in decision.reasons:
+                console.print(f"  - {escape(reason)}")
 
 
 def run(experiment_path: Path, *, console: Console) -> TrainingRecord:

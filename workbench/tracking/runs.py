@@ -20,7 +20,10 @@ from mlflow.tracking import MlflowClient
 from workbench.describe import comparison_table, run_description
 from workbench.plots import backtest_figure, close
 from workbench.record import LoggedRuns, TrainingRecord
+from workbench.audit.report import audit_markdown, disparity_figure
+from workbench.gate import evaluate, evidence_from
 from workbench.tracking.explanations import log_explanation
+from workbench.tracking.registry import REPORT, register
 from workbench.tracking.pyfunc import ForecastModel
 from workbench.tracking.store import PROJECT_ROOT, artifact_root, git_state, tracking_uri
 
@@ -188,13 +191,73 @@ def _log_training(record: TrainingRecord) -> LoggedRuns:
                     mlflow.log_artifacts(tmp)
                 log_explanation(record.explanations[name], config=record.experiment.explain,
                                 seed=record.experiment.seed)
+                audit = record.audits[name]
+                mlflow.log_metrics(audit.headline_metrics())
+                mlflow.set_tag("audit.verdict", "pass" if audit.passed else "fail")
                 model_uris[name] = _log_model(record, name)
                 child_ids[name] = child.info.run_id
         mlflow.set_tag("winner_run_id", child_ids[selection.winner])
+        _log_audit(record)
+        decision, version = _gate_and_register(client, record, parent.info.run_id, child_ids, model_uris,
+                                               commit=commit, dirty=dirty)
+        mlflow.set_tag("mlflow.note.content", run_description(record, commit=commit, dirty=dirty, decision=decision,
+                                                              model=record.experiment.name, version=version))
         winner_drivers = record.explanations[selection.winner].drivers
         mlflow.log_text(winner_drivers.assign(**{c: winner_drivers[c].astype(str) for c in ("origin", "target_period")})
                         .to_csv(index=False), "explanations/winner_drivers.csv")
-    return LoggedRuns(uri, experiment_id, parent.info.run_id, child_ids, model_uris)
+    return LoggedRuns(uri, experiment_id, parent.info.run_id, child_ids, model_uris, record.experiment.name, version,
+                      decision)
+
+
+def _log_audit(record: TrainingRecord) -> None:
+    """Audit tables for every candidate, and the winner's report and chart, on the parent run."""
+    audits = record.audits
+    winner = audits[record.selection.winner]
+    config = record.experiment.audit
+    params = {"audit.groupings": ",".join(config.groupings or record.panel.spec.groups),
+              "audit.intersections": config.intersections, "audit.min_group_size": config.min_group_size,
+              "audit.reference": config.reference, "audit.bootstrap": config.bootstrap,
+              "audit.confidence": config.confidence, "audit.block_on_uncertain": config.block_on_uncertain}
+    params |= {f"audit.threshold.{k}": v for k, v in config.thresholds.model_dump().items()}
+    params |= {f"gate.{k}": v for k, v in record.experiment.gate.model_dump().items()}
+    mlflow.log_params({k: str(v) for k, v in params.items()})
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        pd.concat([a.groups.assign(candidate=c) for c, a in audits.items()]).to_csv(folder / "audit_groups.csv",
+                                                                                  index=False)
+        pd.concat([a.disparities.assign(candidate=c) for c, a in audits.items()]).to_csv(
+            folder / "audit_disparities.csv", index=False)
+        (folder / "audit_summary.json").write_text(json.dumps(
+            {c: {"passed": a.passed, "reasons": a.reasons(limit=20)} for c, a in audits.items()}, indent=2))
+        mlflow.log_artifacts(tmp, artifact_path="audit")
+    figure = disparity_figure(winner)
+    mlflow.log_figure(figure, "audit/disparities.png")
+    close(figure)
+    mlflow.log_metrics(winner.headline_metrics())
+    mlflow.set_tag("audit.verdict", "pass" if winner.passed else "fail")
+
+
+def _gate_and_register(client: MlflowClient, record: TrainingRecord, parent_run_id: str, child_ids: dict[str, str],
+                       model_uris: dict[str, str], *, commit: str, dirty: bool):
+    evidence = evidence_from(record, commit=commit, dirty=dirty)
+    settings = record.experiment.gate
+
+    def decide(champion, approval):
+        return evaluate(evidence, champion=champion, approval=approval, **settings.model_dump())
+
+    winner = record.selection.winner
+    version, decision = register(client, name=record.experiment.name, model_uri=model_uris[winner],
+                                 run_id=child_ids[winner], parent_run_id=parent_run_id, decide=decide)
+    mlflow.log_text(decision.to_json(), REPORT)
+    mlflow.log_text(decision.summary() + "\n", "gate/gate_summary.md")
+    mlflow.log_text(audit_markdown(record.audits[winner], decision_summary=decision.summary()),
+                    "audit/audit_report.md")
+    tags = {"gate.verdict": decision.verdict, "registered_model": record.experiment.name,
+            "registered_version": version, "alias": "champion" if decision.passed else "challenger"}
+    tags |= {f"gate.{c.name}": "pass" if c.passed else ("fail" if c.blocking else "noted") for c in decision.checks}
+    mlflow.set_tags(tags)
+    client.set_tag(child_ids[winner], "gate.verdict", decision.verdict)
+    return decision, version
 
 
 __all__ = ["log_training"]
