@@ -12,7 +12,7 @@ ENV_HASH := $(shell cat $(LOCK_INPUTS) 2>/dev/null | $(PYTHON) -c "import hashli
 STAMP  := $(VENV)/.installed-$(ENV_HASH)
 
 .DEFAULT_GOAL := help
-.PHONY: help env train test validate data ui bench lock clean
+.PHONY: help env train test validate data ui bench status promote approve lock clean
 
 help: ## List the targets with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -36,6 +36,15 @@ validate: $(STAMP) ## Load and validate an experiment's panel without training (
 
 data: $(STAMP) ## Write the synthetic England panel to data/synthetic/england.csv
 	$(BIN)/workbench synthesize --out data/synthetic/england.csv
+
+status: $(STAMP) ## List registered versions, gate verdicts and aliases (EXP=...)
+	$(BIN)/workbench status $(EXP)
+
+promote: $(STAMP) ## Re-check the gate and make VERSION the champion if it passes (EXP=... VERSION=N)
+	$(BIN)/workbench promote $(EXP) --version $(VERSION)
+
+approve: $(STAMP) ## Record an approval (EXP=... VERSION=N BY="name" NOTE="why")
+	$(BIN)/workbench approve $(EXP) --version $(VERSION) --by "$(BY)" --note "$(NOTE)"
 
 ui: $(STAMP) ## Open the MLflow UI on http://127.0.0.1:5000 against the project's store (PORT=5000)
 	$(BIN)/workbench ui --port $(or $(PORT),5000)

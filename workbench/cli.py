@@ -55,6 +55,77 @@ def train(experiment: Path = ExperimentArg) -> None:
         _fail(error)
 
 
+def _registry(experiment: Path):
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    from workbench.config import load_experiment
+    from workbench.tracking import tracking_uri
+
+    config = load_experiment(experiment)
+    mlflow.set_tracking_uri(tracking_uri())
+    return MlflowClient(tracking_uri()), config.name
+
+
+@app.command()
+def promote(experiment: Path = ExperimentArg,
+            version: str = typer.Option(..., "--version", help="Registered model version to promote")) -> None:
+    """Re-check the gate for a registered version and make it the champion only if every check passes."""
+    from workbench.tracking.registry import promote as promote_version
+
+    try:
+        client, name = _registry(experiment)
+        decision = promote_version(client, name=name, version=version)
+    except WorkbenchError as error:
+        _fail(error)
+    _console().print(escape(decision.summary()))
+    _console().print(f"[bold green]Version {version} of '{name}' is now the champion.[/]")
+
+
+@app.command()
+def approve(experiment: Path = ExperimentArg,
+            version: str = typer.Option(..., "--version", help="Registered model version"),
+            by: str = typer.Option(..., "--by", help="Who approves"),
+            note: str = typer.Option(..., "--note", help="Why")) -> None:
+    """Record an approval of a version (who and why). Run `promote` afterwards to move the champion alias."""
+    from workbench.tracking.registry import approve as approve_version
+
+    try:
+        client, name = _registry(experiment)
+        approval = approve_version(client, name=name, version=version, by=by, note=note)
+    except WorkbenchError as error:
+        _fail(error)
+    _console().print(f"Version {version} of '{name}' approved by {escape(approval.by)} at {approval.at}. "
+                     f"Next: workbench promote {experiment} --version {version}")
+
+
+@app.command()
+def status(experiment: Path = ExperimentArg) -> None:
+    """List the registered versions of an experiment's model with their gate verdicts and aliases."""
+    from rich.table import Table
+
+    try:
+        client, name = _registry(experiment)
+        versions = client.search_model_versions(f"name='{name}'")
+        aliases = client.get_registered_model(name).aliases if versions else {}
+    except WorkbenchError as error:
+        _fail(error)
+    except Exception:
+        versions, aliases = [], {}
+    by_version: dict[str, list[str]] = {}
+    for alias, number in aliases.items():
+        by_version.setdefault(str(number), []).append(alias)
+    table = Table(title=f"Registered model '{name}'", title_justify="left")
+    for column in ("version", "alias", "candidate", "gate", "metric", "commit", "reasons"):
+        table.add_column(column)
+    for v in sorted(versions, key=lambda v: int(v.version), reverse=True):
+        t = v.tags
+        table.add_row(str(v.version), ", ".join(by_version.get(str(v.version), [])), t.get("candidate", ""),
+                      t.get("gate.verdict", ""), f"{t.get('backtest.metric', '')} {t.get('backtest.value', '')}",
+                      t.get("git.commit", "")[:10], escape(t.get("gate.reasons", "")))
+    _console().print(table if versions else f"No versions of '{name}' yet: run make train first.")
+
+
 @app.command()
 def synthesize(
     out: Path = typer.Option(Path("data/synthetic/england.csv"), help="Where to write the panel (.parquet or .csv)"),

@@ -128,7 +128,7 @@ def render(record: TrainingRecord, logged: LoggedRuns | None, *, console: Consol
             console.print(f"[bold yellow]Not promoted:[/] version {logged.version} of '{logged.registered_model}' is "
                           "the challenger because:")
             for reason in decision.reasons:
-                console.print(f"  - {escape(reason)}")
+                console.print(f"  - {escape(reason)}", soft_wrap=True)
 
 
 def run(experiment_path: Path, *, console: Console) -> TrainingRecord:

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import json
+import os
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import mlflow
@@ -50,7 +52,7 @@ def _record(client: MlflowClient, name: str, version: str, decision: Decision) -
     if decision.passed:
         client.set_registered_model_alias(name, CHAMPION, version)
         try:
-            if client.get_model_version_by_alias(name, CHALLENGER).version == version:
+            if str(client.get_model_version_by_alias(name, CHALLENGER).version) == str(version):
                 client.delete_registered_model_alias(name, CHALLENGER)
         except MlflowException:
             pass
@@ -75,6 +77,19 @@ def register(client: MlflowClient, *, name: str, model_uri: str, run_id: str, pa
     return str(version), decision
 
 
+@contextmanager
+def _no_progress_bar():
+    previous = os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
+    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", None)
+        else:
+            os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = previous
+
+
 def _version(client: MlflowClient, name: str, version: str):
     try:
         return client.get_model_version(name, version)
@@ -93,7 +108,8 @@ def promote(client: MlflowClient, *, name: str, version: str) -> Decision:
     report_run = model_version.tags.get("gate.report_run_id")
     if not report_run:
         raise WorkbenchError(f"version {version} of '{name}' has no gate report; it was not registered by the workbench")
-    report = json.loads(mlflow.artifacts.load_text(f"runs:/{report_run}/{REPORT}"))
+    with _no_progress_bar():
+        report = json.loads(mlflow.artifacts.load_text(f"runs:/{report_run}/{REPORT}"))
     champion = champion_of(client, name)
     if champion and champion.version == str(version):
         raise WorkbenchError(f"version {version} of '{name}' is already the champion")
