@@ -12,7 +12,7 @@ ENV_HASH := $(shell cat $(LOCK_INPUTS) 2>/dev/null | $(PYTHON) -c "import hashli
 STAMP  := $(VENV)/.installed-$(ENV_HASH)
 
 .DEFAULT_GOAL := help
-.PHONY: help env train test validate data ui bench status promote approve lock clean
+.PHONY: help env train forecast test validate data ui bench status promote approve lock clean
 
 help: ## List the targets with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -30,6 +30,9 @@ env: $(STAMP) ## Build the virtual environment if it is missing or stale (nothin
 
 train: $(STAMP) ## Run an experiment end to end (EXP=experiments/<name>.yaml)
 	$(BIN)/workbench train $(EXP)
+
+forecast: $(STAMP) ## Forecast every area with the champion; writes outputs/forecasts/<experiment>/<date>/ (EXP=...)
+	$(BIN)/workbench forecast $(EXP)
 
 validate: $(STAMP) ## Load and validate an experiment's panel without training (EXP=...)
 	$(BIN)/workbench validate $(EXP)

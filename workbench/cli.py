@@ -127,6 +127,17 @@ def status(experiment: Path = ExperimentArg) -> None:
 
 
 @app.command()
+def forecast(experiment: Path = ExperimentArg) -> None:
+    """Forecast every area with the experiment's champion: CSV, HTML report, model card, transparency record."""
+    from workbench.forecast import run_forecast
+
+    try:
+        run_forecast(experiment, console=_console())
+    except WorkbenchError as error:
+        _fail(error)
+
+
+@app.command()
 def synthesize(
     out: Path = typer.Option(Path("data/synthetic/england.csv"), help="Where to write the panel (.parquet or .csv)"),
     seed: int = typer.Option(None, help="Random seed (default: the built-in one)"),

@@ -192,6 +192,26 @@ class GateConfig(_Strict):
     require_approval: bool = False
 
 
+class DisclosureConfig(_Strict):
+    threshold: Annotated[int, Field(ge=1)] = 10      # counts below this are suppressed
+    rounding: Annotated[int, Field(ge=1)] = 5        # other counts rounded to this
+    total_rounding: Annotated[int, Field(ge=1)] = 10  # totals rounded to this
+    secondary: bool = True
+
+
+class ReportConfig(_Strict):
+    """What `make forecast` publishes to policy teams."""
+
+    title: str | None = None
+    target_label: str = "households"       # what the counts are, in words
+    history_periods: Annotated[int, Field(ge=4)] = 12
+    rise_alert: Annotated[float, Field(gt=0)] = 0.25   # flag a change against last year larger than this
+    wide_interval: Annotated[float, Field(gt=0)] = 1.0  # flag low confidence when (upper - lower) / forecast exceeds this
+    disclosure: DisclosureConfig = Field(default_factory=DisclosureConfig)
+    owner: str = "TO COMPLETE: the team that owns this forecast"
+    contact: str = "TO COMPLETE: a contact email for questions about this forecast"
+
+
 def _entries(raw: Any, *, section: str, key: str, registry: dict[str, type[BaseModel]]) -> tuple[list, list[str]]:
     """Turn `[{<key>: name, ...params}]` into registered objects, with messages naming each bad entry."""
     if not isinstance(raw, list):
@@ -242,6 +262,7 @@ class Experiment(_Strict):
     explain: ExplainConfig = Field(default_factory=ExplainConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
     gate: GateConfig = Field(default_factory=GateConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
     path: Path | None = None
     raw_text: str = Field(default="", repr=False)
 

@@ -38,7 +38,7 @@ def test_config_hash_changes_with_the_text() -> None:
      "small_areas; did you mean 'seed'?"),
     ("name: a\ntarget: y\nfeature: []\ndata: {synthetic: {}}",
      "experiments/x.yaml: unknown key 'feature' at the top level; known: name, description, target, data, "
-     "frequency, horizon, seed, features, models, backtest, selection, explain, audit, gate; did you mean 'features'?"),
+     "frequency, horizon, seed, features, models, backtest, selection, explain, audit, gate, report; did you mean 'features'?"),
     ("name: a\ntarget: y\ndata: {synthetic: {}}\nfeatures: [{builder: lags}]",
      "experiments/x.yaml: unknown builder 'lags' in features[0]; known: lag, rolling, growth, seasonal, "
      "structural_break, covariate, static, regional_trend; did you mean 'lag'?"),

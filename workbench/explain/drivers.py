@@ -42,7 +42,7 @@ def _join(parts: list[str]) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
-def _opening(name: str, forecast: float, period: str, lower: float, upper: float, level: float, latest: float,
+def opening(name: str, forecast: float, period: str, lower: float, upper: float, level: float, latest: float,
              target_label: str) -> str:
     interval = f" ({level:.0%} interval {lower:,.0f} to {upper:,.0f})" if np.isfinite(lower) else ""
     text = f"{name}: {forecast:,.0f} {target_label} forecast for {period}{interval}"
@@ -70,13 +70,15 @@ def driver_table(explanation: AdditiveExplanation, *, rows: pd.DataFrame, names:
         table[f"driver_{rank + 1}"] = picked[:, rank]
         table[f"driver_{rank + 1}_percent"] = np.round(pct[:, rank], 1)
         table[f"driver_{rank + 1}_households"] = np.round(hh[:, rank], 1)
-    sentences = []
+    sentences, reasons = [], []
     for i, row in enumerate(table.itertuples(index=False)):
         parts = [f"{phrase(picked[i, r])} ({_effect(pct[i, r])})" for r in range(order.shape[1])]
-        opening = _opening(str(row.area_name), row.forecast, str(row.target_period), row.lower, row.upper, level,
+        first = opening(str(row.area_name), row.forecast, str(row.target_period), row.lower, row.upper, level,
                            row.latest, target_label)
-        sentences.append(f"{opening}. Main drivers, against a typical area: {_join(parts)}." if parts
-                         else f"{opening}.")
+        because = f"Main drivers, against a typical area: {_join(parts)}." if parts else ""
+        reasons.append(because)
+        sentences.append(f"{first}. {because}".strip())
+    table["drivers_text"] = reasons
     table["sentence"] = sentences
     return table
 
@@ -90,8 +92,9 @@ def baseline_table(model: str, *, rows: pd.DataFrame, forecast: pd.DataFrame, na
         table[column] = forecast[column].to_numpy(float)
     table["latest"] = rows["ref_last"].to_numpy(float)
     table["driver_1"] = "recent demand"
+    table["drivers_text"] = f"This baseline repeats {BASELINE_SENTENCES[model].split(' (')[0]}."
     table["sentence"] = [
-        f"{_opening(str(r.area_name), r.forecast, str(r.target_period), r.lower, r.upper, level, r.latest, target_label)}"
+        f"{opening(str(r.area_name), r.forecast, str(r.target_period), r.lower, r.upper, level, r.latest, target_label)}"
         f". This baseline repeats {BASELINE_SENTENCES[model].format(reference=r.latest, origin=r.origin)}."
         for r in table.itertuples(index=False)]
     return table

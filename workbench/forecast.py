@@ -1,0 +1,133 @@
+"""`make forecast`: the champion's explained forecasts for every area from the latest data.
+
+champion (registry) -> features as of the latest data -> forecast with intervals -> explanations
+-> disclosure-controlled CSV, HTML report, model card, transparency record -> a forecast run in
+MLflow linked to the model version. Outputs are written to a temporary folder and moved into
+place only when everything, logging included, has succeeded.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+
+from workbench.config import Experiment, load_experiment
+from workbench.data.contract import AREA, AREA_NAME, PERIOD, REGION, Panel
+from workbench.data.load import load_panel
+from workbench.explain.drivers import baseline_table, driver_table
+from workbench.explain.values import explain_rows
+from workbench.featurize import build_feature_table, check_builders
+from workbench.fit import latest_rows
+from workbench.tracking.champion import ChampionModel, load_champion
+
+OUTPUTS = Path("outputs") / "forecasts"
+
+
+@dataclass(frozen=True)
+class ForecastResult:
+    experiment: Experiment
+    champion: ChampionModel
+    panel: Panel
+    areas: pd.DataFrame       # one row per area and horizon: forecast, interval, change, flags, drivers, sentence
+    history: pd.DataFrame     # area_code, period, actual: the recent history shown beside each forecast
+    made_at: str
+
+
+def _model_input(champion: ChampionModel, rows: pd.DataFrame) -> pd.DataFrame:
+    columns = champion.model.metadata.get_input_schema().input_names()
+    frame = rows[columns].copy()
+    for column in columns:
+        if isinstance(frame[column].dtype, pd.CategoricalDtype):
+            frame[column] = frame[column].astype(str)
+    return frame.assign(horizon=frame["horizon"].astype(float))
+
+
+def make_forecast(experiment: Experiment, champion: ChampionModel) -> ForecastResult:
+    trained = champion.trained
+    panel = load_panel(experiment.data)
+    target = trained.target
+    check_builders(trained.features, panel, target=target, source=str(experiment.path))
+    table = build_feature_table(panel, target=target, builders=trained.features, horizons=trained.horizons,
+                                reference_windows=trained.reference_windows())
+    rows = latest_rows(table)
+    predicted = champion.model.predict(_model_input(champion, rows))
+    static = panel.static_table()
+    names = static[AREA_NAME] if AREA_NAME in static else pd.Series(dtype=str)
+    spec = next(m for m in trained.models if m.candidate == champion.candidate)
+    forecast = rows[[AREA, "origin", "horizon", "target_period"]].assign(
+        forecast=predicted["forecast"].to_numpy(), lower=predicted["lower"].to_numpy(),
+        upper=predicted["upper"].to_numpy())
+    if spec.is_baseline:
+        drivers = baseline_table(spec.model, rows=rows, forecast=forecast, names=names, level=trained.backtest.
+                                 interval_level, target_label=experiment.report.target_label)
+    else:
+        forecaster = champion.model.unwrap_python_model().forecaster
+        train = table.frame[table.frame["actual"].notna()]
+        explanation = explain_rows(spec, forecaster, rows, background=train.sample(min(2000, len(train)),
+                                                                                    random_state=trained.seed),
+                                   features=table.features, seed=trained.seed, max_evals=trained.explain.max_evals)
+        drivers = driver_table(explanation, rows=rows, names=names, lower=forecast["lower"].to_numpy(),
+                               upper=forecast["upper"].to_numpy(), level=trained.backtest.interval_level,
+                               top=trained.explain.top_drivers, target_label=experiment.report.target_label)
+    areas = drivers.copy()
+    if REGION in static:
+        areas[REGION] = areas[AREA].map(static[REGION])
+    actual = panel.frame.set_index([AREA, PERIOD])[target]
+    last_year = pd.MultiIndex.from_arrays([areas[AREA], areas["target_period"] - panel.spec.frequency.periods_per_year])
+    areas["last_year"] = actual.reindex(last_year).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        areas["change_vs_last_year"] = areas["forecast"] / areas["last_year"] - 1
+    width = (areas["upper"] - areas["lower"]) / areas["forecast"].clip(lower=1)
+    areas["low_confidence"] = width > experiment.report.wide_interval
+    areas["unusual_change"] = areas["change_vs_last_year"].abs() > experiment.report.rise_alert
+    first = panel.frame[PERIOD].max() - experiment.report.history_periods + 1
+    history = panel.frame.loc[panel.frame[PERIOD] >= first, [AREA, PERIOD, target]].rename(columns={target: "actual"})
+    return ForecastResult(experiment, champion, panel, areas, history,
+                          datetime.now(UTC).isoformat(timespec="seconds"))
+
+
+def _folder(name: str) -> Path:
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    base = OUTPUTS / name
+    folder, n = base / day, 2
+    while folder.exists():
+        folder, n = base / f"{day}-{n}", n + 1
+    return folder
+
+
+def run_forecast(experiment_path: Path, *, console: Console) -> Path:
+    from workbench.report.publish import write_outputs
+    from workbench.tracking.forecast_run import log_forecast
+
+    experiment = load_experiment(experiment_path)
+    with console.status("Loading the champion from the registry"):
+        champion = load_champion(experiment)
+    console.print(f"Champion: version {champion.version} of '{champion.name}' ({champion.candidate}), trained "
+                  f"{champion.trained_at} on {champion.trained_on}.")
+    with console.status("Forecasting and explaining every area"):
+        result = make_forecast(experiment, champion)
+    final = _folder(experiment.name)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".forecast-", dir=final.parent))
+    try:
+        with console.status("Writing the report, model card and transparency record"):
+            written = write_outputs(result, staging)
+        with console.status("Logging the forecast run to MLflow"):
+            run_id = log_forecast(result, staging)
+        os.replace(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    console.print(f"Forecast for {result.areas[AREA].nunique()} areas, {', '.join(sorted({str(p) for p in result.areas['target_period']}))}; "
+                  f"MLflow run {run_id}.")
+    for name in written:
+        console.print(f"  {final / name}")
+    return final
