@@ -140,14 +140,19 @@ def test_report_renders_in_a_headless_browser(forecast_folder: Path) -> None:
         page.fill("#filter-text", "Isles of Scilly")
         assert page.locator("#row-count").inner_text() == "1 areas shown"
         page.fill("#filter-text", "")
-        page.click("#area-table th button[data-col='3']")  # sort by forecast
+        page.click("#area-table th button[data-col='3']")  # sort by forecast, then largest first
         assert page.locator("#area-table th").nth(3).get_attribute("aria-sort") == "ascending"
+        page.click("#area-table th button[data-col='3']")
+        assert page.locator("#area-table th").nth(3).get_attribute("aria-sort") == "descending"
         first_area = page.locator("#area-table tbody tr:not([hidden]) td a").first
         first_area.click()
         target = page.locator("details.area[open]")
         assert target.count() == 1
         assert target.locator("svg[role='img'] desc").count() >= 1
         target.screenshot(path=str(ARTIFACTS / "report-area-section.png"))
+        assert "Main drivers" in target.inner_text()
+        page.keyboard.press("Tab")  # the page can be used from the keyboard
+        assert page.evaluate("document.activeElement !== document.body")
         assert page.locator("details.area").count() == 296
         assert page.locator("h2").all_inner_texts()[:3] == ["Headline numbers", "Largest expected rises", "All areas"]
         browser.close()

@@ -9,7 +9,7 @@ from workbench.explain.units import by_concept, households, percent
 from workbench.explain.values import AdditiveExplanation
 
 PHRASES = {
-    "recent demand": "recent demand in the area",
+    "recent demand": "the area's size and recent demand",
     "seasonality": "the time of year",
     "COVID period": "the COVID period",
     "possession claims rate": "landlord possession claims",

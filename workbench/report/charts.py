@@ -19,6 +19,9 @@ def history_chart(*, chart_id: str, periods: list[str], actual: list[float | Non
     labels = periods + forecast_periods
     xs = _scale(list(range(len(labels))), 0, max(len(labels) - 1, 1), PAD, WIDTH - 10)
     known = [v for v in actual if v is not None] + list(upper) + list(lower)
+    if not known:
+        return (f'<p id="{chart_id}" class="note">History and forecast not shown: the numbers are small and were '
+                'suppressed.</p>')
     top = max(known + [1.0]) * 1.1
     y = lambda v: _scale([v], 0, top, HEIGHT - 24, 10)[0]  # noqa: E731
     parts = [f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img" '
@@ -49,9 +52,11 @@ def history_chart(*, chart_id: str, periods: list[str], actual: list[float | Non
         for i, f in enumerate(forecast):
             parts.append(f'<circle cx="{xs[n + i]:.1f}" cy="{y(f):.1f}" r="3.5" fill="{FORECAST}"/>')
     parts.append(f'<line x1="{PAD}" y1="{HEIGHT - 24}" x2="{WIDTH - 10}" y2="{HEIGHT - 24}" stroke="#6b6b6b"/>')
-    for i in (0, n - 1, len(labels) - 1):
+    ticks = {0, len(labels) - 1} | ({n - 1} if len(labels) - n >= 3 else set())
+    for i in sorted(ticks):
         if 0 <= i < len(labels):
-            parts.append(f'<text x="{xs[i]:.1f}" y="{HEIGHT - 8}" font-size="11" text-anchor="middle" '
+            anchor = "end" if i == len(labels) - 1 else ("start" if i == 0 else "middle")
+            parts.append(f'<text x="{xs[i]:.1f}" y="{HEIGHT - 8}" font-size="11" text-anchor="{anchor}" '
                          f'fill="{INK}">{escape(labels[i])}</text>')
     parts.append(f'<text x="4" y="16" font-size="11" fill="{INK}">{top / 1.1:,.0f}</text></svg>')
     return "".join(parts)
@@ -63,7 +68,7 @@ def drivers_chart(*, chart_id: str, drivers: list[tuple[str, float]], descriptio
         return ""
     height = 26 * len(drivers) + 10
     largest = max(abs(p) for _, p in drivers) or 1.0
-    middle, half = 250, 150
+    middle, half = 305, 60  # labels on the left up to x=205; bars either side of the middle; room for the %
     parts = [f'<svg viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" role="img" '
              f'aria-labelledby="{chart_id}-t {chart_id}-d"><title id="{chart_id}-t">Drivers of the forecast</title>'
              f'<desc id="{chart_id}-d">{escape(description)}</desc>']
@@ -72,7 +77,7 @@ def drivers_chart(*, chart_id: str, drivers: list[tuple[str, float]], descriptio
         length = abs(pct) / largest * half
         x = middle if pct >= 0 else middle - length
         colour = UP if pct >= 0 else DOWN
-        parts.append(f'<text x="4" y="{top + 14}" font-size="11" fill="{INK}">{escape(label[:30])}</text>')
+        parts.append(f'<text x="4" y="{top + 14}" font-size="11" fill="{INK}">{escape(label[:36])}</text>')
         parts.append(f'<rect x="{x:.1f}" y="{top + 3}" width="{max(length, 1):.1f}" height="14" fill="{colour}"/>')
         parts.append(f'<text x="{(x + length + 4) if pct >= 0 else (x - 4):.1f}" y="{top + 14}" font-size="11" '
                      f'text-anchor="{"start" if pct >= 0 else "end"}" fill="{INK}">{pct:+.0f}%</text>')
