@@ -124,14 +124,25 @@ class FileSource(_Strict):
     na_values: list[str] = Field(default_factory=list)
 
 
+class OfficialSource(_Strict):
+    """A folder of quarterly H-CLIC 'Detailed local authority level tables' (xlsx or ods), with
+    optional covariate files."""
+
+    folder: Path
+    deprivation: Path | None = None      # IoD 2019 local authority summaries (csv or xlsx)
+    claimant_count: Path | None = None   # monthly claimant rates by authority (csv)
+    possession_claims: Path | None = None  # quarterly landlord possession claims by authority (csv)
+
+
 class DataConfig(_Strict):
     synthetic: SyntheticSource | None = None
     file: FileSource | None = None
+    official: OfficialSource | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> DataConfig:
-        if (self.synthetic is None) == (self.file is None):
-            raise ValueError("give exactly one data source: 'synthetic' or 'file'")
+        if sum(x is not None for x in (self.synthetic, self.file, self.official)) != 1:
+            raise ValueError("give exactly one data source: 'synthetic', 'file' or 'official'")
         return self
 
 

@@ -73,7 +73,7 @@ def test_config_hash_changes_with_the_text() -> None:
      "experiments/x.yaml: unknown key 'yr' at data.file.columns.period; known: year, quarter, month; "
      "did you mean 'year'?"),
     ("name: a\ntarget: y\ndata: {synthetic: {}, file: {path: p.csv, columns: {targets: [y]}}}",
-     "experiments/x.yaml: data: give exactly one data source: 'synthetic' or 'file'"),
+     "experiments/x.yaml: data: give exactly one data source: 'synthetic', 'file' or 'official'"),
     ("name: a\ntarget: y\ndata: {synthetic: {end: 2026-13}}",
      "experiments/x.yaml: data.synthetic.end: '2026-13' is not a quarter; write it like 2026Q2"),
     ("name: a\ndata: {synthetic: {}}", "experiments/x.yaml: missing required key 'target'"),

@@ -111,6 +111,7 @@ class Panel:
     spec: PanelSpec
     source: str
     findings: tuple = field(default=(), compare=False)  # warnings kept from validation
+    notes: tuple[str, ...] = field(default=(), compare=False)  # what a loader merged or chose, for the record
 
     @property
     def areas(self) -> pd.Index:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from workbench.config import DataConfig, FileSource, SyntheticSource
+from workbench.config import DataConfig, FileSource, OfficialSource, SyntheticSource
 from workbench.data.contract import KEYS, Panel, PanelSpec
 from workbench.data.files import read_table
 from workbench.data.findings import errors_in
@@ -23,8 +23,25 @@ from workbench.errors import DataError
 def load_panel(data: DataConfig) -> Panel:
     if data.synthetic is not None:
         return _synthetic(data.synthetic)
+    if data.official is not None:
+        return _official(data.official)
     assert data.file is not None
     return _file(data.file)
+
+
+def _official(source: OfficialSource) -> Panel:
+    from workbench.data.official.panel import load_official
+
+    frame, spec, findings, notes = load_official(source.folder, deprivation_file=source.deprivation,
+                                                 claimant_file=source.claimant_count,
+                                                 possession_file=source.possession_claims)
+    if errors_in(findings):
+        raise DataError(findings, source=str(source.folder))
+    merged = f"; {len(notes)} note(s) on editions and boundary changes" if notes else ""
+    panel = _validated(frame, spec, f"H-CLIC workbooks in {source.folder}{merged}")
+    extra = tuple(f for f in findings if f.severity == "warning")
+    return Panel(frame=panel.frame, spec=panel.spec, source=panel.source, findings=panel.findings + extra,
+                 notes=tuple(notes))
 
 
 def _synthetic(source: SyntheticSource) -> Panel:

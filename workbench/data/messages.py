@@ -75,3 +75,37 @@ MISSING_TARGET_VALUES = (
     "target '{column}' is missing in {n} row(s)",
     "nothing needed if the values are genuinely unknown; models skip these rows when training",
 )
+
+# Official workbooks (workbench/data/official/)
+NO_WORKBOOKS = (
+    "no workbooks (.xlsx or .ods) in '{folder}'",
+    "download the quarterly 'Detailed local authority level tables' and put them in '{folder}' (see the README)",
+)
+SHEET_MISSING = (
+    "workbook '{path}' has no sheet {wanted}; sheets found: {found}",
+    "check this is a 'Detailed local authority level tables' workbook, or set the sheet name in the experiment",
+)
+HEADER_MISSING = (
+    "sheet '{sheet}' of '{path}' has no row of area codes (looked for codes like E92000001 or E06000001 in the "
+    "first column holding codes)",
+    "check the sheet holds one row per local authority with its code",
+)
+COLUMNS_MISSING = (
+    "sheet '{sheet}' of '{path}' has no column for {measure} (looked for a header containing {looked}); "
+    "headers found: {found}",
+    "check the workbook's layout; if a header is worded differently, add its keywords in workbench/data/official/hclic.py",
+)
+PERIOD_UNKNOWN = (
+    "could not tell which quarter '{path}' covers: no title such as 'January to March 2024' in sheet '{sheet}' "
+    "or in the file name",
+    "rename the file to include the quarter, e.g. 'Detailed_LA_tables_January_to_March_2024.xlsx'",
+)
+TOTALS_DISAGREE = (
+    "in '{path}', the authorities of {period} add up to {total:,.0f} for '{measure}' but the England row says "
+    "{england:,.0f}",
+    "check for missing or duplicated authority rows; small differences come from rounding national figures to 10",
+)
+MISSING_QUARTERS = (
+    "{n} area(s) have no row in some quarters' workbooks; those quarters are kept as missing values",
+    "nothing needed if the authority did not report; otherwise check the workbooks for those quarters",
+)

@@ -25,6 +25,7 @@ class PanelSummary:
     covariates: pd.DataFrame   # per covariate: publication lag, last published period
     groups: dict[str, dict[str, int]]
     warnings: tuple[str, ...]
+    notes: tuple[str, ...] = ()
 
 
 def summarise(panel: Panel) -> PanelSummary:
@@ -55,7 +56,7 @@ def summarise(panel: Panel) -> PanelSummary:
         source=panel.source, areas=frame[AREA].nunique(), first_period=str(frame[PERIOD].min()),
         last_period=str(last), frequency=spec.frequency.label, rows=len(frame), digest=panel.digest(),
         targets=pd.DataFrame(target_rows), covariates=pd.DataFrame(covariate_rows), groups=groups,
-        warnings=tuple(f.render() for f in panel.findings if f.severity == "warning"),
+        warnings=tuple(f.render() for f in panel.findings if f.severity == "warning"), notes=panel.notes,
     )
 
 
@@ -75,5 +76,7 @@ def render_summary(console: Console, summary: PanelSummary) -> None:
         console.print(table)
     for group, counts in summary.groups.items():
         console.print(f"  group [bold]{group}[/]: " + ", ".join(f"{k} ({v})" for k, v in counts.items()))
+    for note in summary.notes:
+        console.print(f"  note: {escape(note)}")
     for warning in summary.warnings:
         console.print(f"[yellow]warning:[/] {escape(warning)}")
