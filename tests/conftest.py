@@ -45,6 +45,18 @@ def _private_tracking_store(tmp_path_factory: pytest.TempPathFactory, monkeypatc
 
 
 @pytest.fixture
+def store(_private_tracking_store) -> str:
+    """The test's own MLflow store, for tests that read back what was logged."""
+    import os
+
+    import mlflow
+
+    uri = os.environ["MLFLOW_TRACKING_URI"]
+    mlflow.set_tracking_uri(uri)
+    return uri
+
+
+@pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh working directory; commands run from here."""
     monkeypatch.chdir(tmp_path)

@@ -3,8 +3,6 @@ summary rows, editions, reorganisations, covariates with publication dates, and 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -40,7 +38,7 @@ def test_headers_lose_footnotes_but_keep_real_numbers(text, expected) -> None:
 @pytest.mark.parametrize("layout", ["old", "new"])
 @pytest.mark.parametrize("suffix", [".xlsx", ".ods"])
 def test_both_layouts_in_both_formats_give_identical_tables(tmp_path, layout, suffix) -> None:
-    reference = read_workbook(write_workbook(tmp_path / f"ref.xlsx", quarter=Q, areas=AREAS, layout="new",
+    reference = read_workbook(write_workbook(tmp_path / "ref.xlsx", quarter=Q, areas=AREAS, layout="new",
                                              markers=MARKERS)).areas
     table = read_workbook(write_workbook(tmp_path / f"book{suffix}", quarter=Q, areas=AREAS, layout=layout,
                                          markers=MARKERS))

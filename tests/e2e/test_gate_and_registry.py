@@ -57,12 +57,6 @@ class BiasedLightGBM(LightGBM):
         return _UnderForecastLondon(super().make(features=features, seed=seed))
 
 
-@pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    mlflow.set_tracking_uri(uri)
-    return uri
 
 
 def experiment(workdir: Path, name: str, candidates: list[dict], **changes) -> Path:

@@ -28,12 +28,6 @@ SMALL = {
 }
 
 
-@pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    uri = f"sqlite:///{tmp_path / 'store' / 'mlruns.db'}"
-    (tmp_path / "store").mkdir()
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    return uri
 
 
 def write(workdir: Path, config: dict) -> Path:

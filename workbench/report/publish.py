@@ -15,7 +15,7 @@ from workbench.explain.drivers import phrase
 from workbench.forecast import ForecastResult
 from workbench.report.charts import drivers_chart, history_chart
 from workbench.report.disclosure import MARKER, DisclosureRule, protect, protect_total, suppression_mask
-from workbench.report.model_card import model_card, transparency_record, transparency_markdown
+from workbench.report.model_card import model_card, transparency_markdown, transparency_record
 
 INTERVAL_TEXT = ("Each forecast comes with an interval. With an {level} interval, the actual number is expected to "
                  "fall inside the interval about {pct} times in 100; in the backtests of this model it did so "

@@ -17,14 +17,14 @@ from mlflow.entities import Metric, Param
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
+from workbench.audit.report import audit_markdown, disparity_figure
 from workbench.describe import comparison_table, run_description
+from workbench.gate import evaluate, evidence_from
 from workbench.plots import backtest_figure, close
 from workbench.record import LoggedRuns, TrainingRecord
-from workbench.audit.report import audit_markdown, disparity_figure
-from workbench.gate import evaluate, evidence_from
 from workbench.tracking.explanations import log_explanation
-from workbench.tracking.registry import REPORT, register
 from workbench.tracking.pyfunc import ForecastModel
+from workbench.tracking.registry import REPORT, register
 from workbench.tracking.store import PROJECT_ROOT, artifact_root, git_state, tracking_uri
 
 PACKAGES = ("lightgbm", "scikit-learn", "pandas", "numpy", "pyarrow", "pydantic", "pandera", "cloudpickle")

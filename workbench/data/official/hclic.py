@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.data import messages as msg
-from workbench.data.contract import AREA, AREA_NAME, PERIOD, REGION, Frequency
+from workbench.data.contract import AREA, AREA_NAME, REGION, Frequency
 from workbench.data.findings import Finding, from_message
 from workbench.data.official.workbook import CODE, Sheet, find_column, read_sheet, to_number
 from workbench.data.periods import parse_periods
