@@ -117,6 +117,7 @@ def run_forecast(experiment_path: Path, *, console: Console) -> Path:
     final = _folder(experiment.name)
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".forecast-", dir=final.parent))
+    staging.chmod(0o755)  # a published folder, readable like any other
     try:
         with console.status("Writing the report, model card and transparency record"):
             written = write_outputs(result, staging)
