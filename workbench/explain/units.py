@@ -20,21 +20,21 @@ import pandas as pd
 from workbench.explain.values import AdditiveExplanation
 
 
+def _to_households(scale: str, values: np.ndarray) -> np.ndarray:
+    if scale == "log":
+        return np.exp(values)
+    if scale == "log1p":
+        return np.expm1(values)
+    return values
+
+
 def base_forecast(explanation: AdditiveExplanation) -> np.ndarray:
-    if explanation.scale == "log":
-        return np.exp(explanation.base)
-    if explanation.scale == "log1p":
-        return np.expm1(explanation.base)
-    return explanation.base
+    return _to_households(explanation.scale, explanation.base)
 
 
 def _model_forecast(explanation: AdditiveExplanation) -> np.ndarray:
     """The forecast the explanation adds up to (before any clipping at zero)."""
-    if explanation.scale == "log":
-        return np.exp(explanation.output)
-    if explanation.scale == "log1p":
-        return np.expm1(explanation.output)
-    return explanation.output
+    return _to_households(explanation.scale, explanation.output)
 
 
 def _log_mean(a: np.ndarray, b: np.ndarray) -> np.ndarray:
