@@ -29,6 +29,12 @@ BASELINE_SENTENCES = {
 }
 
 
+def _names(codes: pd.Series, names: pd.Series) -> pd.Series:
+    """Area names where known, else the code."""
+    mapped = codes.map(names).astype(object)
+    return mapped.where(mapped.notna(), codes).astype(str)
+
+
 def phrase(concept: str) -> str:
     return PHRASES.get(concept, concept)
 
@@ -63,7 +69,7 @@ def driver_table(explanation: AdditiveExplanation, *, rows: pd.DataFrame, names:
     pct = np.take_along_axis(percent(explanation, concept_values).to_numpy(), order, axis=1)
     hh = np.take_along_axis(households(explanation, concept_values).to_numpy(), order, axis=1)
     table = explanation.keys.copy()
-    table["area_name"] = table["area_code"].map(names).fillna(table["area_code"])
+    table["area_name"] = _names(table["area_code"], names)
     table["forecast"], table["lower"], table["upper"] = explanation.forecast, lower, upper
     table["latest"] = rows["ref_last"].to_numpy(float)
     for rank in range(order.shape[1]):
@@ -87,7 +93,7 @@ def baseline_table(model: str, *, rows: pd.DataFrame, forecast: pd.DataFrame, na
                    target_label: str = "households") -> pd.DataFrame:
     """Baselines are explained as what they are: a copy of an earlier value."""
     table = rows[["area_code", "origin", "horizon", "target_period"]].reset_index(drop=True)
-    table["area_name"] = table["area_code"].map(names).fillna(table["area_code"])
+    table["area_name"] = _names(table["area_code"], names)
     for column in ("forecast", "lower", "upper"):
         table[column] = forecast[column].to_numpy(float)
     table["latest"] = rows["ref_last"].to_numpy(float)
