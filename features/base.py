@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import ClassVar, Literal
 
-import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
@@ -83,10 +82,6 @@ class FeatureBuilder(BaseModel):
 
     def build(self, ctx: BuildContext) -> pd.DataFrame:
         raise NotImplementedError
-
-
-def safe_log(values: pd.Series) -> pd.Series:
-    return np.log(values.where(values > 0))
 
 
 def as_category(values: pd.Series, categories: list | None = None) -> pd.Categorical:

@@ -22,7 +22,6 @@ HORIZON = "horizon"
 TARGET_PERIOD = "target_period"
 ACTUAL = "actual"
 HORIZON_FEATURE = FeatureInfo(HORIZON, "forecast horizon")
-KEY_COLUMNS = (AREA, ORIGIN, HORIZON, TARGET_PERIOD, ACTUAL)
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-POINT_METRICS = ("mae", "rmse", "wape", "mase", "bias")
-INTERVAL_METRICS = ("coverage", "winkler")
-LOWER_IS_BETTER = {"mae", "rmse", "wape", "mase", "winkler", "abs_bias"}
-
 
 def point_metrics(actual: np.ndarray, forecast: np.ndarray, scale: np.ndarray) -> dict[str, float]:
     error = forecast - actual

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-SELECTABLE = ("mase", "wape", "mae", "rmse", "winkler")
-
 
 @dataclass(frozen=True)
 class Selection:

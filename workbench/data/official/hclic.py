@@ -18,7 +18,7 @@ import pandas as pd
 from workbench.data import messages as msg
 from workbench.data.contract import AREA, AREA_NAME, REGION, Frequency
 from workbench.data.findings import Finding, from_message
-from workbench.data.official.workbook import CODE, Sheet, find_column, read_sheet, to_number
+from workbench.data.official.workbook import Sheet, find_column, read_sheet, to_number
 from workbench.data.periods import parse_periods
 from workbench.errors import DataError
 
@@ -116,4 +116,4 @@ def read_workbook(path: Path) -> SheetTable:
     return SheetTable(areas, totals, a1.period, a1.status, findings)
 
 
-__all__ = ["A1", "CODE", "TA1", "read_table", "read_workbook"]
+__all__ = ["A1", "TA1", "read_table", "read_workbook"]
