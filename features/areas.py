@@ -13,9 +13,13 @@ from workbench.data.contract import PERIOD, PanelSpec
 
 REGIONAL_TREND = "regional trend"
 CONCEPTS = {
-    "deprivation_score": "deprivation", "deprivation_quintile": "deprivation",
-    "urban_rural": "urban/rural", "region": "region", "area_type": "area type",
-    "ethnic_minority_share": "population make-up", "ethnic_minority_band": "population make-up",
+    "deprivation_score": "deprivation",
+    "deprivation_quintile": "deprivation",
+    "urban_rural": "urban/rural",
+    "region": "region",
+    "area_type": "area type",
+    "ethnic_minority_share": "population make-up",
+    "ethnic_minority_band": "population make-up",
 }
 
 
@@ -37,8 +41,10 @@ class StaticAttributes(FeatureBuilder):
         return [f"'{c}' is not a static attribute of the panel; static: {', '.join(spec.static)}" for c in unknown]
 
     def infos(self, spec, target) -> list[FeatureInfo]:
-        return [FeatureInfo(c, CONCEPTS.get(c, humanise(c)), "numeric" if c in spec.numeric_static else "category")
-                for c in self.columns]
+        return [
+            FeatureInfo(c, CONCEPTS.get(c, humanise(c)), "numeric" if c in spec.numeric_static else "category")
+            for c in self.columns
+        ]
 
     def build(self, ctx: BuildContext) -> pd.DataFrame:
         out = {}
@@ -85,6 +91,3 @@ class RegionalTrend(FeatureBuilder):
         growth = np.log((total_now + 1) / (total_before + 1))
         others = both.groupby(keys).transform("sum") - both.astype(int)
         return pd.DataFrame({self._feature(ctx.target): growth.where(others > 0)}, index=ctx.frame.index)
-
-
-

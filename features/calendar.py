@@ -66,8 +66,10 @@ class StructuralBreak(FeatureBuilder):
 
     def infos(self, spec, target) -> list[FeatureInfo]:
         concept = f"{self.label.upper() if len(self.label) <= 5 else self.label} period"
-        return [FeatureInfo(f"{self.label}_break_in_forecast_period", concept, "flag"),
-                FeatureInfo(f"{self.label}_break_share_last{self.window}", concept)]
+        return [
+            FeatureInfo(f"{self.label}_break_in_forecast_period", concept, "flag"),
+            FeatureInfo(f"{self.label}_break_share_last{self.window}", concept),
+        ]
 
     def _inside(self, periods: pd.Series) -> pd.Series:
         freq = periods.dt.freq
@@ -77,7 +79,10 @@ class StructuralBreak(FeatureBuilder):
     def build(self, ctx: BuildContext) -> pd.DataFrame:
         inside_now = self._inside(ctx.frame[PERIOD])
         share = inside_now.groupby(ctx.frame[AREA], sort=False).rolling(self.window, min_periods=1).mean()
-        return pd.DataFrame({
-            f"{self.label}_break_in_forecast_period": self._inside(ctx.target_period),
-            f"{self.label}_break_share_last{self.window}": share.reset_index(level=0, drop=True),
-        }, index=ctx.frame.index)
+        return pd.DataFrame(
+            {
+                f"{self.label}_break_in_forecast_period": self._inside(ctx.target_period),
+                f"{self.label}_break_share_last{self.window}": share.reset_index(level=0, drop=True),
+            },
+            index=ctx.frame.index,
+        )

@@ -51,8 +51,10 @@ class PublishedCovariate(FeatureBuilder):
         smallest = spec.publication_lag(self.column) + 1
         early = [k for k in self.lags_for(spec) if k < smallest]
         if early:
-            return [f"lag {early[0]} of '{self.column}' is not published at the origin (publication lag "
-                    f"{smallest - 1}); the smallest usable lag is {smallest}"]
+            return [
+                f"lag {early[0]} of '{self.column}' is not published at the origin (publication lag "
+                f"{smallest - 1}); the smallest usable lag is {smallest}"
+            ]
         return []
 
     def _feature(self, k: int) -> str:
@@ -74,5 +76,6 @@ class PublishedCovariate(FeatureBuilder):
         if self.change:
             values = values - values.groupby(ctx.frame[AREA], sort=False).shift(self.change)
         grouped = values.groupby(ctx.frame[AREA], sort=False)
-        return pd.DataFrame({self._feature(k): grouped.shift(k - 1) for k in self.lags_for(ctx.spec)},
-                            index=ctx.frame.index)
+        return pd.DataFrame(
+            {self._feature(k): grouped.shift(k - 1) for k in self.lags_for(ctx.spec)}, index=ctx.frame.index
+        )

@@ -49,8 +49,7 @@ class Rolling(FeatureBuilder):
         out = {}
         for w in self.windows:
             rolled = ctx.by_area[ctx.target].rolling(w, min_periods=w)
-            out[f"{ctx.target}_rolling_{self.stat}_w{w}"] = getattr(rolled, self.stat)().reset_index(
-                level=0, drop=True)
+            out[f"{ctx.target}_rolling_{self.stat}_w{w}"] = getattr(rolled, self.stat)().reset_index(level=0, drop=True)
         return pd.DataFrame(out, index=ctx.frame.index)
 
 
@@ -81,5 +80,3 @@ class Growth(FeatureBuilder):
                 values = np.log1p(now) - np.log1p(before)
             out[f"{ctx.target}_growth_{self.kind}_p{p}"] = values
         return pd.DataFrame(out, index=ctx.frame.index)
-
-

@@ -55,8 +55,10 @@ class LightGBM(ModelSpec):
     @model_validator(mode="after")
     def _objective_fits_transform(self) -> LightGBM:
         if self.objective != "l2" and self.transform in {"difference", "log"}:
-            raise ValueError(f"objective '{self.objective}' needs a non-negative target on the count scale; "
-                             f"with transform '{self.transform}' use objective 'l2'")
+            raise ValueError(
+                f"objective '{self.objective}' needs a non-negative target on the count scale; "
+                f"with transform '{self.transform}' use objective 'l2'"
+            )
         return self
 
     def default_name(self) -> str:
@@ -66,11 +68,22 @@ class LightGBM(ModelSpec):
         return {self.ratio_window} if self.transform == "ratio" else set()
 
     def make(self, *, features, seed):
-        params = dict(objective=self.objective, n_estimators=self.n_estimators, learning_rate=self.learning_rate,
-                      num_leaves=self.num_leaves, min_child_samples=self.min_child_samples,
-                      subsample=self.subsample, subsample_freq=1, colsample_bytree=self.colsample_bytree,
-                      reg_lambda=self.reg_lambda, random_state=seed, n_jobs=2, verbose=-1, deterministic=True,
-                      force_row_wise=True)
+        params = dict(
+            objective=self.objective,
+            n_estimators=self.n_estimators,
+            learning_rate=self.learning_rate,
+            num_leaves=self.num_leaves,
+            min_child_samples=self.min_child_samples,
+            subsample=self.subsample,
+            subsample_freq=1,
+            colsample_bytree=self.colsample_bytree,
+            reg_lambda=self.reg_lambda,
+            random_state=seed,
+            n_jobs=2,
+            verbose=-1,
+            deterministic=True,
+            force_row_wise=True,
+        )
         if self.objective == "tweedie":
             params["tweedie_variance_power"] = self.tweedie_variance_power
         return _LightGBMForecaster(features, transform=self.transform, window=self.ratio_window, params=params)

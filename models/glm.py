@@ -22,21 +22,34 @@ def design(features: tuple[FeatureInfo, ...]) -> ColumnTransformer:
     counts = [f.name for f in features if f.kind == "count"]
     numbers = [f.name for f in features if f.kind in {"numeric", "flag"}]
     categories = [f.name for f in features if f.kind == "category"]
-    return ColumnTransformer([
-        ("counts", make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True),
-                                 FunctionTransformer(np.log1p, feature_names_out="one-to-one"),
-                                 StandardScaler()), counts),
-        ("numbers", make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler()),
-         numbers),
-        ("categories", OneHotEncoder(handle_unknown="ignore", sparse_output=False), categories),
-    ], verbose_feature_names_out=False)
+    return ColumnTransformer(
+        [
+            (
+                "counts",
+                make_pipeline(
+                    SimpleImputer(strategy="median", keep_empty_features=True),
+                    FunctionTransformer(np.log1p, feature_names_out="one-to-one"),
+                    StandardScaler(),
+                ),
+                counts,
+            ),
+            (
+                "numbers",
+                make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler()),
+                numbers,
+            ),
+            ("categories", OneHotEncoder(handle_unknown="ignore", sparse_output=False), categories),
+        ],
+        verbose_feature_names_out=False,
+    )
 
 
 class _GLMForecaster:
     def __init__(self, features: tuple[FeatureInfo, ...], alpha: float, max_iter: int):
         self.features = features
-        self.pipeline = Pipeline([("design", design(features)),
-                                  ("glm", PoissonRegressor(alpha=alpha, max_iter=max_iter))])
+        self.pipeline = Pipeline(
+            [("design", design(features)), ("glm", PoissonRegressor(alpha=alpha, max_iter=max_iter))]
+        )
 
     def _matrix(self, rows: pd.DataFrame) -> pd.DataFrame:
         X = feature_matrix(rows, self.features)

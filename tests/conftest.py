@@ -17,23 +17,35 @@ from typer.testing import CliRunner
 from workbench.cli import app
 
 
-def quarterly_rows(*, areas: tuple[str, ...] = ("E06000001", "E07000002", "E09000003"),
-                   start: str = "2019Q1", periods: int = 8) -> pd.DataFrame:
+def quarterly_rows(
+    *, areas: tuple[str, ...] = ("E06000001", "E07000002", "E09000003"), start: str = "2019Q1", periods: int = 8
+) -> pd.DataFrame:
     """A small valid panel in file form: text periods, a target, a covariate and two attributes."""
     quarters = pd.period_range(start, periods=periods, freq="Q")
     rows = []
     for i, area in enumerate(areas):
         for j, quarter in enumerate(quarters):
-            rows.append({"code": area, "quarter": str(quarter), "duties": 10 * (i + 1) + j,
-                         "claims": 50.0 + j, "name": f"Area {i}", "region": "North" if i % 2 else "South"})
+            rows.append(
+                {
+                    "code": area,
+                    "quarter": str(quarter),
+                    "duties": 10 * (i + 1) + j,
+                    "claims": 50.0 + j,
+                    "name": f"Area {i}",
+                    "region": "North" if i % 2 else "South",
+                }
+            )
     return pd.DataFrame(rows)
 
 
 FILE_COLUMNS = {
-    "area": "code", "period": "quarter", "area_name": "name",
+    "area": "code",
+    "period": "quarter",
+    "area_name": "name",
     "targets": {"owed_duty": "duties"},
     "covariates": {"possession_claims_rate": {"column": "claims", "publication_lag": 1, "count": True}},
-    "static": {"region": "region"}, "groups": ["region"],
+    "static": {"region": "region"},
+    "groups": ["region"],
 }
 
 
@@ -69,14 +81,17 @@ def write_experiment(workdir: Path) -> Callable[..., Path]:
         path = workdir / f"{name}.yaml"
         path.write_text(yaml.safe_dump({"name": name, "target": target, "data": data, **extra}, sort_keys=False))
         return path
+
     return write
 
 
 @pytest.fixture
 def file_experiment(workdir: Path, write_experiment) -> Callable[..., Path]:
     """Write `frame` as the panel file and an experiment that maps it with FILE_COLUMNS."""
-    def make(frame: pd.DataFrame | None = None, *, file_name: str = "panel.csv", columns: dict | None = None,
-             **source) -> Path:
+
+    def make(
+        frame: pd.DataFrame | None = None, *, file_name: str = "panel.csv", columns: dict | None = None, **source
+    ) -> Path:
         path = workdir / file_name
         frame = quarterly_rows() if frame is None else frame
         if path.suffix == ".parquet":
@@ -84,6 +99,7 @@ def file_experiment(workdir: Path, write_experiment) -> Callable[..., Path]:
         else:
             frame.to_csv(path, index=False)
         return write_experiment({"file": {"path": file_name, "columns": columns or FILE_COLUMNS, **source}})
+
     return make
 
 
@@ -93,4 +109,5 @@ def cli() -> Callable[..., object]:
 
     def invoke(*args: str):
         return runner.invoke(app, [str(a) for a in args])
+
     return invoke

@@ -28,8 +28,15 @@ class Fold:
     origin: pd.Period
 
 
-def rolling_origins(*, first_period: pd.Period, last_period: pd.Period, origins: int, step: int,
-                    max_horizon: int, min_train_periods: int) -> list[Fold]:
+def rolling_origins(
+    *,
+    first_period: pd.Period,
+    last_period: pd.Period,
+    origins: int,
+    step: int,
+    max_horizon: int,
+    min_train_periods: int,
+) -> list[Fold]:
     """The backtest origins, oldest first. Raises ConfigError when the panel is too short."""
     last_origin = last_period - max_horizon
     chosen = [last_origin - step * i for i in range(origins)][::-1]
@@ -40,7 +47,8 @@ def rolling_origins(*, first_period: pd.Period, last_period: pd.Period, origins:
         raise ConfigError(
             f"the backtest needs {needed} periods ({min_train_periods} to train on before the first origin, "
             f"{origins} origins {step} apart, horizons up to {max_horizon}) but the panel has {have} "
-            f"({first_period} to {last_period}); lower backtest.origins, backtest.min_train_periods or the horizon")
+            f"({first_period} to {last_period}); lower backtest.origins, backtest.min_train_periods or the horizon"
+        )
     return [Fold(index=i, origin=o) for i, o in enumerate(chosen)]
 
 
@@ -54,10 +62,10 @@ def split(table: FeatureTable, fold: Fold) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 @dataclass(frozen=True)
 class BacktestResult:
-    predictions: pd.DataFrame      # candidate, fold, origin, area, horizon, actual, forecast, scale, lower, upper
-    fold_metrics: pd.DataFrame     # per candidate, fold and horizon
+    predictions: pd.DataFrame  # candidate, fold, origin, area, horizon, actual, forecast, scale, lower, upper
+    fold_metrics: pd.DataFrame  # per candidate, fold and horizon
     horizon_metrics: pd.DataFrame  # per candidate and horizon, over all folds
-    summary: pd.DataFrame          # per candidate, over all folds and horizons
+    summary: pd.DataFrame  # per candidate, over all folds and horizons
     bands: dict[str, dict[int, ConformalBand]]  # final interval bands per candidate and horizon
     folds: tuple[Fold, ...]
     level: float
@@ -67,8 +75,9 @@ class BacktestResult:
 def _calibrate(predictions: pd.DataFrame, folds: Sequence[Fold], *, level: float, min_folds: int) -> pd.DataFrame:
     """Add lower/upper to each fold from residuals of earlier folds whose actuals were known at its origin."""
     out = []
-    residuals = predictions.assign(residual=log_residuals(predictions["actual"].to_numpy(float),
-                                                          predictions["forecast"].to_numpy(float)))
+    residuals = predictions.assign(
+        residual=log_residuals(predictions["actual"].to_numpy(float), predictions["forecast"].to_numpy(float))
+    )
     for fold in folds:
         for horizon, rows in residuals[residuals["fold"] == fold.index].groupby(HORIZON):
             earlier = [f.index for f in folds if f.origin + int(horizon) <= fold.origin]
@@ -83,9 +92,16 @@ def _calibrate(predictions: pd.DataFrame, folds: Sequence[Fold], *, level: float
     return pd.concat(out).drop(columns="residual").sort_index()
 
 
-def run_backtest(table: FeatureTable, candidates: Sequence[ModelSpec], folds: Sequence[Fold], *, level: float,
-                 min_calibration_folds: int, seed: int,
-                 on_step: Callable[[str, Fold], None] | None = None) -> BacktestResult:
+def run_backtest(
+    table: FeatureTable,
+    candidates: Sequence[ModelSpec],
+    folds: Sequence[Fold],
+    *,
+    level: float,
+    min_calibration_folds: int,
+    seed: int,
+    on_step: Callable[[str, Fold], None] | None = None,
+) -> BacktestResult:
     parts = []
     fitted = {}
     for fold in folds:
@@ -94,24 +110,40 @@ def run_backtest(table: FeatureTable, candidates: Sequence[ModelSpec], folds: Se
         for spec in candidates:
             forecaster = spec.make(features=table.features, seed=seed).fit(train, y)
             fitted[(spec.candidate, fold.index)] = forecaster
-            parts.append(pd.DataFrame({
-                "candidate": spec.candidate, "fold": fold.index, "origin": test[ORIGIN].to_numpy(),
-                AREA: test[AREA].to_numpy(), HORIZON: test[HORIZON].to_numpy(),
-                "actual": test[ACTUAL].to_numpy(float), "forecast": forecaster.predict(test),
-                "scale": test["ref_mase_scale"].to_numpy(float),
-            }))
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "candidate": spec.candidate,
+                        "fold": fold.index,
+                        "origin": test[ORIGIN].to_numpy(),
+                        AREA: test[AREA].to_numpy(),
+                        HORIZON: test[HORIZON].to_numpy(),
+                        "actual": test[ACTUAL].to_numpy(float),
+                        "forecast": forecaster.predict(test),
+                        "scale": test["ref_mase_scale"].to_numpy(float),
+                    }
+                )
+            )
             if on_step:
                 on_step(spec.candidate, fold)
     predictions = pd.concat(parts, ignore_index=True)
-    calibrated = pd.concat([_calibrate(p, folds, level=level, min_folds=min_calibration_folds)
-                            for _, p in predictions.groupby("candidate", sort=False)])
-    residuals = calibrated.assign(residual=log_residuals(calibrated["actual"].to_numpy(float),
-                                                         calibrated["forecast"].to_numpy(float)))
+    calibrated = pd.concat(
+        [
+            _calibrate(p, folds, level=level, min_folds=min_calibration_folds)
+            for _, p in predictions.groupby("candidate", sort=False)
+        ]
+    )
+    residuals = calibrated.assign(
+        residual=log_residuals(calibrated["actual"].to_numpy(float), calibrated["forecast"].to_numpy(float))
+    )
     bands = {c: calibrate_by_horizon(r, level=level) for c, r in residuals.groupby("candidate", sort=False)}
     return BacktestResult(
         predictions=calibrated,
         fold_metrics=summarise(calibrated, by=["candidate", "fold", HORIZON], level=level),
         horizon_metrics=summarise(calibrated, by=["candidate", HORIZON], level=level),
         summary=summarise(calibrated, by=["candidate"], level=level),
-        bands=bands, folds=tuple(folds), level=level, fitted=fitted,
+        bands=bands,
+        folds=tuple(folds),
+        level=level,
+        fitted=fitted,
     )

@@ -52,18 +52,29 @@ def _run_size(experiment_path: Path, size: str) -> dict:
     stages["load and validate"] = time.perf_counter() - start
     check_experiment(experiment, panel)
     start = time.perf_counter()
-    table = build_feature_table(panel, target=experiment.target, builders=experiment.features,
-                                horizons=experiment.horizons, reference_windows=experiment.reference_windows())
+    table = build_feature_table(
+        panel,
+        target=experiment.target,
+        builders=experiment.features,
+        horizons=experiment.horizons,
+        reference_windows=experiment.reference_windows(),
+    )
     stages["features"] = time.perf_counter() - start
     b = experiment.backtest
-    folds = rolling_origins(first_period=panel.frame[PERIOD].min(), last_period=panel.frame[PERIOD].max(),
-                            origins=origins, step=b.step, max_horizon=max(experiment.horizons),
-                            min_train_periods=min(b.min_train_periods, 8))
+    folds = rolling_origins(
+        first_period=panel.frame[PERIOD].min(),
+        last_period=panel.frame[PERIOD].max(),
+        origins=origins,
+        step=b.step,
+        max_horizon=max(experiment.horizons),
+        min_train_periods=min(b.min_train_periods, 8),
+    )
     results = {}
     for spec in experiment.models:
         start = time.perf_counter()
-        results[spec.candidate] = run_backtest(table, [spec], folds, level=b.interval_level, min_calibration_folds=1,
-                                               seed=experiment.seed)
+        results[spec.candidate] = run_backtest(
+            table, [spec], folds, level=b.interval_level, min_calibration_folds=1, seed=experiment.seed
+        )
         stages[f"backtest {spec.candidate}"] = time.perf_counter() - start
     bands = {c: r.bands[c] for c, r in results.items()}
     start = time.perf_counter()
@@ -71,14 +82,25 @@ def _run_size(experiment_path: Path, size: str) -> dict:
     stages["final fit (all candidates)"] = time.perf_counter() - start
     for spec in experiment.models:
         start = time.perf_counter()
-        explain_candidate(spec, table=table, panel=panel, backtest=results[spec.candidate], fit=fits[spec.candidate],
-                          config=experiment.explain, seed=experiment.seed)
+        explain_candidate(
+            spec,
+            table=table,
+            panel=panel,
+            backtest=results[spec.candidate],
+            fit=fits[spec.candidate],
+            config=experiment.explain,
+            seed=experiment.seed,
+        )
         stages[f"explain (SHAP) {spec.candidate}"] = time.perf_counter() - start
     Console(stderr=True).print(f"{size}: done")
     return {
-        "size": size, "areas": int(panel.frame["area_code"].nunique()),
-        "periods": int(panel.frame[PERIOD].nunique()), "rows": len(panel.frame),
-        "feature_rows": len(table.frame), "origins": origins, "stages": stages,
+        "size": size,
+        "areas": int(panel.frame["area_code"].nunique()),
+        "periods": int(panel.frame[PERIOD].nunique()),
+        "rows": len(panel.frame),
+        "feature_rows": len(table.frame),
+        "origins": origins,
+        "stages": stages,
         "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
@@ -86,16 +108,22 @@ def _run_size(experiment_path: Path, size: str) -> dict:
 def run(experiment_path: Path, *, sizes: list[str], out: Path) -> pd.DataFrame:
     results = []
     for size in sizes:
-        done = subprocess.run([sys.executable, "-m", "workbench.bench", str(experiment_path), size],
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "workbench.bench", str(experiment_path), size], capture_output=True, text=True
+        )
         if done.returncode != 0:
             raise RuntimeError(f"benchmark '{size}' failed:\n{done.stderr[-3000:]}")
         results.append(json.loads(done.stdout.strip().splitlines()[-1]))
     rows = []
     for r in results:
         for stage, seconds in r["stages"].items():
-            rows.append({"size": f"{r['size']} ({r['areas']:,} areas x {r['periods']} periods, {r['origins']} origins)",
-                         "stage": stage, "seconds": round(seconds, 2)})
+            rows.append(
+                {
+                    "size": f"{r['size']} ({r['areas']:,} areas x {r['periods']} periods, {r['origins']} origins)",
+                    "stage": stage,
+                    "seconds": round(seconds, 2),
+                }
+            )
         rows.append({"size": rows[-1]["size"], "stage": "peak memory (MB)", "seconds": round(r["peak_memory_mb"])})
     table = pd.DataFrame(rows)
     out.mkdir(parents=True, exist_ok=True)

@@ -11,8 +11,12 @@ from rich.markup import escape
 
 from workbench.errors import WorkbenchError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Predictive-services modelling workbench: area-by-period demand forecasts.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Predictive-services modelling workbench: area-by-period demand forecasts.",
+)
 ExperimentArg = typer.Argument(..., help="Path to an experiment YAML, e.g. experiments/owed_duty_next_quarter.yaml")
 
 
@@ -68,8 +72,10 @@ def _registry(experiment: Path):
 
 
 @app.command()
-def promote(experiment: Path = ExperimentArg,
-            version: str = typer.Option(..., "--version", help="Registered model version to promote")) -> None:
+def promote(
+    experiment: Path = ExperimentArg,
+    version: str = typer.Option(..., "--version", help="Registered model version to promote"),
+) -> None:
     """Re-check the gate for a registered version and make it the champion only if every check passes."""
     from workbench.tracking.registry import promote as promote_version
 
@@ -83,10 +89,12 @@ def promote(experiment: Path = ExperimentArg,
 
 
 @app.command()
-def approve(experiment: Path = ExperimentArg,
-            version: str = typer.Option(..., "--version", help="Registered model version"),
-            by: str = typer.Option(..., "--by", help="Who approves"),
-            note: str = typer.Option(..., "--note", help="Why")) -> None:
+def approve(
+    experiment: Path = ExperimentArg,
+    version: str = typer.Option(..., "--version", help="Registered model version"),
+    by: str = typer.Option(..., "--by", help="Who approves"),
+    note: str = typer.Option(..., "--note", help="Why"),
+) -> None:
     """Record an approval of a version (who and why). Run `promote` afterwards to move the champion alias."""
     from workbench.tracking.registry import approve as approve_version
 
@@ -95,8 +103,10 @@ def approve(experiment: Path = ExperimentArg,
         approval = approve_version(client, name=name, version=version, by=by, note=note)
     except WorkbenchError as error:
         _fail(error)
-    _console().print(f"Version {version} of '{name}' approved by {escape(approval.by)} at {approval.at}. "
-                     f"Next: workbench promote {experiment} --version {version}")
+    _console().print(
+        f"Version {version} of '{name}' approved by {escape(approval.by)} at {approval.at}. "
+        f"Next: workbench promote {experiment} --version {version}"
+    )
 
 
 @app.command()
@@ -120,9 +130,15 @@ def status(experiment: Path = ExperimentArg) -> None:
         table.add_column(column)
     for v in sorted(versions, key=lambda v: int(v.version), reverse=True):
         t = v.tags
-        table.add_row(str(v.version), ", ".join(by_version.get(str(v.version), [])), t.get("candidate", ""),
-                      t.get("gate.verdict", ""), f"{t.get('backtest.metric', '')} {t.get('backtest.value', '')}",
-                      t.get("git.commit", "")[:10], escape(t.get("gate.reasons", "")))
+        table.add_row(
+            str(v.version),
+            ", ".join(by_version.get(str(v.version), [])),
+            t.get("candidate", ""),
+            t.get("gate.verdict", ""),
+            f"{t.get('backtest.metric', '')} {t.get('backtest.value', '')}",
+            t.get("git.commit", "")[:10],
+            escape(t.get("gate.reasons", "")),
+        )
     _console().print(table if versions else f"No versions of '{name}' yet: run make train first.")
 
 
@@ -151,8 +167,12 @@ def synthesize(
         _fail(WorkbenchError(f"cannot write '{out}': use a .parquet or .csv file name"))
     frame = generate_england(seed=DEFAULT_SEED if seed is None else seed, end=end or DEFAULT_END)
     written = frame.assign(period=frame["period"].astype(str))
-    write_atomically(out, lambda tmp: written.to_parquet(tmp, index=False) if out.suffix == ".parquet"
-                     else written.to_csv(tmp, index=False))
+    write_atomically(
+        out,
+        lambda tmp: (
+            written.to_parquet(tmp, index=False) if out.suffix == ".parquet" else written.to_csv(tmp, index=False)
+        ),
+    )
     _console().print(f"Wrote {len(frame):,} rows to {out}")
 
 
@@ -191,8 +211,18 @@ def ui(port: int = typer.Option(5000, help="Port on localhost")) -> None:
     from workbench.tracking.store import artifact_root, tracking_uri
 
     uri = tracking_uri()
-    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", "127.0.0.1",
-               "--port", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "ui",
+        "--backend-store-uri",
+        uri,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     root = artifact_root(uri)
     if root:
         command += ["--default-artifact-root", root]

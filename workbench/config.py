@@ -101,8 +101,10 @@ class ColumnMap(_Strict):
 
     @property
     def covariate_map(self) -> dict[str, CovariateColumn]:
-        return {name: c if isinstance(c, CovariateColumn) else CovariateColumn(column=c)
-                for name, c in self.covariates.items()}
+        return {
+            name: c if isinstance(c, CovariateColumn) else CovariateColumn(column=c)
+            for name, c in self.covariates.items()
+        }
 
     @model_validator(mode="after")
     def _groups_are_static(self) -> ColumnMap:
@@ -129,8 +131,8 @@ class OfficialSource(_Strict):
     optional covariate files."""
 
     folder: Path
-    deprivation: Path | None = None      # IoD 2019 local authority summaries (csv or xlsx)
-    claimant_count: Path | None = None   # monthly claimant rates by authority (csv)
+    deprivation: Path | None = None  # IoD 2019 local authority summaries (csv or xlsx)
+    claimant_count: Path | None = None  # monthly claimant rates by authority (csv)
     possession_claims: Path | None = None  # quarterly landlord possession claims by authority (csv)
 
 
@@ -179,16 +181,16 @@ class AuditThresholds(_Strict):
 
     wape_ratio: tuple[float, float] | None = (0.8, 1.25)
     mase_ratio: tuple[float, float] | None = None
-    bias_difference: Annotated[float, Field(gt=0)] | None = 0.10      # how much more under-forecast than the reference
+    bias_difference: Annotated[float, Field(gt=0)] | None = 0.10  # how much more under-forecast than the reference
     under_share_difference: Annotated[float, Field(gt=0)] | None = 0.10
     under_upper_share_difference: Annotated[float, Field(gt=0)] | None = None
-    coverage_min: Annotated[float, Field(gt=0, lt=1)] | None = 0.6   # interval coverage floor in every group
+    coverage_min: Annotated[float, Field(gt=0, lt=1)] | None = 0.6  # interval coverage floor in every group
 
 
 class AuditConfig(_Strict):
-    groupings: list[str] | None = None      # default: the panel's groups
-    intersections: bool = True               # also pairwise intersections of the groupings
-    min_group_size: Annotated[int, Field(ge=1)] = 10   # areas; smaller groups are reported, not judged
+    groupings: list[str] | None = None  # default: the panel's groups
+    intersections: bool = True  # also pairwise intersections of the groupings
+    min_group_size: Annotated[int, Field(ge=1)] = 10  # areas; smaller groups are reported, not judged
     reference: Literal["largest", "best"] | dict[str, str] = "largest"
     bootstrap: Annotated[int, Field(ge=50)] = 200
     confidence: Annotated[float, Field(gt=0.5, lt=1)] = 0.9
@@ -197,15 +199,15 @@ class AuditConfig(_Strict):
 
 
 class GateConfig(_Strict):
-    baseline_margin: Annotated[float, Field(ge=0, lt=1)] = 0.0     # must beat every baseline by this fraction
+    baseline_margin: Annotated[float, Field(ge=0, lt=1)] = 0.0  # must beat every baseline by this fraction
     champion_tolerance: Annotated[float, Field(ge=0, lt=1)] = 0.02  # may be at most this much worse than the champion
     require_clean_tree: bool = True
     require_approval: bool = False
 
 
 class DisclosureConfig(_Strict):
-    threshold: Annotated[int, Field(ge=1)] = 10      # counts below this are suppressed
-    rounding: Annotated[int, Field(ge=1)] = 5        # other counts rounded to this
+    threshold: Annotated[int, Field(ge=1)] = 10  # counts below this are suppressed
+    rounding: Annotated[int, Field(ge=1)] = 5  # other counts rounded to this
     total_rounding: Annotated[int, Field(ge=1)] = 10  # totals rounded to this
     secondary: bool = True
 
@@ -214,10 +216,12 @@ class ReportConfig(_Strict):
     """What `make forecast` publishes to policy teams."""
 
     title: str | None = None
-    target_label: str = "households"       # what the counts are, in words
+    target_label: str = "households"  # what the counts are, in words
     history_periods: Annotated[int, Field(ge=4)] = 12
-    rise_alert: Annotated[float, Field(gt=0)] = 0.25   # flag a change against last year larger than this
-    wide_interval: Annotated[float, Field(gt=0)] = 1.0  # flag low confidence when (upper - lower) / forecast exceeds this
+    rise_alert: Annotated[float, Field(gt=0)] = 0.25  # flag a change against last year larger than this
+    wide_interval: Annotated[float, Field(gt=0)] = (
+        1.0  # flag low confidence when (upper - lower) / forecast exceeds this
+    )
     disclosure: DisclosureConfig = Field(default_factory=DisclosureConfig)
     owner: str = "TO COMPLETE: the team that owns this forecast"
     contact: str = "TO COMPLETE: a contact email for questions about this forecast"
@@ -250,8 +254,9 @@ def _entries(raw: Any, *, section: str, key: str, registry: dict[str, type[BaseM
                     allowed = [f for f in kind.model_fields]
                     close = difflib.get_close_matches(field, allowed, n=1)
                     hint = f"; did you mean '{close[0]}'?" if close else ""
-                    problems.append(f"unknown key '{field}' at {where} ({entry[key]}); known: "
-                                    f"{', '.join(allowed)}{hint}")
+                    problems.append(
+                        f"unknown key '{field}' at {where} ({entry[key]}); known: {', '.join(allowed)}{hint}"
+                    )
                 else:
                     at = f"{where}.{field}" if field else f"{where} ({entry[key]})"
                     problems.append(f"{at}: {e['msg'].removeprefix('Value error, ')}")
@@ -292,8 +297,10 @@ class Experiment(_Strict):
                 raw[section], found = _entries(raw[section], section=section, key=key, registry=registry)
                 problems += found
         names = [m.candidate for m in raw.get("models", [])]
-        problems += [f"models: two candidates are named '{n}'; give one of them a different 'name'"
-                     for n in sorted({n for n in names if names.count(n) > 1})]
+        problems += [
+            f"models: two candidates are named '{n}'; give one of them a different 'name'"
+            for n in sorted({n for n in names if names.count(n) > 1})
+        ]
         if problems:
             raise PydanticCustomError("workbench_entries", "\n".join(problems))
         return raw
@@ -385,8 +392,9 @@ def _describe(error: dict[str, Any], source: Path) -> tuple[str, str, str | None
     dotted = ".".join(path) or "(top level)"
     if error["type"] == "extra_forbidden":
         _, parent_model, _ = _walk(loc[:-1])
-        known = [k for k in getattr(parent_model, "model_fields", {})
-                 if not (parent_model is Experiment and k in _HIDDEN)]
+        known = [
+            k for k in getattr(parent_model, "model_fields", {}) if not (parent_model is Experiment and k in _HIDDEN)
+        ]
         key = path[-1]
         parent = ".".join(path[:-1]) or "the top level"
         close = difflib.get_close_matches(key, known, n=1)
@@ -402,14 +410,16 @@ def _describe(error: dict[str, Any], source: Path) -> tuple[str, str, str | None
 
 def _messages(errors: list[dict[str, Any]], source: Path) -> list[str]:
     described = [_describe(e, source) for e in errors]
+
     # When one branch of a union only says "wrong kind of value" and another branch has something
     # specific to say about the same place, the user meant the other branch.
     def superseded(path: str, branch: str | None) -> bool:
-        return any(other_branch != branch and (p.startswith(path + ".") or (p == path and not other_kind))
-                   for p, _, other_branch, other_kind in described)
+        return any(
+            other_branch != branch and (p.startswith(path + ".") or (p == path and not other_kind))
+            for p, _, other_branch, other_kind in described
+        )
 
-    kept = [text for path, text, branch, wrong_kind in described
-            if not (wrong_kind and superseded(path, branch))]
+    kept = [text for path, text, branch, wrong_kind in described if not (wrong_kind and superseded(path, branch))]
     return sorted(dict.fromkeys(kept))
 
 

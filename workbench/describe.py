@@ -22,8 +22,10 @@ def _markdown(table: pd.DataFrame, *, level: float) -> str:
     header = ["candidate", "kind", "MASE", "WAPE", "MAE", "bias", f"coverage ({level:.0%})", "Winkler"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for name, row in table.iterrows():
-        lines.append(f"| {name} | {row['kind']} | {row['mase']:.3f} | {row['wape']:.1%} | {row['mae']:.1f} | "
-                     f"{row['bias']:+.1%} | {row['coverage']:.1%} | {row['winkler']:.1f} |")
+        lines.append(
+            f"| {name} | {row['kind']} | {row['mase']:.3f} | {row['wape']:.1%} | {row['mae']:.1f} | "
+            f"{row['bias']:+.1%} | {row['coverage']:.1%} | {row['winkler']:.1f} |"
+        )
     return "\n".join(lines)
 
 
@@ -32,34 +34,46 @@ def decision_lines(decision: Decision | None, *, model: str, version: str) -> li
         return []
     if decision.passed:
         return [f"**Decision: promoted.** Version {version} of `{model}` is the champion: every gate check passed.", ""]
-    return [f"**Decision: not promoted.** Version {version} of `{model}` is the challenger because:", ""] + [
-        f"- {reason}" for reason in decision.reasons] + [""]
+    return (
+        [f"**Decision: not promoted.** Version {version} of `{model}` is the challenger because:", ""]
+        + [f"- {reason}" for reason in decision.reasons]
+        + [""]
+    )
 
 
-def run_description(record: TrainingRecord, *, commit: str, dirty: bool, decision: Decision | None = None,
-                    model: str = "", version: str = "") -> str:
+def run_description(
+    record: TrainingRecord,
+    *,
+    commit: str,
+    dirty: bool,
+    decision: Decision | None = None,
+    model: str = "",
+    version: str = "",
+) -> str:
     experiment, selection, panel = record.experiment, record.selection, record.panel
     folds = record.backtest.folds
     builders = ", ".join(b.name for b in experiment.features) or "none"
-    return "\n".join([
-        f"## {experiment.name}: winner **{selection.winner}**",
-        "",
-        *decision_lines(decision, model=model, version=version),
-        selection.verdict,
-        "",
-        f"**Rule:** {selection.rule}.",
-        "",
-        _markdown(comparison_table(record), level=record.backtest.level),
-        "",
-        f"**Target:** `{experiment.target}`, horizons {', '.join(map(str, experiment.horizons))} "
-        f"({panel.spec.frequency.label}s ahead). **Backtest:** {len(folds)} origins from {folds[0].origin} to "
-        f"{folds[-1].origin}, every candidate refitted at each origin on data up to it; intervals are conformal "
-        f"from earlier folds' residuals.",
-        f"**Data:** {panel.source}, {panel.frame['area_code'].nunique()} areas, digest `{panel.digest()}`.",
-        f"**Features:** {builders}.",
-        f"**Code:** commit `{commit[:12]}`{' (uncommitted changes present)' if dirty else ''}; "
-        f"config hash `{experiment.config_hash}`.",
-        "",
-        "Child runs hold each candidate's parameters, per-fold metrics (step = fold), explanations and logged "
-        "model. The audit and gate reports are under `audit/` and `gate/`.",
-    ])
+    return "\n".join(
+        [
+            f"## {experiment.name}: winner **{selection.winner}**",
+            "",
+            *decision_lines(decision, model=model, version=version),
+            selection.verdict,
+            "",
+            f"**Rule:** {selection.rule}.",
+            "",
+            _markdown(comparison_table(record), level=record.backtest.level),
+            "",
+            f"**Target:** `{experiment.target}`, horizons {', '.join(map(str, experiment.horizons))} "
+            f"({panel.spec.frequency.label}s ahead). **Backtest:** {len(folds)} origins from {folds[0].origin} to "
+            f"{folds[-1].origin}, every candidate refitted at each origin on data up to it; intervals are conformal "
+            f"from earlier folds' residuals.",
+            f"**Data:** {panel.source}, {panel.frame['area_code'].nunique()} areas, digest `{panel.digest()}`.",
+            f"**Features:** {builders}.",
+            f"**Code:** commit `{commit[:12]}`{' (uncommitted changes present)' if dirty else ''}; "
+            f"config hash `{experiment.config_hash}`.",
+            "",
+            "Child runs hold each candidate's parameters, per-fold metrics (step = fold), explanations and logged "
+            "model. The audit and gate reports are under `audit/` and `gate/`.",
+        ]
+    )

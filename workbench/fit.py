@@ -18,8 +18,8 @@ class FinalFit:
     spec: ModelSpec
     forecaster: Forecaster
     bands: dict[int, ConformalBand]
-    forecast_rows: pd.DataFrame   # feature-table rows at the latest origin
-    forecast: pd.DataFrame        # area_code, origin, horizon, target_period, forecast, lower, upper
+    forecast_rows: pd.DataFrame  # feature-table rows at the latest origin
+    forecast: pd.DataFrame  # area_code, origin, horizon, target_period, forecast, lower, upper
     training_rows: int
 
 
@@ -28,8 +28,9 @@ def latest_rows(table: FeatureTable) -> pd.DataFrame:
     return frame[frame[ORIGIN] == frame[ORIGIN].max()].reset_index(drop=True)
 
 
-def fit_final(table: FeatureTable, candidates: Sequence[ModelSpec], *, bands: dict[str, dict[int, ConformalBand]],
-              seed: int) -> dict[str, FinalFit]:
+def fit_final(
+    table: FeatureTable, candidates: Sequence[ModelSpec], *, bands: dict[str, dict[int, ConformalBand]], seed: int
+) -> dict[str, FinalFit]:
     train = table.frame[table.frame[ACTUAL].notna()]
     rows = latest_rows(table)
     fits = {}
@@ -41,6 +42,7 @@ def fit_final(table: FeatureTable, candidates: Sequence[ModelSpec], *, bands: di
         for horizon, band in bands[spec.candidate].items():
             mask = forecast[HORIZON] == horizon
             forecast.loc[mask, "lower"], forecast.loc[mask, "upper"] = band.apply(
-                forecast.loc[mask, "forecast"].to_numpy(float))
+                forecast.loc[mask, "forecast"].to_numpy(float)
+            )
         fits[spec.candidate] = FinalFit(spec, forecaster, bands[spec.candidate], rows, forecast, len(train))
     return fits

@@ -36,8 +36,8 @@ class ForecastResult:
     experiment: Experiment
     champion: ChampionModel
     panel: Panel
-    areas: pd.DataFrame       # one row per area and horizon: forecast, interval, change, flags, drivers, sentence
-    history: pd.DataFrame     # area_code, period, actual: the recent history shown beside each forecast
+    areas: pd.DataFrame  # one row per area and horizon: forecast, interval, change, flags, drivers, sentence
+    history: pd.DataFrame  # area_code, period, actual: the recent history shown beside each forecast
     made_at: str
 
 
@@ -55,28 +55,54 @@ def make_forecast(experiment: Experiment, champion: ChampionModel) -> ForecastRe
     panel = load_panel(experiment.data)
     target = trained.target
     check_builders(trained.features, panel, target=target, source=str(experiment.path))
-    table = build_feature_table(panel, target=target, builders=trained.features, horizons=trained.horizons,
-                                reference_windows=trained.reference_windows())
+    table = build_feature_table(
+        panel,
+        target=target,
+        builders=trained.features,
+        horizons=trained.horizons,
+        reference_windows=trained.reference_windows(),
+    )
     rows = latest_rows(table)
     predicted = champion.model.predict(_model_input(champion, rows))
     static = panel.static_table()
     names = static[AREA_NAME] if AREA_NAME in static else pd.Series(dtype=str)
     spec = next(m for m in trained.models if m.candidate == champion.candidate)
     forecast = rows[[AREA, "origin", "horizon", "target_period"]].assign(
-        forecast=predicted["forecast"].to_numpy(), lower=predicted["lower"].to_numpy(),
-        upper=predicted["upper"].to_numpy())
+        forecast=predicted["forecast"].to_numpy(),
+        lower=predicted["lower"].to_numpy(),
+        upper=predicted["upper"].to_numpy(),
+    )
     if spec.is_baseline:
-        drivers = baseline_table(spec.model, rows=rows, forecast=forecast, names=names, level=trained.backtest.
-                                 interval_level, target_label=experiment.report.target_label)
+        drivers = baseline_table(
+            spec.model,
+            rows=rows,
+            forecast=forecast,
+            names=names,
+            level=trained.backtest.interval_level,
+            target_label=experiment.report.target_label,
+        )
     else:
         forecaster = champion.model.unwrap_python_model().forecaster
         train = table.frame[table.frame["actual"].notna()]
-        explanation = explain_rows(spec, forecaster, rows, background=train.sample(min(2000, len(train)),
-                                                                                    random_state=trained.seed),
-                                   features=table.features, seed=trained.seed, max_evals=trained.explain.max_evals)
-        drivers = driver_table(explanation, rows=rows, names=names, lower=forecast["lower"].to_numpy(),
-                               upper=forecast["upper"].to_numpy(), level=trained.backtest.interval_level,
-                               top=trained.explain.top_drivers, target_label=experiment.report.target_label)
+        explanation = explain_rows(
+            spec,
+            forecaster,
+            rows,
+            background=train.sample(min(2000, len(train)), random_state=trained.seed),
+            features=table.features,
+            seed=trained.seed,
+            max_evals=trained.explain.max_evals,
+        )
+        drivers = driver_table(
+            explanation,
+            rows=rows,
+            names=names,
+            lower=forecast["lower"].to_numpy(),
+            upper=forecast["upper"].to_numpy(),
+            level=trained.backtest.interval_level,
+            top=trained.explain.top_drivers,
+            target_label=experiment.report.target_label,
+        )
     areas = drivers.copy()
     if REGION in static:
         areas[REGION] = areas[AREA].map(static[REGION])
@@ -90,8 +116,7 @@ def make_forecast(experiment: Experiment, champion: ChampionModel) -> ForecastRe
     areas["unusual_change"] = areas["change_vs_last_year"].abs() > experiment.report.rise_alert
     first = panel.frame[PERIOD].max() - experiment.report.history_periods + 1
     history = panel.frame.loc[panel.frame[PERIOD] >= first, [AREA, PERIOD, target]].rename(columns={target: "actual"})
-    return ForecastResult(experiment, champion, panel, areas, history,
-                          datetime.now(UTC).isoformat(timespec="seconds"))
+    return ForecastResult(experiment, champion, panel, areas, history, datetime.now(UTC).isoformat(timespec="seconds"))
 
 
 def _folder(name: str) -> Path:
@@ -110,8 +135,10 @@ def run_forecast(experiment_path: Path, *, console: Console) -> Path:
     experiment = load_experiment(experiment_path)
     with console.status("Loading the champion from the registry"):
         champion = load_champion(experiment)
-    console.print(f"Champion: version {champion.version} of '{champion.name}' ({champion.candidate}), trained "
-                  f"{champion.trained_at} on {champion.trained_on}.")
+    console.print(
+        f"Champion: version {champion.version} of '{champion.name}' ({champion.candidate}), trained "
+        f"{champion.trained_at} on {champion.trained_on}."
+    )
     with console.status("Forecasting and explaining every area"):
         result = make_forecast(experiment, champion)
     final = _folder(experiment.name)
@@ -127,8 +154,10 @@ def run_forecast(experiment_path: Path, *, console: Console) -> Path:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    console.print(f"Forecast for {result.areas[AREA].nunique()} areas, {', '.join(sorted({str(p) for p in result.areas['target_period']}))}; "
-                  f"MLflow run {run_id}.")
+    console.print(
+        f"Forecast for {result.areas[AREA].nunique()} areas, {', '.join(sorted({str(p) for p in result.areas['target_period']}))}; "
+        f"MLflow run {run_id}."
+    )
     for name in written:
         console.print(f"  {final / name}")
     return final

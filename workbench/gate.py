@@ -86,11 +86,18 @@ class Decision:
         return "pass" if self.passed else "fail"
 
     def to_json(self) -> str:
-        return json.dumps({
-            "verdict": self.verdict, "candidate": self.evidence.candidate, "reasons": self.reasons,
-            "checks": [asdict(c) for c in self.checks], "evidence": self.evidence.to_dict(),
-            "champion_at_decision": asdict(self.champion) if self.champion else None, "settings": self.settings,
-        }, indent=2)
+        return json.dumps(
+            {
+                "verdict": self.verdict,
+                "candidate": self.evidence.candidate,
+                "reasons": self.reasons,
+                "checks": [asdict(c) for c in self.checks],
+                "evidence": self.evidence.to_dict(),
+                "champion_at_decision": asdict(self.champion) if self.champion else None,
+                "settings": self.settings,
+            },
+            indent=2,
+        )
 
     def summary(self) -> str:
         lines = [f"Gate verdict for {self.evidence.candidate}: {'PASS' if self.passed else 'FAIL'}"]
@@ -100,44 +107,99 @@ class Decision:
         return "\n".join(lines)
 
 
-def evaluate(evidence: Evidence, *, champion: Champion | None, approval: Approval | None, baseline_margin: float,
-             champion_tolerance: float, require_clean_tree: bool, require_approval: bool) -> Decision:
+def evaluate(
+    evidence: Evidence,
+    *,
+    champion: Champion | None,
+    approval: Approval | None,
+    baseline_margin: float,
+    champion_tolerance: float,
+    require_clean_tree: bool,
+    require_approval: bool,
+) -> Decision:
     m = evidence.metric.upper()
     checks = []
     if evidence.is_baseline:
-        checks.append(Check("beats_baselines", False, f"the winner {evidence.candidate} is itself a baseline: "
-                                                      "no model beat the baselines"))
+        checks.append(
+            Check(
+                "beats_baselines",
+                False,
+                f"the winner {evidence.candidate} is itself a baseline: no model beat the baselines",
+            )
+        )
     else:
         losing = {b: v for b, v in evidence.baselines.items() if not evidence.value <= v * (1 - baseline_margin)}
         detail = ", ".join(f"{b} {v:.3f}" for b, v in evidence.baselines.items())
-        checks.append(Check("beats_baselines", not losing,
-                            f"{m} {evidence.value:.3f} against {detail} (margin {baseline_margin:.0%})" if not losing
-                            else f"{m} {evidence.value:.3f} does not beat {', '.join(losing)} by {baseline_margin:.0%}"))
+        checks.append(
+            Check(
+                "beats_baselines",
+                not losing,
+                f"{m} {evidence.value:.3f} against {detail} (margin {baseline_margin:.0%})"
+                if not losing
+                else f"{m} {evidence.value:.3f} does not beat {', '.join(losing)} by {baseline_margin:.0%}",
+            )
+        )
     if champion is None or champion.value is None:
         checks.append(Check("not_worse_than_champion", True, "no champion yet"))
     else:
         limit = champion.value * (1 + champion_tolerance)
-        same_data = "" if champion.data_digest in (None, evidence.data_digest) else " (champion was trained on other data)"
-        checks.append(Check("not_worse_than_champion", evidence.value <= limit,
-                            f"{m} {evidence.value:.3f} against champion version {champion.version} "
-                            f"{champion.value:.3f} (tolerance {champion_tolerance:.0%}){same_data}"))
-    checks.append(Check("fairness_audit", evidence.audit_passed, "no failing disparity" if evidence.audit_passed
-                        else "; ".join(evidence.audit_reasons)))
+        same_data = (
+            "" if champion.data_digest in (None, evidence.data_digest) else " (champion was trained on other data)"
+        )
+        checks.append(
+            Check(
+                "not_worse_than_champion",
+                evidence.value <= limit,
+                f"{m} {evidence.value:.3f} against champion version {champion.version} "
+                f"{champion.value:.3f} (tolerance {champion_tolerance:.0%}){same_data}",
+            )
+        )
+    checks.append(
+        Check(
+            "fairness_audit",
+            evidence.audit_passed,
+            "no failing disparity" if evidence.audit_passed else "; ".join(evidence.audit_reasons),
+        )
+    )
     explained = evidence.explanations_logged and evidence.additivity_passed
-    checks.append(Check("explanations", explained, "logged and additive" if explained else
-                        ("not logged" if not evidence.explanations_logged else "failed the additivity check")))
-    checks.append(Check("data_validation", evidence.data_valid,
-                        f"the panel met the contract ({evidence.data_warnings} warning(s))" if evidence.data_valid
-                        else "the panel did not meet the contract"))
+    checks.append(
+        Check(
+            "explanations",
+            explained,
+            "logged and additive"
+            if explained
+            else ("not logged" if not evidence.explanations_logged else "failed the additivity check"),
+        )
+    )
+    checks.append(
+        Check(
+            "data_validation",
+            evidence.data_valid,
+            f"the panel met the contract ({evidence.data_warnings} warning(s))"
+            if evidence.data_valid
+            else "the panel did not meet the contract",
+        )
+    )
     tree = "clean" if not evidence.dirty else "uncommitted changes present"
-    checks.append(Check("clean_tree", not evidence.dirty, f"{tree} at commit {evidence.commit[:12]}",
-                        blocking=require_clean_tree))
+    checks.append(
+        Check("clean_tree", not evidence.dirty, f"{tree} at commit {evidence.commit[:12]}", blocking=require_clean_tree)
+    )
     if require_approval:
-        checks.append(Check("approval", approval is not None,
-                            f"approved by {approval.by} on {approval.at}: {approval.note}" if approval else
-                            "awaiting approval: run `workbench approve` for this version, then `workbench promote`"))
-    settings = {"baseline_margin": baseline_margin, "champion_tolerance": champion_tolerance,
-                "require_clean_tree": require_clean_tree, "require_approval": require_approval}
+        checks.append(
+            Check(
+                "approval",
+                approval is not None,
+                f"approved by {approval.by} on {approval.at}: {approval.note}"
+                if approval
+                else "awaiting approval: run `workbench approve` for this version, then `workbench promote`",
+            )
+        )
+    settings = {
+        "baseline_margin": baseline_margin,
+        "champion_tolerance": champion_tolerance,
+        "require_clean_tree": require_clean_tree,
+        "require_approval": require_approval,
+    }
     return Decision(checks, evidence, champion, settings)
 
 
@@ -150,11 +212,19 @@ def evidence_from(record, *, commit: str, dirty: bool) -> Evidence:
     audit = record.audits.get(winner)
     spec = next(m for m in record.experiment.models if m.candidate == winner)
     return Evidence(
-        candidate=winner, metric=selection.metric, value=float(summary[winner]), is_baseline=spec.is_baseline,
+        candidate=winner,
+        metric=selection.metric,
+        value=float(summary[winner]),
+        is_baseline=spec.is_baseline,
         baselines={m.candidate: float(summary[m.candidate]) for m in record.experiment.baselines},
-        audit_passed=bool(audit and audit.passed), audit_reasons=audit.reasons() if audit else ["no audit was run"],
+        audit_passed=bool(audit and audit.passed),
+        audit_reasons=audit.reasons() if audit else ["no audit was run"],
         explanations_logged=explanation is not None and (explanation.values is not None or spec.is_baseline),
         additivity_passed=bool(explanation and explanation.additivity_passed),
-        data_valid=True, data_warnings=sum(f.severity == "warning" for f in record.panel.findings),
-        dirty=dirty, commit=commit, config_hash=record.experiment.config_hash, data_digest=record.panel.digest(),
+        data_valid=True,
+        data_warnings=sum(f.severity == "warning" for f in record.panel.findings),
+        dirty=dirty,
+        commit=commit,
+        config_hash=record.experiment.config_hash,
+        data_digest=record.panel.digest(),
     )

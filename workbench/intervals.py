@@ -35,8 +35,9 @@ class ConformalBand:
         alpha = 1 - level
         lo = max(0.0, np.floor((n + 1) * alpha / 2) / n) if n else 0.0
         hi = min(1.0, np.ceil((n + 1) * (1 - alpha / 2)) / n) if n else 1.0
-        return cls(level=level, lower_q=float(np.quantile(residuals, lo)), upper_q=float(np.quantile(residuals, hi)),
-                   n=n)
+        return cls(
+            level=level, lower_q=float(np.quantile(residuals, lo)), upper_q=float(np.quantile(residuals, hi)), n=n
+        )
 
     def apply(self, forecast: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         base = np.log1p(np.clip(forecast, 0, None))
@@ -45,5 +46,6 @@ class ConformalBand:
 
 def calibrate_by_horizon(residuals: pd.DataFrame, *, level: float) -> dict[int, ConformalBand]:
     """A band per horizon from a frame with columns horizon and residual."""
-    return {int(h): ConformalBand.fit(g["residual"].to_numpy(float), level=level)
-            for h, g in residuals.groupby("horizon")}
+    return {
+        int(h): ConformalBand.fit(g["residual"].to_numpy(float), level=level) for h, g in residuals.groupby("horizon")
+    }

@@ -44,12 +44,17 @@ def summarise(predictions: pd.DataFrame, *, by: list[str], level: float) -> pd.D
     rows = []
     for key, group in predictions.groupby(by, sort=True, observed=True):
         key = key if isinstance(key, tuple) else (key,)
-        values = point_metrics(group["actual"].to_numpy(float), group["forecast"].to_numpy(float),
-                               group["scale"].to_numpy(float))
+        values = point_metrics(
+            group["actual"].to_numpy(float), group["forecast"].to_numpy(float), group["scale"].to_numpy(float)
+        )
         calibrated = group.dropna(subset=["lower", "upper"])
         if len(calibrated):
-            values |= interval_metrics(calibrated["actual"].to_numpy(float), calibrated["lower"].to_numpy(float),
-                                       calibrated["upper"].to_numpy(float), level=level)
+            values |= interval_metrics(
+                calibrated["actual"].to_numpy(float),
+                calibrated["lower"].to_numpy(float),
+                calibrated["upper"].to_numpy(float),
+                level=level,
+            )
         else:
             values |= {"coverage": float("nan"), "winkler": float("nan")}
         values["rows"] = len(group)

@@ -6,9 +6,9 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display here; harmless if a backend is already chosen
 
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from workbench.backtest import BacktestResult  # noqa: E402
+from workbench.backtest import BacktestResult
 
 
 def backtest_figure(result: BacktestResult, *, winner: str, baselines: list[str], target: str) -> plt.Figure:
@@ -23,8 +23,13 @@ def backtest_figure(result: BacktestResult, *, winner: str, baselines: list[str]
     shown = [winner, *[b for b in baselines if b != winner]]
     for candidate in shown:
         series = totals[totals["candidate"] == candidate].set_index("origin")["forecast"]
-        left.plot(x, series.reindex(actual.index).to_numpy(), linewidth=2 if candidate == winner else 1,
-                  linestyle="-" if candidate == winner else "--", label=candidate)
+        left.plot(
+            x,
+            series.reindex(actual.index).to_numpy(),
+            linewidth=2 if candidate == winner else 1,
+            linestyle="-" if candidate == winner else "--",
+            label=candidate,
+        )
     left.set_title(f"Total {target} over all areas: actual and one-step forecasts")
     left.set_xlabel("forecast period")
     left.tick_params(axis="x", rotation=45)

@@ -36,16 +36,22 @@ def check_experiment(experiment: Experiment, panel: Panel) -> None:
     source = experiment.path or "experiment"
     problems = []
     if experiment.target not in panel.spec.targets:
-        problems.append(f"{source}: target '{experiment.target}' is not one of the panel's targets: "
-                        f"{', '.join(panel.spec.targets)}; set 'target' to one of them")
+        problems.append(
+            f"{source}: target '{experiment.target}' is not one of the panel's targets: "
+            f"{', '.join(panel.spec.targets)}; set 'target' to one of them"
+        )
     if experiment.frequency and Frequency.parse(experiment.frequency) != panel.spec.frequency:
-        problems.append(f"{source}: frequency '{experiment.frequency}' does not match the panel, which is "
-                        f"{panel.spec.frequency.label}ly")
+        problems.append(
+            f"{source}: frequency '{experiment.frequency}' does not match the panel, which is "
+            f"{panel.spec.frequency.label}ly"
+        )
     if not experiment.models:
         problems.append(f"{source}: models: list at least one baseline and one candidate model")
     elif not experiment.baselines:
-        problems.append(f"{source}: models: include at least one baseline (naive, seasonal_naive or recent_mean) "
-                        "so the winner can be judged against it")
+        problems.append(
+            f"{source}: models: include at least one baseline (naive, seasonal_naive or recent_mean) "
+            "so the winner can be judged against it"
+        )
     if problems:
         raise ConfigError("\n".join(problems))
     check_builders(experiment.features, panel, target=experiment.target, source=str(source))
@@ -65,47 +71,99 @@ def train(experiment: Experiment, *, console: Console, timings: dict[str, float]
         panel = load_panel(experiment.data)
     check_experiment(experiment, panel)
     with _timed(timings, "features"), console.status("Building features"):
-        table = build_feature_table(panel, target=experiment.target, builders=experiment.features,
-                                    horizons=experiment.horizons, reference_windows=experiment.reference_windows())
+        table = build_feature_table(
+            panel,
+            target=experiment.target,
+            builders=experiment.features,
+            horizons=experiment.horizons,
+            reference_windows=experiment.reference_windows(),
+        )
     b = experiment.backtest
-    folds = rolling_origins(first_period=panel.frame[PERIOD].min(), last_period=panel.frame[PERIOD].max(),
-                            origins=b.origins, step=b.step, max_horizon=max(experiment.horizons),
-                            min_train_periods=b.min_train_periods)
-    progress = Progress(TextColumn("Backtest {task.fields[step]:<40}"), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), console=console, transient=True)
+    folds = rolling_origins(
+        first_period=panel.frame[PERIOD].min(),
+        last_period=panel.frame[PERIOD].max(),
+        origins=b.origins,
+        step=b.step,
+        max_horizon=max(experiment.horizons),
+        min_train_periods=b.min_train_periods,
+    )
+    progress = Progress(
+        TextColumn("Backtest {task.fields[step]:<40}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
     with _timed(timings, "backtest"), progress:
         task = progress.add_task("backtest", total=len(folds) * len(experiment.models), step="")
-        result = run_backtest(table, experiment.models, folds, level=b.interval_level,
-                              min_calibration_folds=b.min_calibration_folds, seed=experiment.seed,
-                              on_step=lambda c, f: progress.update(task, advance=1, step=f"{c} @ {f.origin}"))
-    selection = select(result.summary, metric=experiment.selection.metric, margin=experiment.selection.margin,
-                       baselines={m.candidate for m in experiment.baselines}, origins=len(folds),
-                       horizons=experiment.horizons)
+        result = run_backtest(
+            table,
+            experiment.models,
+            folds,
+            level=b.interval_level,
+            min_calibration_folds=b.min_calibration_folds,
+            seed=experiment.seed,
+            on_step=lambda c, f: progress.update(task, advance=1, step=f"{c} @ {f.origin}"),
+        )
+    selection = select(
+        result.summary,
+        metric=experiment.selection.metric,
+        margin=experiment.selection.margin,
+        baselines={m.candidate for m in experiment.baselines},
+        origins=len(folds),
+        horizons=experiment.horizons,
+    )
     with _timed(timings, "final_fit"), console.status("Refitting every candidate on all data"):
         fits = fit_final(table, experiment.models, bands=result.bands, seed=experiment.seed)
     with _timed(timings, "explain"), console.status("Explaining every candidate (SHAP)"):
-        explanations = {spec.candidate: explain_candidate(spec, table=table, panel=panel, backtest=result,
-                                                          fit=fits[spec.candidate], config=experiment.explain,
-                                                          seed=experiment.seed)
-                        for spec in experiment.models}
+        explanations = {
+            spec.candidate: explain_candidate(
+                spec,
+                table=table,
+                panel=panel,
+                backtest=result,
+                fit=fits[spec.candidate],
+                config=experiment.explain,
+                seed=experiment.seed,
+            )
+            for spec in experiment.models
+        }
     with _timed(timings, "audit"), console.status("Auditing every candidate across groups of areas"):
         static = panel.static_table()
-        audits = {spec.candidate: audit_candidate(
-            spec.candidate, result.predictions[result.predictions["candidate"] == spec.candidate], static=static,
-            config=experiment.audit, default_groupings=panel.spec.groups, seed=experiment.seed)
-            for spec in experiment.models}
+        audits = {
+            spec.candidate: audit_candidate(
+                spec.candidate,
+                result.predictions[result.predictions["candidate"] == spec.candidate],
+                static=static,
+                config=experiment.audit,
+                default_groupings=panel.spec.groups,
+                seed=experiment.seed,
+            )
+            for spec in experiment.models
+        }
     return TrainingRecord(experiment, panel, table, result, selection, fits, explanations, audits, timings)
 
 
 def render(record: TrainingRecord, logged: LoggedRuns | None, *, console: Console) -> None:
-    table = Table(title=f"{record.experiment.name}: backtest over {len(record.backtest.folds)} origins",
-                  title_justify="left")
+    table = Table(
+        title=f"{record.experiment.name}: backtest over {len(record.backtest.folds)} origins", title_justify="left"
+    )
     for column in ("candidate", "kind", "MASE", "WAPE", "MAE", "bias", "coverage", "Winkler"):
         table.add_column(column, justify="left" if column in {"candidate", "kind"} else "right", no_wrap=True)
     for name, row in comparison_table(record).iterrows():
         style = "bold green" if name == record.selection.winner else None
-        table.add_row(str(name), str(row["kind"]), f"{row['mase']:.3f}", f"{row['wape']:.1%}", f"{row['mae']:.1f}",
-                      f"{row['bias']:+.1%}", f"{row['coverage']:.1%}", f"{row['winkler']:.1f}", style=style)
+        table.add_row(
+            str(name),
+            str(row["kind"]),
+            f"{row['mase']:.3f}",
+            f"{row['wape']:.1%}",
+            f"{row['mae']:.1f}",
+            f"{row['bias']:+.1%}",
+            f"{row['coverage']:.1%}",
+            f"{row['winkler']:.1f}",
+            style=style,
+        )
     console.print(table)
     console.print(record.selection.verdict)
     winner = record.explanations.get(record.selection.winner)
@@ -117,16 +175,21 @@ def render(record: TrainingRecord, logged: LoggedRuns | None, *, console: Consol
     console.print(f"Rule: {record.selection.rule}.")
     console.print("Time (s): " + ", ".join(f"{k} {v:.1f}" for k, v in record.timings.items()))
     if logged:
-        console.print(f"Logged to {logged.tracking_uri}: parent run {logged.parent_run_id} with "
-                      f"{len(logged.child_run_ids)} candidate runs. `make ui` opens it.")
+        console.print(
+            f"Logged to {logged.tracking_uri}: parent run {logged.parent_run_id} with "
+            f"{len(logged.child_run_ids)} candidate runs. `make ui` opens it."
+        )
     if logged and logged.decision is not None:
         decision = logged.decision
         if decision.passed:
-            console.print(f"[bold green]Promoted:[/] version {logged.version} of '{logged.registered_model}' is now "
-                          "the champion.")
+            console.print(
+                f"[bold green]Promoted:[/] version {logged.version} of '{logged.registered_model}' is now the champion."
+            )
         else:
-            console.print(f"[bold yellow]Not promoted:[/] version {logged.version} of '{logged.registered_model}' is "
-                          "the challenger because:")
+            console.print(
+                f"[bold yellow]Not promoted:[/] version {logged.version} of '{logged.registered_model}' is "
+                "the challenger because:"
+            )
             for reason in decision.reasons:
                 console.print(f"  - {escape(reason)}", soft_wrap=True)
 

@@ -35,15 +35,21 @@ def run_and_expect_failure(cli, workdir: Path, experiment: Path, *expected: str)
 
 def test_missing_file(cli, workdir, write_experiment) -> None:
     experiment = write_experiment({"file": {"path": "nowhere.csv", "columns": FILE_COLUMNS}})
-    run_and_expect_failure(cli, workdir, experiment, message(msg.FILE_NOT_FOUND, path="nowhere.csv"),
-                           fix(msg.FILE_NOT_FOUND))
+    run_and_expect_failure(
+        cli, workdir, experiment, message(msg.FILE_NOT_FOUND, path="nowhere.csv"), fix(msg.FILE_NOT_FOUND)
+    )
 
 
 def test_wrong_file_type(cli, workdir, write_experiment) -> None:
     (workdir / "panel.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
     experiment = write_experiment({"file": {"path": "panel.xlsx", "columns": FILE_COLUMNS}})
-    run_and_expect_failure(cli, workdir, experiment,
-                           message(msg.WRONG_FILE_TYPE, path="panel.xlsx", suffix=".xlsx"), fix(msg.WRONG_FILE_TYPE))
+    run_and_expect_failure(
+        cli,
+        workdir,
+        experiment,
+        message(msg.WRONG_FILE_TYPE, path="panel.xlsx", suffix=".xlsx"),
+        fix(msg.WRONG_FILE_TYPE),
+    )
 
 
 @pytest.mark.parametrize("content", ["", "code,quarter,duties,claims,name,region\n"], ids=["zero-bytes", "header-only"])
@@ -63,49 +69,85 @@ def test_corrupt_parquet(cli, workdir, write_experiment) -> None:
 def test_yaml_maps_a_column_that_does_not_exist(cli, workdir, file_experiment) -> None:
     columns = {**FILE_COLUMNS, "targets": {"owed_duty": "dutys"}}
     experiment = file_experiment(columns=columns)
-    run_and_expect_failure(cli, workdir, experiment, message(
-        msg.MAPPED_COLUMN_MISSING, column="dutys", role="data.file.columns.targets.owed_duty",
-        found="code, quarter, duties, claims, name, region"), fix(msg.MAPPED_COLUMN_MISSING))
+    run_and_expect_failure(
+        cli,
+        workdir,
+        experiment,
+        message(
+            msg.MAPPED_COLUMN_MISSING,
+            column="dutys",
+            role="data.file.columns.targets.owed_duty",
+            found="code, quarter, duties, claims, name, region",
+        ),
+        fix(msg.MAPPED_COLUMN_MISSING),
+    )
 
 
 def test_missing_area_column_under_its_default_name(cli, workdir, file_experiment) -> None:
     columns = {k: v for k, v in FILE_COLUMNS.items() if k != "area"}  # defaults to 'area_code'
     experiment = file_experiment(columns=columns)
-    run_and_expect_failure(cli, workdir, experiment, message(
-        msg.MAPPED_COLUMN_MISSING, column="area_code", role="data.file.columns.area",
-        found="code, quarter, duties, claims, name, region"))
+    run_and_expect_failure(
+        cli,
+        workdir,
+        experiment,
+        message(
+            msg.MAPPED_COLUMN_MISSING,
+            column="area_code",
+            role="data.file.columns.area",
+            found="code, quarter, duties, claims, name, region",
+        ),
+    )
 
 
 def test_duplicate_rows(cli, workdir, file_experiment) -> None:
     rows = quarterly_rows()
     experiment = file_experiment(pd.concat([rows, rows.iloc[[3]]], ignore_index=True))
     # the repeated row is line 5 (header is line 1) and its copy is the last line, 26
-    run_and_expect_failure(cli, workdir, experiment, "panel.csv", message(msg.DUPLICATE_KEYS, n=1),
-                           "areas E06000001; periods 2019Q4; rows 5, 26", fix(msg.DUPLICATE_KEYS))
+    run_and_expect_failure(
+        cli,
+        workdir,
+        experiment,
+        "panel.csv",
+        message(msg.DUPLICATE_KEYS, n=1),
+        "areas E06000001; periods 2019Q4; rows 5, 26",
+        fix(msg.DUPLICATE_KEYS),
+    )
 
 
 def test_gap_in_a_series(cli, workdir, file_experiment) -> None:
     rows = quarterly_rows()
     experiment = file_experiment(rows.drop(index=[10]))  # E07000002, 2019Q3
-    run_and_expect_failure(cli, workdir, experiment, message(msg.GAPS, n=1),
-                           "areas E07000002; periods E07000002 2019Q3", fix(msg.GAPS))
+    run_and_expect_failure(
+        cli, workdir, experiment, message(msg.GAPS, n=1), "areas E07000002; periods E07000002 2019Q3", fix(msg.GAPS)
+    )
 
 
 def test_negative_counts(cli, workdir, file_experiment) -> None:
     rows = quarterly_rows()
     rows.loc[17, "duties"] = -4
     experiment = file_experiment(rows)
-    run_and_expect_failure(cli, workdir, experiment, message(msg.NEGATIVE_COUNTS, column="owed_duty", n=1),
-                           "areas E09000003; periods 2019Q2; rows 19", fix(msg.NEGATIVE_COUNTS))
+    run_and_expect_failure(
+        cli,
+        workdir,
+        experiment,
+        message(msg.NEGATIVE_COUNTS, column="owed_duty", n=1),
+        "areas E09000003; periods 2019Q2; rows 19",
+        fix(msg.NEGATIVE_COUNTS),
+    )
 
 
 def test_non_numeric_counts(cli, workdir, file_experiment) -> None:
     rows = quarterly_rows().astype({"duties": object})
     rows.loc[[2, 5], "duties"] = "twelve"
     experiment = file_experiment(rows)
-    run_and_expect_failure(cli, workdir, experiment,
-                           message(msg.NON_NUMERIC, column="owed_duty", n=2, example="twelve"),
-                           "rows 4, 7", fix(msg.NON_NUMERIC, example="twelve"))
+    run_and_expect_failure(
+        cli,
+        workdir,
+        experiment,
+        message(msg.NON_NUMERIC, column="owed_duty", n=2, example="twelve"),
+        "rows 4, 7",
+        fix(msg.NON_NUMERIC, example="twelve"),
+    )
 
 
 def test_markers_listed_as_missing_are_accepted(cli, workdir, file_experiment) -> None:
@@ -121,33 +163,50 @@ def test_unparseable_period(cli, workdir, file_experiment) -> None:
     rows = quarterly_rows()
     rows.loc[4, "quarter"] = "2020Q5"
     experiment = file_experiment(rows)
-    run_and_expect_failure(cli, workdir, experiment,
-                           message(msg.UNPARSEABLE_PERIOD, column="quarter", n=1, example="2020Q5"), "rows 6",
-                           fix(msg.UNPARSEABLE_PERIOD))
+    run_and_expect_failure(
+        cli,
+        workdir,
+        experiment,
+        message(msg.UNPARSEABLE_PERIOD, column="quarter", n=1, example="2020Q5"),
+        "rows 6",
+        fix(msg.UNPARSEABLE_PERIOD),
+    )
 
 
 def test_mixed_frequencies(cli, workdir, file_experiment) -> None:
     rows = quarterly_rows()
     rows.loc[0, "quarter"] = "2019-01"
     experiment = file_experiment(rows)
-    run_and_expect_failure(cli, workdir, experiment, message(
-        msg.MIXED_FREQUENCY, column="quarter", examples="month ('2019-01'), quarter ('2019Q2')"),
-        fix(msg.MIXED_FREQUENCY))
+    run_and_expect_failure(
+        cli,
+        workdir,
+        experiment,
+        message(msg.MIXED_FREQUENCY, column="quarter", examples="month ('2019-01'), quarter ('2019Q2')"),
+        fix(msg.MIXED_FREQUENCY),
+    )
 
 
 def test_declared_frequency_does_not_match(cli, workdir, file_experiment) -> None:
     experiment = file_experiment(frequency="month")
-    run_and_expect_failure(cli, workdir, experiment, message(
-        msg.FREQUENCY_MISMATCH, column="quarter", found="quarter", example="2019Q1", declared="month"))
+    run_and_expect_failure(
+        cli,
+        workdir,
+        experiment,
+        message(msg.FREQUENCY_MISMATCH, column="quarter", found="quarter", example="2019Q1", declared="month"),
+    )
 
 
 def test_unknown_area_code_format(cli, workdir, file_experiment) -> None:
     rows = quarterly_rows()
     rows.loc[rows["code"] == "E09000003", "code"] = "E1000003"
     experiment = file_experiment(rows)
-    run_and_expect_failure(cli, workdir, experiment, message(
-        msg.BAD_AREA_CODE, column="area_code", n=8, pattern=r"^E0[6-9]\d{6}$", example="E1000003"),
-        fix(msg.BAD_AREA_CODE))
+    run_and_expect_failure(
+        cli,
+        workdir,
+        experiment,
+        message(msg.BAD_AREA_CODE, column="area_code", n=8, pattern=r"^E0[6-9]\d{6}$", example="E1000003"),
+        fix(msg.BAD_AREA_CODE),
+    )
 
 
 def test_missing_area_code_values(cli, workdir, file_experiment) -> None:
@@ -161,23 +220,29 @@ def test_target_all_missing(cli, workdir, file_experiment) -> None:
     rows = quarterly_rows()
     rows["duties"] = None
     experiment = file_experiment(rows)
-    run_and_expect_failure(cli, workdir, experiment, message(msg.TARGET_ALL_MISSING, column="owed_duty"),
-                           fix(msg.TARGET_ALL_MISSING))
+    run_and_expect_failure(
+        cli, workdir, experiment, message(msg.TARGET_ALL_MISSING, column="owed_duty"), fix(msg.TARGET_ALL_MISSING)
+    )
 
 
 def test_static_attribute_that_changes_over_time(cli, workdir, file_experiment) -> None:
     rows = quarterly_rows()
     rows.loc[12, "region"] = "East"
     experiment = file_experiment(rows)
-    run_and_expect_failure(cli, workdir, experiment, message(msg.STATIC_VARIES, column="region", n=1),
-                           "areas E07000002")
+    run_and_expect_failure(
+        cli, workdir, experiment, message(msg.STATIC_VARIES, column="region", n=1), "areas E07000002"
+    )
 
 
 def test_unknown_key_in_the_yaml(cli, workdir, write_experiment) -> None:
     experiment = write_experiment({"file": {"path": "panel.csv", "colums": FILE_COLUMNS}})
-    run_and_expect_failure(cli, workdir, experiment,
-                           f"{experiment.name}: unknown key 'colums' at data.file; known: path, columns, frequency, "
-                           "area_code_pattern, na_values; did you mean 'columns'?")
+    run_and_expect_failure(
+        cli,
+        workdir,
+        experiment,
+        f"{experiment.name}: unknown key 'colums' at data.file; known: path, columns, frequency, "
+        "area_code_pattern, na_values; did you mean 'columns'?",
+    )
 
 
 def test_yaml_that_does_not_parse(cli, workdir) -> None:

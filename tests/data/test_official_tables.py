@@ -15,22 +15,38 @@ from workbench.data.official.hclic import read_workbook
 from workbench.data.official.workbook import clean_header
 from workbench.errors import DataError
 
-AREAS = {"E06000001": ("Hartlepool", "North East"), "E06000002": ("Middlesbrough", "North East"),
-         "E08000021": ("Newcastle upon Tyne", "North East"), "E06000014": ("York", "Yorkshire and The Humber"),
-         "E08000035": ("Leeds", "Yorkshire and The Humber")}
-MARKERS = {("E06000001", "prevention"): "[x]", ("E06000002", "relief"): "[c]", ("E08000021", "ta"): "..",
-           ("E06000014", "children"): "-", ("E08000035", "assessments"): "[n]", ("E06000002", "children"): "[z]"}
+AREAS = {
+    "E06000001": ("Hartlepool", "North East"),
+    "E06000002": ("Middlesbrough", "North East"),
+    "E08000021": ("Newcastle upon Tyne", "North East"),
+    "E06000014": ("York", "Yorkshire and The Humber"),
+    "E08000035": ("Leeds", "Yorkshire and The Humber"),
+}
+MARKERS = {
+    ("E06000001", "prevention"): "[x]",
+    ("E06000002", "relief"): "[c]",
+    ("E08000021", "ta"): "..",
+    ("E06000014", "children"): "-",
+    ("E08000035", "assessments"): "[n]",
+    ("E06000002", "children"): "[z]",
+}
 Q = pd.Period("2024Q1", freq="Q")
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("Total initial assessments1,2", "total initial assessments"),
-    ("Number of households in area (thousands)5", "number of households in area (thousands)"),
-    ("Owed a relief duty [note 5]", "owed a relief duty"),
-    ("Households threatened with homelessness within 56 days  ", "households threatened with homelessness within 56 days"),
-    ("Section 21 notice [Note 12]", "section 21 notice"),
-    ("Rate per 1,000 households", "rate per 1,000 households"),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("Total initial assessments1,2", "total initial assessments"),
+        ("Number of households in area (thousands)5", "number of households in area (thousands)"),
+        ("Owed a relief duty [note 5]", "owed a relief duty"),
+        (
+            "Households threatened with homelessness within 56 days  ",
+            "households threatened with homelessness within 56 days",
+        ),
+        ("Section 21 notice [Note 12]", "section 21 notice"),
+        ("Rate per 1,000 households", "rate per 1,000 households"),
+    ],
+)
 def test_headers_lose_footnotes_but_keep_real_numbers(text, expected) -> None:
     assert clean_header(text) == expected
 
@@ -38,15 +54,29 @@ def test_headers_lose_footnotes_but_keep_real_numbers(text, expected) -> None:
 @pytest.mark.parametrize("layout", ["old", "new"])
 @pytest.mark.parametrize("suffix", [".xlsx", ".ods"])
 def test_both_layouts_in_both_formats_give_identical_tables(tmp_path, layout, suffix) -> None:
-    reference = read_workbook(write_workbook(tmp_path / "ref.xlsx", quarter=Q, areas=AREAS, layout="new",
-                                             markers=MARKERS)).areas
-    table = read_workbook(write_workbook(tmp_path / f"book{suffix}", quarter=Q, areas=AREAS, layout=layout,
-                                         markers=MARKERS))
+    reference = read_workbook(
+        write_workbook(tmp_path / "ref.xlsx", quarter=Q, areas=AREAS, layout="new", markers=MARKERS)
+    ).areas
+    table = read_workbook(
+        write_workbook(tmp_path / f"book{suffix}", quarter=Q, areas=AREAS, layout=layout, markers=MARKERS)
+    )
     assert table.period == Q
-    key = ["area_code", "owed_duty", "owed_prevention", "owed_relief", "initial_assessments", "households",
-           "households_in_ta", "ta_with_children", "region"]
-    pd.testing.assert_frame_equal(table.areas[key].sort_values("area_code").reset_index(drop=True),
-                                  reference[key].sort_values("area_code").reset_index(drop=True), check_dtype=False)
+    key = [
+        "area_code",
+        "owed_duty",
+        "owed_prevention",
+        "owed_relief",
+        "initial_assessments",
+        "households",
+        "households_in_ta",
+        "ta_with_children",
+        "region",
+    ]
+    pd.testing.assert_frame_equal(
+        table.areas[key].sort_values("area_code").reset_index(drop=True),
+        reference[key].sort_values("area_code").reset_index(drop=True),
+        check_dtype=False,
+    )
     areas = table.areas.set_index("area_code")
     # every marker is missing, never zero
     assert np.isnan(areas.loc["E06000001", "owed_prevention"]) and np.isnan(areas.loc["E06000002", "owed_relief"])
@@ -67,10 +97,16 @@ def test_a_folder_of_quarters_becomes_a_panel_with_the_revised_edition_winning(t
     folder = tmp_path / "hclic"
     folder.mkdir()
     for q in pd.period_range("2023Q2", "2024Q1", freq="Q"):
-        write_workbook(folder / f"Detailed_LA_{q}.xlsx", quarter=q, areas=AREAS, layout="new" if q.year == 2024
-                       else "old", status="provisional" if q == Q else "")
-    revised = write_workbook(folder / "Detailed_LA_2024Q1_revised.ods", quarter=Q, areas=AREAS, layout="new",
-                             status="revised")
+        write_workbook(
+            folder / f"Detailed_LA_{q}.xlsx",
+            quarter=q,
+            areas=AREAS,
+            layout="new" if q.year == 2024 else "old",
+            status="provisional" if q == Q else "",
+        )
+    revised = write_workbook(
+        folder / "Detailed_LA_2024Q1_revised.ods", quarter=Q, areas=AREAS, layout="new", status="revised"
+    )
     panel = load_panel(DataConfig(official={"folder": folder}))
     frame = panel.frame
     assert len(frame) == 5 * 4 and frame["period"].dtype == pd.PeriodDtype("Q-DEC")
@@ -88,8 +124,12 @@ def test_a_series_crossing_a_reorganisation_lands_on_current_boundaries(tmp_path
     york = {"E06000014": ("York", "Yorkshire and The Humber")}
     quarters = pd.period_range("2022Q3", "2023Q3", freq="Q")
     for q in quarters:
-        write_workbook(folder / f"LA_{q}.xlsx", quarter=q, areas={**(before if q < pd.Period("2023Q2", "Q")
-                                                                       else after), **york}, layout="new")
+        write_workbook(
+            folder / f"LA_{q}.xlsx",
+            quarter=q,
+            areas={**(before if q < pd.Period("2023Q2", "Q") else after), **york},
+            layout="new",
+        )
     panel = load_panel(DataConfig(official={"folder": folder}))
     frame = panel.frame.set_index(["area_code", "period"])
     assert set(panel.frame["area_code"]) == {"E06000065", "E06000014"}
@@ -113,13 +153,16 @@ def test_a_workbook_without_the_expected_sheet_names_what_it_looked_for(tmp_path
 
 
 def test_a_workbook_without_an_expected_column_names_what_it_looked_for_and_found(tmp_path) -> None:
-    path = write_workbook(tmp_path / "no_households.ods", quarter=Q, areas=AREAS, layout="new",
-                          drop_column="households")
+    path = write_workbook(
+        tmp_path / "no_households.ods", quarter=Q, areas=AREAS, layout="new", drop_column="households"
+    )
     with pytest.raises(DataError) as caught:
         read_workbook(path)
     text = str(caught.value)
-    assert ("sheet 'A1' of 'no_households.ods' has no column for 'households_thousands' (looked for a header "
-            "containing 'households in area' or 'number of households')") in text
+    assert (
+        "sheet 'A1' of 'no_households.ods' has no column for 'households_thousands' (looked for a header "
+        "containing 'households in area' or 'number of households')"
+    ) in text
     assert "headers found: organisation identification code; area name; total initial assessments" in text
 
 
@@ -137,17 +180,23 @@ def test_covariates_join_from_their_publication_dates(tmp_path) -> None:
     for q in quarters:
         write_workbook(folder / f"LA_{q}.xlsx", quarter=q, areas=AREAS, layout="new")
     iod = tmp_path / "iod.csv"
-    pd.DataFrame({"Local Authority District code (2019)": list(AREAS),
-                  "IMD - Average score ": [40.1, 39.0, 30.2, 12.5, 26.9]}).to_csv(iod, index=False)
+    pd.DataFrame(
+        {"Local Authority District code (2019)": list(AREAS), "IMD - Average score ": [40.1, 39.0, 30.2, 12.5, 26.9]}
+    ).to_csv(iod, index=False)
     claimant = tmp_path / "claimant.csv"
     months = pd.period_range("2019-01", "2020-06", freq="M")
-    pd.DataFrame([{"geography code": a, "date": str(m), "value": 3.0 + i} for i, a in enumerate(AREAS)
-                  for m in months]).to_csv(claimant, index=False)
+    pd.DataFrame(
+        [{"geography code": a, "date": str(m), "value": 3.0 + i} for i, a in enumerate(AREAS) for m in months]
+    ).to_csv(claimant, index=False)
     possession = tmp_path / "possession.csv"
-    pd.DataFrame([{"Local authority code": a, "Quarter": str(q), "Claims": 50} for a in AREAS
-                  for q in quarters]).to_csv(possession, index=False)
-    panel = load_panel(DataConfig(official={"folder": folder, "deprivation": iod, "claimant_count": claimant,
-                                            "possession_claims": possession}))
+    pd.DataFrame(
+        [{"Local authority code": a, "Quarter": str(q), "Claims": 50} for a in AREAS for q in quarters]
+    ).to_csv(possession, index=False)
+    panel = load_panel(
+        DataConfig(
+            official={"folder": folder, "deprivation": iod, "claimant_count": claimant, "possession_claims": possession}
+        )
+    )
     frame = panel.frame.set_index(["area_code", "period"])
     assert np.isnan(frame.loc[("E06000001", pd.Period("2019Q2", "Q")), "imd_average_score"])  # before September 2019
     assert frame.loc[("E06000001", pd.Period("2019Q3", "Q")), "imd_average_score"] == pytest.approx(40.1)
@@ -157,5 +206,6 @@ def test_covariates_join_from_their_publication_dates(tmp_path) -> None:
     assert np.isnan(frame.loc[("E06000002", pd.Period("2020Q2", "Q")), "claimant_rate"])  # not published yet
     households = frame.loc[("E06000002", pd.Period("2019Q4", "Q")), "households"]
     assert frame.loc[("E06000002", pd.Period("2019Q4", "Q")), "possession_claims_rate"] == pytest.approx(
-        50 / households * 1e5)
+        50 / households * 1e5
+    )
     assert "deprivation_quintile" in panel.spec.groups

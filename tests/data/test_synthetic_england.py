@@ -19,9 +19,9 @@ PUBLISHED = [
     ("2024Q1", 86_520, 38_440, 48_080, 117_450),
     ("2024Q2", 83_230, 37_250, 45_980, 123_100),
 ]
-DUTY_TOLERANCE = 0.06      # national owed-duty totals within 6% of the published figure
-SPLIT_TOLERANCE = 0.08     # prevention and relief within 8%
-TA_TOLERANCE = 0.05        # temporary accommodation within 5%
+DUTY_TOLERANCE = 0.06  # national owed-duty totals within 6% of the published figure
+SPLIT_TOLERANCE = 0.08  # prevention and relief within 8%
+TA_TOLERANCE = 0.05  # temporary accommodation within 5%
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +44,17 @@ def test_areas_match_englands_districts(england: pd.DataFrame) -> None:
     by_prefix = areas["area_code"].str[:3].value_counts().to_dict()
     assert by_prefix == {"E07": 164, "E06": 63, "E08": 36, "E09": 33}
     by_region = areas.groupby("region_code").size().to_dict()
-    assert by_region == {"E12000001": 12, "E12000002": 35, "E12000003": 15, "E12000004": 35, "E12000005": 30,
-                         "E12000006": 45, "E12000007": 33, "E12000008": 64, "E12000009": 27}
+    assert by_region == {
+        "E12000001": 12,
+        "E12000002": 35,
+        "E12000003": 15,
+        "E12000004": 35,
+        "E12000005": 30,
+        "E12000006": 45,
+        "E12000007": 33,
+        "E12000008": 64,
+        "E12000009": 27,
+    }
     assert (areas.loc[areas["region"] == "London", "area_code"].str[:3] == "E09").all()
     assert areas.set_index("area_code").loc["E06000053", "area_name"] == "Isles of Scilly"
     assert areas.set_index("area_code").loc["E06000053", "region"] == "South West"
@@ -96,8 +105,8 @@ def test_january_to_march_is_the_seasonal_peak(national: pd.DataFrame) -> None:
     duty = national["owed_duty"]
     peaks = [duty[f"{y}Q1"] / duty[f"{y - 1}Q4"] for y in (2019, 2023, 2024, 2025, 2026)]
     dips = [duty[f"{y}Q2"] / duty[f"{y}Q1"] for y in (2019, 2022, 2023, 2024, 2025, 2026)]
-    assert 1.05 <= np.mean(peaks) <= 1.15, peaks      # about +10% on Oct-Dec
-    assert 0.90 <= np.mean(dips) <= 0.98, dips        # Apr-Jun dips 4-8%
+    assert 1.05 <= np.mean(peaks) <= 1.15, peaks  # about +10% on Oct-Dec
+    assert 0.90 <= np.mean(dips) <= 0.98, dips  # Apr-Jun dips 4-8%
     by_quarter = duty.groupby(duty.index.str[-1]).mean()
     assert by_quarter.idxmax() == "1"
 
@@ -105,10 +114,13 @@ def test_january_to_march_is_the_seasonal_peak(national: pd.DataFrame) -> None:
 def test_covid_break(england: pd.DataFrame, national: pd.DataFrame) -> None:
     prevention_change = national.loc["2020Q2", "owed_prevention"] / national.loc["2019Q2", "owed_prevention"] - 1
     relief_change = national.loc["2020Q2", "owed_relief"] / national.loc["2019Q2", "owed_relief"] - 1
-    assert -0.40 <= prevention_change <= -0.24   # published: -32%
-    assert 0.05 <= relief_change <= 0.25         # published: +14%
-    claims = (england.assign(claims=england["possession_claims_rate"] * england["households"])
-              .groupby("period")["claims"].sum())
+    assert -0.40 <= prevention_change <= -0.24  # published: -32%
+    assert 0.05 <= relief_change <= 0.25  # published: +14%
+    claims = (
+        england.assign(claims=england["possession_claims_rate"] * england["households"])
+        .groupby("period")["claims"]
+        .sum()
+    )
     claims.index = claims.index.astype(str)
     for quarter, fall in (("2020Q2", -0.89), ("2020Q3", -0.86), ("2020Q4", -0.67)):
         year_before = str(pd.Period(quarter, freq="Q") - 4)
@@ -162,16 +174,20 @@ def test_planted_effects_are_recoverable(england: pd.DataFrame) -> None:
     f["possession"] = np.log(by_area["possession_claims_rate"].shift(effects.possession_lag) + 10)
     f["claimant"] = np.log(by_area["claimant_rate"].shift(effects.claimant_lag))
     log_rent = np.log(f["private_rent_index"])
-    f["rent_growth"] = (log_rent - log_rent.groupby(f["area_code"]).shift(4)).groupby(f["area_code"]).shift(
-        effects.rent_growth_lag)
+    f["rent_growth"] = (
+        (log_rent - log_rent.groupby(f["area_code"]).shift(4)).groupby(f["area_code"]).shift(effects.rent_growth_lag)
+    )
     f["rural"] = (f["urban_rural"] == "Predominantly rural").astype(float)
     f["london"] = (f["region"] == "London").astype(float)
     f["y"] = np.log((f["owed_duty"] + 0.5) / f["households"])
     columns = ["possession", "claimant", "rent_growth", "deprivation_score", "rural", "london"]
     d = f.dropna(subset=[*columns, "y"])
     demeaned = d[[*columns, "y"]] - d[[*columns, "y"]].groupby(d["period"]).transform("mean")
-    beta = dict(zip(columns, np.linalg.lstsq(demeaned[columns].to_numpy(), demeaned["y"].to_numpy(), rcond=None)[0],
-                    strict=True))
+    beta = dict(
+        zip(
+            columns, np.linalg.lstsq(demeaned[columns].to_numpy(), demeaned["y"].to_numpy(), rcond=None)[0], strict=True
+        )
+    )
     assert beta["possession"] == pytest.approx(effects.possession_elasticity, abs=0.07)
     assert beta["claimant"] == pytest.approx(effects.claimant_elasticity, abs=0.12)
     assert beta["rent_growth"] == pytest.approx(effects.rent_growth_effect, abs=1.5)

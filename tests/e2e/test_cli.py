@@ -21,8 +21,7 @@ def test_validate_summarises_the_default_experiments_panel(cli) -> None:
 def test_bad_input_exits_non_zero_from_the_installed_command(tmp_path: Path) -> None:
     experiment = tmp_path / "bad.yaml"
     experiment.write_text("name: bad\ntarget: y\ndata: {file: {path: missing.csv, columns: {targets: [y]}}}\n")
-    done = subprocess.run([str(WORKBENCH), "validate", str(experiment)], cwd=tmp_path, capture_output=True,
-                          text=True)
+    done = subprocess.run([str(WORKBENCH), "validate", str(experiment)], cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 2
     assert "panel file 'missing.csv' does not exist" in done.stderr
     assert "Traceback" not in done.stderr

@@ -15,24 +15,40 @@ from mlflow.tracking import MlflowClient
 
 ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 CONFIG = {
-    "name": "report_test", "target": "owed_duty", "frequency": "quarter", "horizon": 2, "seed": 5,
+    "name": "report_test",
+    "target": "owed_duty",
+    "frequency": "quarter",
+    "horizon": 2,
+    "seed": 5,
     "data": {"synthetic": {"seed": 11, "start": "2018Q2", "end": "2023Q2"}},
-    "features": [{"builder": "lag", "lags": [1, 2, 4]}, {"builder": "rolling", "windows": [4]}, {"builder": "seasonal"},
-                 {"builder": "covariate", "column": "possession_claims_rate", "transform": "log", "relative": True},
-                 {"builder": "static", "columns": ["deprivation_score", "region"]}],
-    "models": [{"model": "naive"}, {"model": "seasonal_naive"},
-               {"model": "lightgbm", "transform": "ratio", "n_estimators": 60}],
+    "features": [
+        {"builder": "lag", "lags": [1, 2, 4]},
+        {"builder": "rolling", "windows": [4]},
+        {"builder": "seasonal"},
+        {"builder": "covariate", "column": "possession_claims_rate", "transform": "log", "relative": True},
+        {"builder": "static", "columns": ["deprivation_score", "region"]},
+    ],
+    "models": [
+        {"model": "naive"},
+        {"model": "seasonal_naive"},
+        {"model": "lightgbm", "transform": "ratio", "n_estimators": 60},
+    ],
     "backtest": {"origins": 3, "min_train_periods": 8, "min_calibration_folds": 1},
     "audit": {"groupings": ["region", "urban_rural"], "intersections": False, "bootstrap": 100},
     "gate": {"require_clean_tree": False},
     "explain": {"dependence_plots": 0},
     "report": {"title": "Test forecast", "target_label": "households owed a duty"},
 }
-
-
 
 
 @pytest.fixture
@@ -62,11 +78,26 @@ def test_forecast_without_a_champion_is_refused_and_writes_nothing(cli, workdir,
 @pytest.mark.slow
 def test_forecast_writes_every_output_and_logs_a_linked_run(forecast_folder: Path, store) -> None:
     assert sorted(p.name for p in forecast_folder.iterdir()) == [
-        "forecast.csv", "model_card.md", "report.html", "transparency_record.json", "transparency_record.md"]
+        "forecast.csv",
+        "model_card.md",
+        "report.html",
+        "transparency_record.json",
+        "transparency_record.md",
+    ]
     table = pd.read_csv(forecast_folder / "forecast.csv", dtype=str, keep_default_na=False)
     assert len(table) == 296 * 2 and set(table["period"]) == {"2023Q3", "2023Q4"}
-    assert {"area_code", "area_name", "region", "forecast", "lower", "upper", "same_period_last_year",
-            "change_vs_last_year", "flags", "drivers"} <= set(table.columns)
+    assert {
+        "area_code",
+        "area_name",
+        "region",
+        "forecast",
+        "lower",
+        "upper",
+        "same_period_last_year",
+        "change_vs_last_year",
+        "flags",
+        "drivers",
+    } <= set(table.columns)
     # disclosure control: every published count is [c] or a multiple of 5 that is at least 10
     for column in ("forecast", "lower", "upper", "same_period_last_year"):
         shown = table.loc[table[column] != "[c]", column].str.replace(",", "").astype(float)
@@ -76,29 +107,46 @@ def test_forecast_writes_every_output_and_logs_a_linked_run(forecast_folder: Pat
     assert table["drivers"].str.contains("Main drivers").mean() > 0.9
 
     client = MlflowClient(store)
-    runs = client.search_runs([client.get_experiment_by_name("report_test").experiment_id],
-                              filter_string="tags.`workbench.run_type` = 'forecast'")
+    runs = client.search_runs(
+        [client.get_experiment_by_name("report_test").experiment_id],
+        filter_string="tags.`workbench.run_type` = 'forecast'",
+    )
     assert len(runs) == 1
     run = runs[0]
     assert run.data.tags["model.version"] == "1" and run.data.tags["model.name"] == "report_test"
     assert run.info.status == "FINISHED"
-    assert {a.path for a in client.list_artifacts(run.info.run_id, "forecast")} >= {"forecast/report.html",
-                                                                                    "forecast/forecast.csv"}
+    assert {a.path for a in client.list_artifacts(run.info.run_id, "forecast")} >= {
+        "forecast/report.html",
+        "forecast/forecast.csv",
+    }
 
 
 @pytest.mark.slow
 def test_model_card_and_transparency_record(forecast_folder: Path) -> None:
     card = (forecast_folder / "model_card.md").read_text()
-    for heading in ("## Model details", "## Intended use", "## Data", "## Evaluation", "## Metrics by group (factors)",
-                    "## Fairness", "## Explanations", "## Caveats and recommendations"):
+    for heading in (
+        "## Model details",
+        "## Intended use",
+        "## Data",
+        "## Evaluation",
+        "## Metrics by group (factors)",
+        "## Fairness",
+        "## Explanations",
+        "## Caveats and recommendations",
+    ):
         assert heading in card
     assert "Training and evaluation cut-off: 2023Q2" in card and "| region | London |" in card
     assert "fairness_audit: pass" in card
     record = json.loads((forecast_folder / "transparency_record.json").read_text())
     assert set(record["tier_1"]) == {"name", "description", "website", "contact_email"}
-    assert set(record["tier_2"]) == {"owner_and_responsibility", "description_and_rationale", "deployment_context",
-                                     "tool_specification", "development_data",
-                                     "risks_mitigations_and_impact_assessments"}
+    assert set(record["tier_2"]) == {
+        "owner_and_responsibility",
+        "description_and_rationale",
+        "deployment_context",
+        "tool_specification",
+        "development_data",
+        "risks_mitigations_and_impact_assessments",
+    }
     assert record["tier_2"]["tool_specification"]["model_architecture"] == "lightgbm_poisson_ratio"
     assert record["tier_1"]["website"].startswith("TO COMPLETE")
     assert record["tier_2"]["development_data"]["sensitive_attributes"]

@@ -17,12 +17,18 @@ import models
 from models.gbm import LightGBM
 
 BASE = {
-    "target": "owed_duty", "frequency": "quarter", "horizon": 1, "seed": 3,
+    "target": "owed_duty",
+    "frequency": "quarter",
+    "horizon": 1,
+    "seed": 3,
     "data": {"synthetic": {"seed": 11, "start": "2018Q2", "end": "2023Q2"}},
-    "features": [{"builder": "lag", "lags": [1, 2, 4]}, {"builder": "rolling", "windows": [4]},
-                 {"builder": "seasonal"},
-                 {"builder": "covariate", "column": "possession_claims_rate", "transform": "log", "relative": True},
-                 {"builder": "static", "columns": ["deprivation_score", "region"]}],
+    "features": [
+        {"builder": "lag", "lags": [1, 2, 4]},
+        {"builder": "rolling", "windows": [4]},
+        {"builder": "seasonal"},
+        {"builder": "covariate", "column": "possession_claims_rate", "transform": "log", "relative": True},
+        {"builder": "static", "columns": ["deprivation_score", "region"]},
+    ],
     "backtest": {"origins": 3, "min_train_periods": 8, "min_calibration_folds": 1},
     "audit": {"groupings": ["region", "urban_rural"], "intersections": False, "bootstrap": 100},
     "gate": {"require_clean_tree": False},
@@ -57,11 +63,8 @@ class BiasedLightGBM(LightGBM):
         return _UnderForecastLondon(super().make(features=features, seed=seed))
 
 
-
-
 def experiment(workdir: Path, name: str, candidates: list[dict], **changes) -> Path:
-    config = {"name": name, **BASE, "models": [{"model": "naive"}, {"model": "seasonal_naive"}, *candidates],
-              **changes}
+    config = {"name": name, **BASE, "models": [{"model": "naive"}, {"model": "seasonal_naive"}, *candidates], **changes}
     path = workdir / f"{name}_{len(list(workdir.glob('*.yaml')))}.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
@@ -77,8 +80,12 @@ def alias(client: MlflowClient, name: str, which: str) -> str | None:
 @pytest.mark.slow
 def test_a_candidate_biased_against_one_group_is_refused(cli, workdir, store, monkeypatch) -> None:
     monkeypatch.setitem(models.MODELS, "biased_lightgbm", BiasedLightGBM)
-    path = experiment(workdir, "biased", [{"model": "biased_lightgbm", "transform": "ratio", "n_estimators": 60}],
-                      explain={"max_rows_per_fold": 20, "max_evals": 40, "dependence_plots": 1})
+    path = experiment(
+        workdir,
+        "biased",
+        [{"model": "biased_lightgbm", "transform": "ratio", "n_estimators": 60}],
+        explain={"max_rows_per_fold": 20, "max_evals": 40, "dependence_plots": 1},
+    )
     result = cli("train", path)
     assert result.exit_code == 0, result.output
     assert "biased_lightgbm wins" in result.output
@@ -92,8 +99,11 @@ def test_a_candidate_biased_against_one_group_is_refused(cli, workdir, store, mo
     tags = client.get_model_version("biased", "1").tags
     assert tags["gate.verdict"] == "fail" and tags["gate.fairness_audit"] == "fail"
     assert tags["gate.beats_baselines"] == "pass" and "region=London" in tags["gate.reasons"]
-    parent = next(r for r in client.search_runs([client.get_experiment_by_name("biased").experiment_id])
-                  if "mlflow.parentRunId" not in r.data.tags)
+    parent = next(
+        r
+        for r in client.search_runs([client.get_experiment_by_name("biased").experiment_id])
+        if "mlflow.parentRunId" not in r.data.tags
+    )
     assert parent.data.tags["gate.verdict"] == "fail" and parent.data.tags["alias"] == "challenger"
     assert "**Decision: not promoted.**" in parent.data.tags["mlflow.note.content"]
     assert parent.data.metrics["fairness.under_share.region.difference"] > 0.10
@@ -140,8 +150,16 @@ def test_an_experiment_can_require_approval_before_the_alias_moves(cli, workdir,
     early = cli("promote", path, "--version", "1")
     assert early.exit_code == 3 and "awaiting approval" in early.output
     assert cli("approve", path, "--version", "1", "--by", "", "--note", "x").exit_code == 2
-    approved = cli("approve", path, "--version", "1", "--by", "Head of Housing Analytics",
-                   "--note", "Backtest and audit reviewed with the policy team")
+    approved = cli(
+        "approve",
+        path,
+        "--version",
+        "1",
+        "--by",
+        "Head of Housing Analytics",
+        "--note",
+        "Backtest and audit reviewed with the policy team",
+    )
     assert approved.exit_code == 0, approved.output
     promoted = cli("promote", path, "--version", "1")
     assert promoted.exit_code == 0, promoted.output

@@ -19,15 +19,20 @@ SMALL = {
     "horizon": 2,
     "seed": 7,
     "data": {"synthetic": {"seed": 11, "start": "2018Q2", "end": "2022Q4"}},
-    "features": [{"builder": "lag", "lags": [1, 2, 4]}, {"builder": "seasonal"},
-                 {"builder": "covariate", "column": "possession_claims_rate", "transform": "log", "relative": True},
-                 {"builder": "static", "columns": ["deprivation_score", "region"]}],
-    "models": [{"model": "naive"}, {"model": "seasonal_naive"}, {"model": "poisson_glm"},
-               {"model": "lightgbm", "n_estimators": 40, "transform": "ratio"}],
+    "features": [
+        {"builder": "lag", "lags": [1, 2, 4]},
+        {"builder": "seasonal"},
+        {"builder": "covariate", "column": "possession_claims_rate", "transform": "log", "relative": True},
+        {"builder": "static", "columns": ["deprivation_score", "region"]},
+    ],
+    "models": [
+        {"model": "naive"},
+        {"model": "seasonal_naive"},
+        {"model": "poisson_glm"},
+        {"model": "lightgbm", "n_estimators": 40, "transform": "ratio"},
+    ],
     "backtest": {"origins": 3, "min_train_periods": 6, "min_calibration_folds": 1},
 }
-
-
 
 
 def write(workdir: Path, config: dict) -> Path:
@@ -65,10 +70,18 @@ def test_train_logs_parent_and_candidate_runs_with_everything_a_reviewer_needs(c
     artifacts = {a.path for a in client.list_artifacts(parent.info.run_id)}
     assert {"experiment.yaml", "backtest"} <= artifacts
     backtest = {a.path for a in client.list_artifacts(parent.info.run_id, "backtest")}
-    assert {"backtest/backtest.png", "backtest/comparison.csv", "backtest/selection.json",
-            "backtest/metrics_by_fold.csv", "backtest/features.json"} <= backtest
-    logged_yaml = Path(mlflow.artifacts.download_artifacts(run_id=parent.info.run_id, artifact_path="experiment.yaml",
-                                                           tracking_uri=store)).read_text()
+    assert {
+        "backtest/backtest.png",
+        "backtest/comparison.csv",
+        "backtest/selection.json",
+        "backtest/metrics_by_fold.csv",
+        "backtest/features.json",
+    } <= backtest
+    logged_yaml = Path(
+        mlflow.artifacts.download_artifacts(
+            run_id=parent.info.run_id, artifact_path="experiment.yaml", tracking_uri=store
+        )
+    ).read_text()
     assert yaml.safe_load(logged_yaml) == SMALL
 
     gbm = next(c for c in children if c.data.tags["candidate"] == "lightgbm_poisson_ratio")
@@ -79,14 +92,25 @@ def test_train_logs_parent_and_candidate_runs_with_everything_a_reviewer_needs(c
     child_artifacts = {a.path for a in client.list_artifacts(gbm.info.run_id)}
     assert {"backtest_predictions.parquet", "forecast.csv", "explanations"} <= child_artifacts
     explained = {a.path.removeprefix("explanations/") for a in client.list_artifacts(gbm.info.run_id, "explanations")}
-    assert {"shap_values.parquet", "importance_features.csv", "importance_concepts.csv", "importance.png",
-            "beeswarm.png", "drivers.csv", "stability.csv", "additivity.json"} <= explained
+    assert {
+        "shap_values.parquet",
+        "importance_features.csv",
+        "importance_concepts.csv",
+        "importance.png",
+        "beeswarm.png",
+        "drivers.csv",
+        "stability.csv",
+        "additivity.json",
+    } <= explained
     assert sum(name.startswith("dependence_") for name in explained) == 3
     assert gbm.data.tags["explain.additivity"] == "passed" and gbm.data.tags["explain.scale"] == "log1p"
     assert gbm.data.metrics["explain.additivity_max_error"] < 1e-9
     assert "explain.stability.top3_jaccard_mean" in gbm.data.metrics
-    shap_values = pd.read_parquet(mlflow.artifacts.download_artifacts(
-        run_id=gbm.info.run_id, artifact_path="explanations/shap_values.parquet", tracking_uri=store))
+    shap_values = pd.read_parquet(
+        mlflow.artifacts.download_artifacts(
+            run_id=gbm.info.run_id, artifact_path="explanations/shap_values.parquet", tracking_uri=store
+        )
+    )
     assert {"area_code", "origin", "feature", "concept", "value", "households", "percent"} <= set(shap_values.columns)
     assert shap_values.loc[shap_values["set"] == "forecast", "area_code"].nunique() == 296  # never sampled
     naive = next(c for c in children if c.data.tags["candidate"] == "naive")
@@ -109,23 +133,31 @@ def test_bad_input_leaves_no_run_behind(cli, workdir, store) -> None:
     config = {**SMALL, "features": [{"builder": "covariate", "column": "possession_claims_rate", "lags": [1]}]}
     result = cli("train", write(workdir, config))
     assert result.exit_code == 2
-    assert ("features[0] (covariate): lag 1 of 'possession_claims_rate' is not published at the origin "
-            "(publication lag 1); the smallest usable lag is 2") in result.output
+    assert (
+        "features[0] (covariate): lag 1 of 'possession_claims_rate' is not published at the origin "
+        "(publication lag 1); the smallest usable lag is 2"
+    ) in result.output
     client = MlflowClient(store)
     experiment = client.get_experiment_by_name("small_train")
     assert experiment is None or client.search_runs([experiment.experiment_id]) == []
 
 
-@pytest.mark.parametrize("change,message", [
-    ({"target": "evictions"}, "target 'evictions' is not one of the panel's targets"),
-    ({"frequency": "month"}, "frequency 'month' does not match the panel, which is quarterly"),
-    ({"models": [{"model": "lightgbm"}]}, "models: include at least one baseline"),
-    ({"features": [{"builder": "static", "columns": ["council_tax_band"]}]},
-     "features[0] (static): 'council_tax_band' is not a static attribute of the panel"),
-    ({"backtest": {"origins": 30}}, "the backtest needs"),
-])
-def test_experiments_that_do_not_fit_the_panel_are_refused_before_anything_runs(cli, workdir, store, change,
-                                                                                 message) -> None:
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        ({"target": "evictions"}, "target 'evictions' is not one of the panel's targets"),
+        ({"frequency": "month"}, "frequency 'month' does not match the panel, which is quarterly"),
+        ({"models": [{"model": "lightgbm"}]}, "models: include at least one baseline"),
+        (
+            {"features": [{"builder": "static", "columns": ["council_tax_band"]}]},
+            "features[0] (static): 'council_tax_band' is not a static attribute of the panel",
+        ),
+        ({"backtest": {"origins": 30}}, "the backtest needs"),
+    ],
+)
+def test_experiments_that_do_not_fit_the_panel_are_refused_before_anything_runs(
+    cli, workdir, store, change, message
+) -> None:
     result = cli("train", write(workdir, {**SMALL, **change}))
     assert result.exit_code == 2, result.output
     assert message in result.output
@@ -148,9 +180,12 @@ def test_logged_metrics_match_the_backtest_table(cli, workdir, store) -> None:
     client = MlflowClient(store)
     experiment = client.get_experiment_by_name("small_naive")
     parent = next(r for r in client.search_runs([experiment.experiment_id]) if "mlflow.parentRunId" not in r.data.tags)
-    table = pd.read_csv(mlflow.artifacts.download_artifacts(run_id=parent.info.run_id,
-                                                            artifact_path="backtest/comparison.csv", tracking_uri=store),
-                        index_col=0)
+    table = pd.read_csv(
+        mlflow.artifacts.download_artifacts(
+            run_id=parent.info.run_id, artifact_path="backtest/comparison.csv", tracking_uri=store
+        ),
+        index_col=0,
+    )
     winner = parent.data.tags["winner"]
     assert parent.data.metrics["winner.mase"] == pytest.approx(table.loc[winner, "mase"])
     assert "Only baselines were compared" in parent.data.tags["mlflow.note.content"]

@@ -16,8 +16,11 @@ from workbench.data.load import load_panel
 from workbench.featurize import build_feature_table
 
 FEATURES = [
-    BUILDERS["lag"](lags=[1, 2, 3, 4]), BUILDERS["rolling"](windows=[4, 8]), BUILDERS["growth"](periods=[1, 4]),
-    BUILDERS["seasonal"](), BUILDERS["structural_break"](),
+    BUILDERS["lag"](lags=[1, 2, 3, 4]),
+    BUILDERS["rolling"](windows=[4, 8]),
+    BUILDERS["growth"](periods=[1, 4]),
+    BUILDERS["seasonal"](),
+    BUILDERS["structural_break"](),
     BUILDERS["covariate"](column="possession_claims_rate", transform="log", relative=True),
     BUILDERS["covariate"](column="claimant_rate", transform="log", relative=True),
     BUILDERS["covariate"](column="private_rent_index", change=4, relative=True),
@@ -29,8 +32,14 @@ MASE_MARGIN = 0.10  # LightGBM must be at least 10% better than naive and season
 
 def backtest(panel: Panel, models, *, origins: int = 4):
     table = build_feature_table(panel, target="owed_duty", builders=FEATURES, horizons=[1])
-    folds = rolling_origins(first_period=panel.frame[PERIOD].min(), last_period=panel.frame[PERIOD].max(),
-                            origins=origins, step=1, max_horizon=1, min_train_periods=8)
+    folds = rolling_origins(
+        first_period=panel.frame[PERIOD].min(),
+        last_period=panel.frame[PERIOD].max(),
+        origins=origins,
+        step=1,
+        max_horizon=1,
+        min_train_periods=8,
+    )
     return run_backtest(table, models, folds, level=0.8, min_calibration_folds=2, seed=1)
 
 
@@ -54,21 +63,33 @@ def test_planted_drivers_outrank_a_placebo_in_lightgbm_importance(england: Panel
     rng = np.random.default_rng(5)
     frame = england.frame.copy()
     frame["placebo_index"] = np.exp(rng.normal(0, 0.3, len(frame)))  # no effect on anything
-    spec = england.spec.__class__(**{**england.spec.__dict__,
-                                     "covariates": (*england.spec.covariates, Covariate("placebo_index", 1))})
+    spec = england.spec.__class__(
+        **{**england.spec.__dict__, "covariates": (*england.spec.covariates, Covariate("placebo_index", 1))}
+    )
     panel = Panel(frame=frame, spec=spec, source="england with placebo")
     builders = [*FEATURES, BUILDERS["covariate"](column="placebo_index", transform="log", relative=True)]
     table = build_feature_table(panel, target="owed_duty", builders=builders, horizons=[1])
     train = table.frame[table.frame["actual"].notna()]
-    fitted = MODELS["lightgbm"](transform="ratio").make(features=table.features, seed=1).fit(
-        train, train["actual"].to_numpy(float))
+    fitted = (
+        MODELS["lightgbm"](transform="ratio")
+        .make(features=table.features, seed=1)
+        .fit(train, train["actual"].to_numpy(float))
+    )
     gain = pd.Series(fitted.model.booster_.feature_importance("gain"), index=table.feature_names)
     by_concept = (gain / gain.sum()).groupby(table.concept_of()).sum().sort_values(ascending=False)
     placebo = by_concept["placebo index"]
     for planted in ("seasonality", "recent demand", "possession claims rate", "claimant rate", "deprivation"):
         assert by_concept[planted] > 1.5 * placebo, by_concept.round(3).to_dict()
-    planted_concepts = {"recent demand", "seasonality", "possession claims rate", "claimant rate", "deprivation",
-                        "private rent index", "COVID period", "urban/rural"}
+    planted_concepts = {
+        "recent demand",
+        "seasonality",
+        "possession claims rate",
+        "claimant rate",
+        "deprivation",
+        "private rent index",
+        "COVID period",
+        "urban/rural",
+    }
     assert set(by_concept.index[:4]) <= planted_concepts, by_concept.round(3).to_dict()
 
 
@@ -79,10 +100,17 @@ def test_on_a_trending_panel_a_transform_beats_a_raw_level_tree() -> None:
     trending = load_panel(DataConfig(synthetic={"trend_per_year": 0.25}))
     raw, ratio = MODELS["lightgbm"](), MODELS["lightgbm"](transform="ratio")
     table = build_feature_table(trending, target="owed_duty", builders=FEATURES, horizons=[1, 2, 3, 4])
-    folds = rolling_origins(first_period=trending.frame[PERIOD].min(), last_period=trending.frame[PERIOD].max(),
-                            origins=4, step=1, max_horizon=4, min_train_periods=8)
-    summary = run_backtest(table, [MODELS["naive"](), raw, ratio], folds, level=0.8, min_calibration_folds=2,
-                           seed=1).summary.set_index("candidate")
+    folds = rolling_origins(
+        first_period=trending.frame[PERIOD].min(),
+        last_period=trending.frame[PERIOD].max(),
+        origins=4,
+        step=1,
+        max_horizon=4,
+        min_train_periods=8,
+    )
+    summary = run_backtest(
+        table, [MODELS["naive"](), raw, ratio], folds, level=0.8, min_calibration_folds=2, seed=1
+    ).summary.set_index("candidate")
     assert summary.loc[ratio.candidate, "mase"] < summary.loc[raw.candidate, "mase"], summary.round(3).to_dict()
     assert abs(summary.loc[ratio.candidate, "bias"]) < abs(summary.loc[raw.candidate, "bias"]) / 2
     assert summary.loc[raw.candidate, "bias"] < 0  # levels lag behind a rising series
@@ -93,4 +121,6 @@ def test_row_order_of_the_input_does_not_change_the_forecast(england: Panel) -> 
     one = backtest(england, [MODELS["naive"](), MODELS["poisson_glm"]()], origins=1).predictions
     two = backtest(shuffled, [MODELS["naive"](), MODELS["poisson_glm"]()], origins=1).predictions
     key = ["candidate", "area_code", "horizon"]
-    pd.testing.assert_frame_equal(one.sort_values(key).reset_index(drop=True), two.sort_values(key).reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        one.sort_values(key).reset_index(drop=True), two.sort_values(key).reset_index(drop=True)
+    )

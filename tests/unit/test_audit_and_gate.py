@@ -13,8 +13,9 @@ from workbench.config import AuditConfig
 from workbench.gate import Approval, Champion, Evidence, evaluate
 
 
-def predictions(*, areas_per_group: dict[str, int], factor: dict[str, float], folds: int = 4,
-                seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+def predictions(
+    *, areas_per_group: dict[str, int], factor: dict[str, float], folds: int = 4, seed: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     rng = np.random.default_rng(seed)
     rows, static = [], []
     for group, count in areas_per_group.items():
@@ -25,9 +26,18 @@ def predictions(*, areas_per_group: dict[str, int], factor: dict[str, float], fo
             for fold in range(folds):
                 actual = rng.poisson(level)
                 forecast = level * factor.get(group, 1.0) * rng.normal(1, 0.05)
-                rows.append({"area_code": area, "fold": fold, "horizon": 1, "actual": float(actual),
-                             "forecast": forecast, "scale": 0.1 * level, "lower": forecast * 0.8,
-                             "upper": forecast * 1.2})
+                rows.append(
+                    {
+                        "area_code": area,
+                        "fold": fold,
+                        "horizon": 1,
+                        "actual": float(actual),
+                        "forecast": forecast,
+                        "scale": 0.1 * level,
+                        "lower": forecast * 0.8,
+                        "upper": forecast * 1.2,
+                    }
+                )
     return pd.DataFrame(rows), pd.DataFrame(static).set_index("area_code")
 
 
@@ -70,7 +80,7 @@ def test_a_small_group_is_reported_but_not_judged() -> None:
 
 def test_the_verdict_uses_the_interval_not_just_the_point() -> None:
     bounds = Bounds(high=0.10)
-    assert judge(0.12, 0.20, bounds) == "fail"       # the whole interval is above the bound
+    assert judge(0.12, 0.20, bounds) == "fail"  # the whole interval is above the bound
     assert judge(0.05, 0.20, bounds) == "uncertain"  # point estimate may be above, but the interval straddles it
     assert judge(0.01, 0.09, bounds) == "pass"
     # in an audit: a modest disparity in a small, noisy group is uncertain, not a failure
@@ -80,8 +90,9 @@ def test_the_verdict_uses_the_interval_not_just_the_point() -> None:
     assert row["value"] > 0.10 and row["low"] < 0.10 and row["verdict"] == "uncertain"
     assert result.passed
     strict = CONFIG.model_copy(update={"block_on_uncertain": True})
-    assert not audit_candidate("model", preds, static=static, config=strict, default_groupings=("region",),
-                               seed=1).passed
+    assert not audit_candidate(
+        "model", preds, static=static, config=strict, default_groupings=("region",), seed=1
+    ).passed
 
 
 def test_reference_group_can_be_named() -> None:
@@ -91,28 +102,53 @@ def test_reference_group_can_be_named() -> None:
     assert set(result.disparities.loc[result.disparities["kind"] != "value", "reference"]) == {"B"}
 
 
-EVIDENCE = Evidence(candidate="gbm", metric="mase", value=0.90, is_baseline=False,
-                    baselines={"naive": 1.1, "seasonal_naive": 1.2}, audit_passed=True, audit_reasons=[],
-                    explanations_logged=True, additivity_passed=True, data_valid=True, data_warnings=0, dirty=False,
-                    commit="a" * 40, config_hash="c" * 16, data_digest="d" * 16)
+EVIDENCE = Evidence(
+    candidate="gbm",
+    metric="mase",
+    value=0.90,
+    is_baseline=False,
+    baselines={"naive": 1.1, "seasonal_naive": 1.2},
+    audit_passed=True,
+    audit_reasons=[],
+    explanations_logged=True,
+    additivity_passed=True,
+    data_valid=True,
+    data_warnings=0,
+    dirty=False,
+    commit="a" * 40,
+    config_hash="c" * 16,
+    data_digest="d" * 16,
+)
 SETTINGS = dict(baseline_margin=0.05, champion_tolerance=0.02, require_clean_tree=True, require_approval=False)
 
 
 def test_a_good_first_candidate_passes_every_check() -> None:
     decision = evaluate(EVIDENCE, champion=None, approval=None, **SETTINGS)
     assert decision.passed and decision.reasons == []
-    assert [c.name for c in decision.checks] == ["beats_baselines", "not_worse_than_champion", "fairness_audit",
-                                                 "explanations", "data_validation", "clean_tree"]
+    assert [c.name for c in decision.checks] == [
+        "beats_baselines",
+        "not_worse_than_champion",
+        "fairness_audit",
+        "explanations",
+        "data_validation",
+        "clean_tree",
+    ]
 
 
-@pytest.mark.parametrize("change,failing", [
-    ({"value": 1.06}, "beats_baselines"),
-    ({"is_baseline": True}, "beats_baselines"),
-    ({"audit_passed": False, "audit_reasons": ["under_share_difference for region=London is 0.4"]}, "fairness_audit"),
-    ({"additivity_passed": False}, "explanations"),
-    ({"explanations_logged": False}, "explanations"),
-    ({"dirty": True}, "clean_tree"),
-])
+@pytest.mark.parametrize(
+    "change,failing",
+    [
+        ({"value": 1.06}, "beats_baselines"),
+        ({"is_baseline": True}, "beats_baselines"),
+        (
+            {"audit_passed": False, "audit_reasons": ["under_share_difference for region=London is 0.4"]},
+            "fairness_audit",
+        ),
+        ({"additivity_passed": False}, "explanations"),
+        ({"explanations_logged": False}, "explanations"),
+        ({"dirty": True}, "clean_tree"),
+    ],
+)
 def test_each_failing_check_blocks_and_is_named(change, failing) -> None:
     evidence = EVIDENCE.__class__(**{**EVIDENCE.to_dict(), **change})
     decision = evaluate(evidence, champion=None, approval=None, **SETTINGS)

@@ -20,25 +20,29 @@ Q = lambda text: pd.Period(text, freq="Q")  # noqa: E731
 
 
 def test_origins_end_where_the_longest_horizon_still_has_actuals() -> None:
-    folds = rolling_origins(first_period=Q("2019Q1"), last_period=Q("2022Q4"), origins=3, step=2, max_horizon=4,
-                            min_train_periods=4)
+    folds = rolling_origins(
+        first_period=Q("2019Q1"), last_period=Q("2022Q4"), origins=3, step=2, max_horizon=4, min_train_periods=4
+    )
     assert [str(f.origin) for f in folds] == ["2020Q4", "2021Q2", "2021Q4"]
     assert [f.index for f in folds] == [0, 1, 2]
 
 
 def test_a_panel_too_short_for_the_backtest_is_refused_with_the_arithmetic() -> None:
     with pytest.raises(ConfigError) as caught:
-        rolling_origins(first_period=Q("2019Q1"), last_period=Q("2020Q4"), origins=4, step=1, max_horizon=2,
-                        min_train_periods=4)
+        rolling_origins(
+            first_period=Q("2019Q1"), last_period=Q("2020Q4"), origins=4, step=1, max_horizon=2, min_train_periods=4
+        )
     assert str(caught.value) == (
         "the backtest needs 9 periods (4 to train on before the first origin, 4 origins 1 apart, horizons up to 2) "
-        "but the panel has 8 (2019Q1 to 2020Q4); lower backtest.origins, backtest.min_train_periods or the horizon")
+        "but the panel has 8 (2019Q1 to 2020Q4); lower backtest.origins, backtest.min_train_periods or the horizon"
+    )
 
 
 def test_training_rows_were_all_observed_at_the_origin_and_test_rows_start_there() -> None:
     table = build_feature_table(panel(), target="y", builders=[BUILDERS["lag"](lags=[1, 2])], horizons=[1, 2, 3])
-    folds = rolling_origins(first_period=PERIODS[0], last_period=PERIODS[-1], origins=4, step=1, max_horizon=3,
-                            min_train_periods=4)
+    folds = rolling_origins(
+        first_period=PERIODS[0], last_period=PERIODS[-1], origins=4, step=1, max_horizon=3, min_train_periods=4
+    )
     for fold in folds:
         train, test = split(table, fold)
         assert train["target_period"].max() == fold.origin
@@ -67,16 +71,18 @@ class _Counting(ModelSpec):
 
             def predict(self, rows):
                 return np.full(len(rows), self.mean)
+
         return Fitted()
 
 
 def test_every_candidate_is_refitted_at_every_origin_on_data_up_to_it() -> None:
     table = build_feature_table(panel(), target="y", builders=[BUILDERS["lag"](lags=[1])], horizons=[1])
-    folds = rolling_origins(first_period=PERIODS[0], last_period=PERIODS[-1], origins=5, step=1, max_horizon=1,
-                            min_train_periods=4)
+    folds = rolling_origins(
+        first_period=PERIODS[0], last_period=PERIODS[-1], origins=5, step=1, max_horizon=1, min_train_periods=4
+    )
     FIT_CALLS.clear()
     result = run_backtest(table, [_Counting()], folds, level=0.8, min_calibration_folds=2, seed=0)
-    assert FIT_CALLS == [f.origin for f in folds]
+    assert [f.origin for f in folds] == FIT_CALLS
     assert set(result.fold_metrics["fold"]) == {0, 1, 2, 3, 4}
     # intervals only where at least two earlier folds' actuals were known at the origin
     calibrated = result.predictions.groupby("fold")["lower"].apply(lambda s: s.notna().all())
@@ -116,17 +122,33 @@ def _summary(values: dict[str, float]) -> pd.DataFrame:
 
 
 def test_the_best_model_wins_when_it_beats_the_baselines_by_the_margin() -> None:
-    chosen = select(_summary({"naive": 1.0, "gbm": 0.8, "glm": 0.9}), metric="mase", margin=0.1,
-                    baselines={"naive"}, origins=4, horizons=(1,))
+    chosen = select(
+        _summary({"naive": 1.0, "gbm": 0.8, "glm": 0.9}),
+        metric="mase",
+        margin=0.1,
+        baselines={"naive"},
+        origins=4,
+        horizons=(1,),
+    )
     assert chosen.winner == "gbm" and chosen.beats_baselines
     assert chosen.verdict == "gbm wins with mean MASE 0.800, 20.0% better than the best baseline (naive, 1.000)."
 
 
 def test_the_baseline_wins_and_the_verdict_says_so_when_no_model_beats_it() -> None:
-    chosen = select(_summary({"naive": 1.0, "seasonal_naive": 1.1, "gbm": 0.95}), metric="mase", margin=0.1,
-                    baselines={"naive", "seasonal_naive"}, origins=4, horizons=(1, 2))
+    chosen = select(
+        _summary({"naive": 1.0, "seasonal_naive": 1.1, "gbm": 0.95}),
+        metric="mase",
+        margin=0.1,
+        baselines={"naive", "seasonal_naive"},
+        origins=4,
+        horizons=(1, 2),
+    )
     assert chosen.winner == "naive" and not chosen.beats_baselines
-    assert chosen.verdict == ("No model beat the baselines: the best model, gbm, scored 0.950 against 1.000 for naive, "
-                              "so the baseline naive wins.")
-    assert chosen.rule == ("lowest mean MASE over 4 backtest origins and horizons 1 to 2; a model must be at least 10% "
-                           "better than the best baseline, otherwise the best baseline wins")
+    assert chosen.verdict == (
+        "No model beat the baselines: the best model, gbm, scored 0.950 against 1.000 for naive, "
+        "so the baseline naive wins."
+    )
+    assert chosen.rule == (
+        "lowest mean MASE over 4 backtest origins and horizons 1 to 2; a model must be at least 10% "
+        "better than the best baseline, otherwise the best baseline wins"
+    )

@@ -29,8 +29,7 @@ def test_totals_round_to_ten() -> None:
 
 
 def test_a_lone_suppressed_area_in_a_region_triggers_secondary_suppression() -> None:
-    values = pd.Series([4.0, 30.0, 55.0, 200.0, 6.0, 8.0, 40.0],
-                       index=["a1", "a2", "a3", "a4", "b1", "b2", "b3"])
+    values = pd.Series([4.0, 30.0, 55.0, 200.0, 6.0, 8.0, 40.0], index=["a1", "a2", "a3", "a4", "b1", "b2", "b3"])
     regions = pd.Series(["A", "A", "A", "A", "B", "B", "B"], index=values.index)
     text, status = protect(values, groups=regions, rule=RULE)
     # region A: a1 alone is suppressed, so the next smallest (a2) is suppressed too

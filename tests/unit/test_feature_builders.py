@@ -13,10 +13,15 @@ from features import BUILDERS, BuildContext, FeatureBuilder
 from workbench.data.contract import AREA, PERIOD, Covariate, Frequency, Panel, PanelSpec
 from workbench.featurize import build_feature_table
 
-SPEC = PanelSpec(frequency=Frequency.QUARTER, targets=("y",),
-                 covariates=(Covariate("now", publication_lag=0), Covariate("late", publication_lag=2)),
-                 static=("region", "score"), groups=("region",), numeric_static=("score",),
-                 area_code_pattern=r"^A\d$")
+SPEC = PanelSpec(
+    frequency=Frequency.QUARTER,
+    targets=("y",),
+    covariates=(Covariate("now", publication_lag=0), Covariate("late", publication_lag=2)),
+    static=("region", "score"),
+    groups=("region",),
+    numeric_static=("score",),
+    area_code_pattern=r"^A\d$",
+)
 AREAS = ("A1", "A2", "A3", "A4", "A5", "A6")
 PERIODS = pd.period_range("2019Q1", periods=16, freq="Q")
 
@@ -27,9 +32,11 @@ EXAMPLES: dict[str, list[FeatureBuilder]] = {
     "growth": [BUILDERS["growth"](kind=k, periods=[1, 4]) for k in ("difference", "percent", "log_ratio")],
     "seasonal": [BUILDERS["seasonal"]()],
     "structural_break": [BUILDERS["structural_break"](start="2020Q2", end="2020Q4", window=3)],
-    "covariate": [BUILDERS["covariate"](column="now", lags=[1, 2]),
-                  BUILDERS["covariate"](column="late", transform="log", relative=True),
-                  BUILDERS["covariate"](column="late", change=2, relative=True)],
+    "covariate": [
+        BUILDERS["covariate"](column="now", lags=[1, 2]),
+        BUILDERS["covariate"](column="late", transform="log", relative=True),
+        BUILDERS["covariate"](column="late", change=2, relative=True),
+    ],
     "static": [BUILDERS["static"](columns=["region", "score"])],
     "regional_trend": [BUILDERS["regional_trend"](level="region", periods=2)],
 }
@@ -74,10 +81,14 @@ ALL_EXAMPLES = [(name, b) for name, bs in EXAMPLES.items() for b in bs]
 
 @pytest.mark.parametrize("name,builder", ALL_EXAMPLES, ids=[f"{n}-{b.name}" for n, b in ALL_EXAMPLES])
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(origin=st.integers(min_value=0, max_value=len(PERIODS) - 1), horizon=st.integers(min_value=1, max_value=5),
-       seed=st.integers(min_value=0, max_value=10_000))
+@given(
+    origin=st.integers(min_value=0, max_value=len(PERIODS) - 1),
+    horizon=st.integers(min_value=1, max_value=5),
+    seed=st.integers(min_value=0, max_value=10_000),
+)
 def test_changing_anything_after_the_origin_leaves_features_at_the_origin_unchanged(
-        name: str, builder: FeatureBuilder, origin: int, horizon: int, seed: int) -> None:
+    name: str, builder: FeatureBuilder, origin: int, horizon: int, seed: int
+) -> None:
     original = panel()
     cutoff = PERIODS[origin]
     changed = original.frame.copy()
@@ -138,8 +149,9 @@ def test_regional_trend_leaves_the_area_out() -> None:
     frame = p.frame
     at = PERIODS[6]
     others = frame[(frame["region"] == "North") & (frame[AREA] != "A1")]
-    expected = np.log((others.loc[others[PERIOD] == at, "y"].sum() + 1)
-                      / (others.loc[others[PERIOD] == at - 2, "y"].sum() + 1))
+    expected = np.log(
+        (others.loc[others[PERIOD] == at, "y"].sum() + 1) / (others.loc[others[PERIOD] == at - 2, "y"].sum() + 1)
+    )
     value = built.loc[(built[AREA] == "A1") & (built[PERIOD] == at), "y_region_growth_p2_excl_self"].iloc[0]
     assert value == pytest.approx(expected)
 

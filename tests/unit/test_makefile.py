@@ -22,7 +22,10 @@ def test_current_environment_is_not_reinstalled() -> None:
 
 def test_help_lists_every_target_with_a_line() -> None:
     text = make("help")
-    targets = [line.split(":")[0] for line in (ROOT / "Makefile").read_text().splitlines()
-               if line and not line.startswith(("\t", "#", " ", ".", "$")) and ":" in line and "=" not in line]
+    targets = [
+        line.split(":")[0]
+        for line in (ROOT / "Makefile").read_text().splitlines()
+        if line and not line.startswith(("\t", "#", " ", ".", "$")) and ":" in line and "=" not in line
+    ]
     for target in targets:
         assert f" {target} " in text.replace("\x1b[1m", " ").replace("\x1b[0m", " "), target

@@ -23,8 +23,8 @@ __all__ = ["AuditResult", "audit_candidate", "groupings_for"]
 @dataclass(frozen=True)
 class AuditResult:
     candidate: str
-    groups: pd.DataFrame        # grouping, group, areas, judged, each metric with its interval
-    disparities: pd.DataFrame   # grouping, group, reference, check, metric, value, low, high, bounds, verdict
+    groups: pd.DataFrame  # grouping, group, areas, judged, each metric with its interval
+    disparities: pd.DataFrame  # grouping, group, reference, check, metric, value, low, high, bounds, verdict
     config: AuditConfig
 
     @property
@@ -38,8 +38,11 @@ class AuditResult:
 
     def reasons(self, limit: int = 5) -> list[str]:
         rows = self.failures.sort_values("value")
-        reasons = [f"{r.check} for {r.grouping}={r.group} is {r.value:.3g} (interval {r.low:.3g} to {r.high:.3g}; "
-                   f"must be {r.bounds}; reference {r.reference})" for r in rows.head(limit).itertuples()]
+        reasons = [
+            f"{r.check} for {r.grouping}={r.group} is {r.value:.3g} (interval {r.low:.3g} to {r.high:.3g}; "
+            f"must be {r.bounds}; reference {r.reference})"
+            for r in rows.head(limit).itertuples()
+        ]
         if len(rows) > limit:
             reasons.append(f"and {len(rows) - limit} more")
         return reasons
@@ -82,8 +85,15 @@ def _reference(groups: pd.DataFrame, grouping: str, config: AuditConfig) -> str:
     return str(groups.sort_values(["areas", "group"], ascending=[False, True])["group"].iloc[0])
 
 
-def audit_candidate(candidate: str, predictions: pd.DataFrame, *, static: pd.DataFrame, config: AuditConfig,
-                    default_groupings: tuple[str, ...], seed: int) -> AuditResult:
+def audit_candidate(
+    candidate: str,
+    predictions: pd.DataFrame,
+    *,
+    static: pd.DataFrame,
+    config: AuditConfig,
+    default_groupings: tuple[str, ...],
+    seed: int,
+) -> AuditResult:
     stats = area_stats(predictions)
     static = static.loc[stats.index]
     alpha = (1 - config.confidence) / 2
@@ -121,12 +131,23 @@ def audit_candidate(candidate: str, predictions: pd.DataFrame, *, static: pd.Dat
             high = np.nanquantile(samples, 1 - alpha, axis=0)
             for i, group in enumerate(levels):
                 judged = bool(groups["judged"].iloc[i]) and (kind == "value" or i != ref)
-                disparity_rows.append({
-                    "grouping": grouping, "group": group, "reference": reference if kind != "value" else "",
-                    "areas": int(groups["areas"].iloc[i]), "check": check, "metric": metric, "kind": kind,
-                    "value": float(value[i]), "low": float(low[i]), "high": float(high[i]),
-                    "bounds": bounds.describe(), "judged": judged,
-                    "verdict": judge(float(low[i]), float(high[i]), bounds) if judged else (
-                        "reference" if i == ref and kind != "value" else "not judged (too small)"),
-                })
+                disparity_rows.append(
+                    {
+                        "grouping": grouping,
+                        "group": group,
+                        "reference": reference if kind != "value" else "",
+                        "areas": int(groups["areas"].iloc[i]),
+                        "check": check,
+                        "metric": metric,
+                        "kind": kind,
+                        "value": float(value[i]),
+                        "low": float(low[i]),
+                        "high": float(high[i]),
+                        "bounds": bounds.describe(),
+                        "judged": judged,
+                        "verdict": judge(float(low[i]), float(high[i]), bounds)
+                        if judged
+                        else ("reference" if i == ref and kind != "value" else "not judged (too small)"),
+                    }
+                )
     return AuditResult(candidate, pd.concat(group_rows, ignore_index=True), pd.DataFrame(disparity_rows), config)

@@ -29,8 +29,18 @@ METRICS: dict[str, tuple[str, str, str]] = {
     "under_upper_share": ("under_upper", "calibrated", "difference"),
     "coverage": ("covered", "calibrated", "difference"),
 }
-STATS = ("actual", "abs_error", "signed_error", "scaled_error", "scaled_rows", "under", "under_upper", "covered",
-         "calibrated", "rows")
+STATS = (
+    "actual",
+    "abs_error",
+    "signed_error",
+    "scaled_error",
+    "scaled_rows",
+    "under",
+    "under_upper",
+    "covered",
+    "calibrated",
+    "rows",
+)
 
 
 def area_stats(predictions: pd.DataFrame) -> pd.DataFrame:
@@ -39,14 +49,21 @@ def area_stats(predictions: pd.DataFrame) -> pd.DataFrame:
     error = p["forecast"] - p["actual"]
     scaled = p["scale"] > 0
     calibrated = p["lower"].notna() & p["upper"].notna()
-    frame = pd.DataFrame({
-        "area_code": p["area_code"], "actual": p["actual"], "abs_error": error.abs(), "signed_error": error,
-        "scaled_error": (error.abs() / p["scale"]).where(scaled, 0.0), "scaled_rows": scaled.astype(float),
-        "under": (p["actual"] > p["forecast"]).astype(float),
-        "under_upper": ((p["actual"] > p["upper"]) & calibrated).astype(float),
-        "covered": ((p["actual"] >= p["lower"]) & (p["actual"] <= p["upper"]) & calibrated).astype(float),
-        "calibrated": calibrated.astype(float), "rows": 1.0,
-    })
+    frame = pd.DataFrame(
+        {
+            "area_code": p["area_code"],
+            "actual": p["actual"],
+            "abs_error": error.abs(),
+            "signed_error": error,
+            "scaled_error": (error.abs() / p["scale"]).where(scaled, 0.0),
+            "scaled_rows": scaled.astype(float),
+            "under": (p["actual"] > p["forecast"]).astype(float),
+            "under_upper": ((p["actual"] > p["upper"]) & calibrated).astype(float),
+            "covered": ((p["actual"] >= p["lower"]) & (p["actual"] <= p["upper"]) & calibrated).astype(float),
+            "calibrated": calibrated.astype(float),
+            "rows": 1.0,
+        }
+    )
     return frame.groupby("area_code", sort=True)[list(STATS)].sum()
 
 
@@ -54,6 +71,7 @@ def _ratio_of_sums(numerator: str, denominator: str):
     def metric(y_true, y_pred, **columns) -> float:
         bottom = float(np.sum(columns[denominator]))
         return float(np.sum(columns[numerator]) / bottom) if bottom else float("nan")
+
     metric.__name__ = f"{numerator}_over_{denominator}"
     return metric
 
@@ -62,8 +80,13 @@ def metric_frame(stats: pd.DataFrame, groups: pd.Series) -> MetricFrame:
     """fairlearn's MetricFrame of every metric by group (rows are areas)."""
     metrics = {name: _ratio_of_sums(num, den) for name, (num, den, _) in METRICS.items()}
     params = {name: {num: stats[num].to_numpy(), den: stats[den].to_numpy()} for name, (num, den, _) in METRICS.items()}
-    return MetricFrame(metrics=metrics, y_true=stats["actual"].to_numpy(), y_pred=stats["actual"].to_numpy(),
-                       sensitive_features=groups.rename(groups.name), sample_params=params)
+    return MetricFrame(
+        metrics=metrics,
+        y_true=stats["actual"].to_numpy(),
+        y_pred=stats["actual"].to_numpy(),
+        sensitive_features=groups.rename(groups.name),
+        sample_params=params,
+    )
 
 
 def bootstrap(stats: pd.DataFrame, groups: pd.Series, *, replicates: int, seed: int) -> dict[str, np.ndarray]:
@@ -73,7 +96,11 @@ def bootstrap(stats: pd.DataFrame, groups: pd.Series, *, replicates: int, seed: 
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, n, size=(replicates, n))
     bins = (np.arange(replicates)[:, None] * g + codes[picks]).ravel()
-    sums = {s: np.bincount(bins, weights=stats[s].to_numpy()[picks].ravel(), minlength=replicates * g).reshape(
-        replicates, g) for s in STATS}
+    sums = {
+        s: np.bincount(bins, weights=stats[s].to_numpy()[picks].ravel(), minlength=replicates * g).reshape(
+            replicates, g
+        )
+        for s in STATS
+    }
     with np.errstate(divide="ignore", invalid="ignore"):
         return {name: np.where(sums[den] > 0, sums[num] / sums[den], np.nan) for name, (num, den, _) in METRICS.items()}

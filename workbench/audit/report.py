@@ -6,15 +6,17 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from workbench.audit import AuditResult  # noqa: E402
-from workbench.audit.verdict import CHECKS  # noqa: E402
+from workbench.audit import AuditResult
+from workbench.audit.verdict import CHECKS
 
-RULE = ("Each disparity is judged on its {confidence:.0%} bootstrap interval (areas resampled): pass when the whole "
-        "interval is within the allowed range, fail when the whole interval is outside it, uncertain when it "
-        "straddles a bound ({uncertain}). Groups with fewer than {min_size} areas are reported but not judged.")
+RULE = (
+    "Each disparity is judged on its {confidence:.0%} bootstrap interval (areas resampled): pass when the whole "
+    "interval is within the allowed range, fail when the whole interval is outside it, uncertain when it "
+    "straddles a bound ({uncertain}). Groups with fewer than {min_size} areas are reported but not judged."
+)
 
 
 def disparity_figure(result: AuditResult) -> plt.Figure:
@@ -26,13 +28,20 @@ def disparity_figure(result: AuditResult) -> plt.Figure:
     for row, check in enumerate(shown):
         for col, grouping in enumerate(single):
             ax = axes[row][col]
-            rows = result.disparities[(result.disparities["grouping"] == grouping)
-                                      & (result.disparities["check"] == check)]
+            rows = result.disparities[
+                (result.disparities["grouping"] == grouping) & (result.disparities["check"] == check)
+            ]
             y = np.arange(len(rows))
-            colours = rows["verdict"].map({"pass": "#2e7d32", "fail": "#c62828", "uncertain": "#ef6c00"}).fillna(
-                "#757575")
-            ax.errorbar(rows["value"], y, xerr=[rows["value"] - rows["low"], rows["high"] - rows["value"]], fmt="none",
-                        ecolor="#9e9e9e")
+            colours = (
+                rows["verdict"].map({"pass": "#2e7d32", "fail": "#c62828", "uncertain": "#ef6c00"}).fillna("#757575")
+            )
+            ax.errorbar(
+                rows["value"],
+                y,
+                xerr=[rows["value"] - rows["low"], rows["high"] - rows["value"]],
+                fmt="none",
+                ecolor="#9e9e9e",
+            )
             ax.scatter(rows["value"], y, c=colours, zorder=3)
             ax.set_yticks(y, [str(g)[:22] for g in rows["group"]], fontsize=7)
             setting = getattr(result.config.thresholds, check)
@@ -41,8 +50,11 @@ def disparity_figure(result: AuditResult) -> plt.Figure:
                 ax.axvline(limit, color="#c62828", linestyle="--", linewidth=1)
             ax.axvline(1.0 if CHECKS[check][1] == "ratio" else 0.0, color="black", linewidth=0.6)
             ax.set_title(f"{grouping}: {check.replace('_', ' ')}", fontsize=9)
-    fig.suptitle(f"{result.candidate}: disparities against the reference group (green pass, orange uncertain, "
-                 f"red fail, grey not judged)", fontsize=10)
+    fig.suptitle(
+        f"{result.candidate}: disparities against the reference group (green pass, orange uncertain, "
+        f"red fail, grey not judged)",
+        fontsize=10,
+    )
     fig.tight_layout()
     return fig
 
@@ -59,14 +71,24 @@ def audit_markdown(result: AuditResult, *, decision_summary: str | None = None) 
     d = result.disparities
     judged = d[d["judged"]]
     counts = judged["verdict"].value_counts().to_dict()
-    lines = [f"# Fairness audit: {result.candidate}", "",
-             f"**Verdict:** {'PASS' if result.passed else 'FAIL'}: {counts.get('pass', 0)} pass, "
-             f"{counts.get('uncertain', 0)} uncertain, {counts.get('fail', 0)} fail; "
-             f"{int((~d['judged'] & (d['verdict'] != 'reference')).sum())} not judged (small groups).", "",
-             RULE.format(confidence=config.confidence, min_size=config.min_group_size,
-                         uncertain="blocking" if config.block_on_uncertain else "reported, not blocking"), "",
-             "**Thresholds:** " + "; ".join(f"{k} {v}" for k, v in config.thresholds.model_dump().items()
-                                          if v is not None) + f". Reference group: {config.reference}.", ""]
+    lines = [
+        f"# Fairness audit: {result.candidate}",
+        "",
+        f"**Verdict:** {'PASS' if result.passed else 'FAIL'}: {counts.get('pass', 0)} pass, "
+        f"{counts.get('uncertain', 0)} uncertain, {counts.get('fail', 0)} fail; "
+        f"{int((~d['judged'] & (d['verdict'] != 'reference')).sum())} not judged (small groups).",
+        "",
+        RULE.format(
+            confidence=config.confidence,
+            min_size=config.min_group_size,
+            uncertain="blocking" if config.block_on_uncertain else "reported, not blocking",
+        ),
+        "",
+        "**Thresholds:** "
+        + "; ".join(f"{k} {v}" for k, v in config.thresholds.model_dump().items() if v is not None)
+        + f". Reference group: {config.reference}.",
+        "",
+    ]
     if decision_summary:
         lines += ["## Gate", "", "```", decision_summary, "```", ""]
     if not result.passed:
@@ -74,11 +96,17 @@ def audit_markdown(result: AuditResult, *, decision_summary: str | None = None) 
     uncertain = judged[judged["verdict"] == "uncertain"]
     if len(uncertain):
         lines += ["## Uncertain (interval straddles a bound)", ""]
-        lines += _table(uncertain.head(30), ["grouping", "group", "check", "value", "low", "high", "bounds"]) + [""]
-    lines += ["## Groups", "", "Metrics by group with their intervals (rows are areas summed over backtest folds "
-              "and horizons).", ""]
+        lines += [*_table(uncertain.head(30), ["grouping", "group", "check", "value", "low", "high", "bounds"]), ""]
+    lines += [
+        "## Groups",
+        "",
+        "Metrics by group with their intervals (rows are areas summed over backtest folds and horizons).",
+        "",
+    ]
     groups = result.groups[result.groups["grouping"].str.contains(" x ") == False]  # noqa: E712
-    lines += _table(groups.assign(**{c: groups[c].round(3) for c in ("wape", "bias", "under_share", "coverage")}),
-                    ["grouping", "group", "areas", "judged", "wape", "bias", "under_share", "coverage"])
+    lines += _table(
+        groups.assign(**{c: groups[c].round(3) for c in ("wape", "bias", "under_share", "coverage")}),
+        ["grouping", "group", "areas", "judged", "wape", "bias", "under_share", "coverage"],
+    )
     lines += ["", "Intersections of groupings are in `audit_groups.csv`; every disparity in `audit_disparities.csv`."]
     return "\n".join(lines) + "\n"

@@ -36,9 +36,17 @@ class Frequency(StrEnum):
     @classmethod
     def parse(cls, text: str) -> Frequency:
         aliases = {
-            "y": cls.YEAR, "year": cls.YEAR, "yearly": cls.YEAR, "annual": cls.YEAR, "a": cls.YEAR,
-            "q": cls.QUARTER, "quarter": cls.QUARTER, "quarterly": cls.QUARTER,
-            "m": cls.MONTH, "month": cls.MONTH, "monthly": cls.MONTH,
+            "y": cls.YEAR,
+            "year": cls.YEAR,
+            "yearly": cls.YEAR,
+            "annual": cls.YEAR,
+            "a": cls.YEAR,
+            "q": cls.QUARTER,
+            "quarter": cls.QUARTER,
+            "quarterly": cls.QUARTER,
+            "m": cls.MONTH,
+            "month": cls.MONTH,
+            "monthly": cls.MONTH,
         }
         try:
             return aliases[text.strip().lower()]

@@ -29,8 +29,9 @@ def read_table(path: Path, *, na_values: list[str] | None = None) -> pd.DataFram
         raise _fail(msg.WRONG_FILE_TYPE, source=source, path=path, suffix=path.suffix or "(none)")
     try:
         if kind == "CSV":
-            frame = pd.read_csv(path, dtype=str, na_values=na_values or None, keep_default_na=True,
-                                skipinitialspace=True)
+            frame = pd.read_csv(
+                path, dtype=str, na_values=na_values or None, keep_default_na=True, skipinitialspace=True
+            )
             frame.index = frame.index + 2
         else:
             frame = pd.read_parquet(path)

@@ -55,15 +55,28 @@ def errors_in(findings: Iterable[Finding]) -> list[Finding]:
     return [f for f in findings if f.severity == "error"]
 
 
-def from_message(entry: tuple[str, str], *, severity: Severity = "error", column: str | None = None,
-                 areas: Iterable[object] = (), periods: Iterable[object] = (), rows: Iterable[int] = (),
-                 **values: object) -> Finding:
+def from_message(
+    entry: tuple[str, str],
+    *,
+    severity: Severity = "error",
+    column: str | None = None,
+    areas: Iterable[object] = (),
+    periods: Iterable[object] = (),
+    rows: Iterable[int] = (),
+    **values: object,
+) -> Finding:
     """A finding from one of the (message, fix) pairs in `messages`, its check named after the constant."""
     from workbench.data import messages
 
     check = next(name for name, value in vars(messages).items() if value is entry).lower()
     message, fix = entry
-    return Finding(check=check, message=message.format(column=column, **values),
-                   fix=fix.format(column=column, **values), column=column,
-                   areas=tuple(str(a) for a in areas), periods=tuple(str(p) for p in periods),
-                   rows=tuple(int(r) for r in rows), severity=severity)
+    return Finding(
+        check=check,
+        message=message.format(column=column, **values),
+        fix=fix.format(column=column, **values),
+        column=column,
+        areas=tuple(str(a) for a in areas),
+        periods=tuple(str(p) for p in periods),
+        rows=tuple(int(r) for r in rows),
+        severity=severity,
+    )

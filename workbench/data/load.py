@@ -32,28 +32,38 @@ def load_panel(data: DataConfig) -> Panel:
 def _official(source: OfficialSource) -> Panel:
     from workbench.data.official.panel import load_official
 
-    frame, spec, findings, notes = load_official(source.folder, deprivation_file=source.deprivation,
-                                                 claimant_file=source.claimant_count,
-                                                 possession_file=source.possession_claims)
+    frame, spec, findings, notes = load_official(
+        source.folder,
+        deprivation_file=source.deprivation,
+        claimant_file=source.claimant_count,
+        possession_file=source.possession_claims,
+    )
     if errors_in(findings):
         raise DataError(findings, source=str(source.folder))
     merged = f"; {len(notes)} note(s) on editions and boundary changes" if notes else ""
     panel = _validated(frame, spec, f"H-CLIC workbooks in {source.folder}{merged}")
     extra = tuple(f for f in findings if f.severity == "warning")
-    return Panel(frame=panel.frame, spec=panel.spec, source=panel.source, findings=panel.findings + extra,
-                 notes=tuple(notes))
+    return Panel(
+        frame=panel.frame, spec=panel.spec, source=panel.source, findings=panel.findings + extra, notes=tuple(notes)
+    )
 
 
 def _synthetic(source: SyntheticSource) -> Panel:
     trend = f", extra trend {source.trend_per_year:+.0%} a year" if source.trend_per_year else ""
     if source.small_areas:
-        frame = generate_small_areas(areas=source.small_areas, seed=source.seed, start=source.start, end=source.end,
-                                     trend_per_year=source.trend_per_year)
-        label = (f"synthetic England small areas ({source.small_areas:,} areas, seed {source.seed}, "
-                 f"{source.start} to {source.end}{trend})")
+        frame = generate_small_areas(
+            areas=source.small_areas,
+            seed=source.seed,
+            start=source.start,
+            end=source.end,
+            trend_per_year=source.trend_per_year,
+        )
+        label = (
+            f"synthetic England small areas ({source.small_areas:,} areas, seed {source.seed}, "
+            f"{source.start} to {source.end}{trend})"
+        )
         return _validated(frame, SMALL_AREA_SPEC, label)
-    frame = generate_england(seed=source.seed, start=source.start, end=source.end,
-                             trend_per_year=source.trend_per_year)
+    frame = generate_england(seed=source.seed, start=source.start, end=source.end, trend_per_year=source.trend_per_year)
     label = f"synthetic England (seed {source.seed}, {source.start} to {source.end}{trend})"
     return _validated(frame, ENGLAND_SPEC, label)
 

@@ -43,14 +43,20 @@ def _period_text(raw: pd.DataFrame, period: str | PeriodParts) -> pd.Series:
 def map_columns(raw: pd.DataFrame, source: FileSource) -> tuple[pd.DataFrame, PanelSpec | None, list[Finding]]:
     """The contract frame and spec for `raw`, or findings explaining why it cannot be mapped."""
     found = ", ".join(raw.columns)
-    missing = [_finding(msg.MAPPED_COLUMN_MISSING, column=col, role=role, found=found)
-               for role, col in _roles(source).items() if col not in raw.columns]
+    missing = [
+        _finding(msg.MAPPED_COLUMN_MISSING, column=col, role=role, found=found)
+        for role, col in _roles(source).items()
+        if col not in raw.columns
+    ]
     if missing:
         return raw, None, missing
     columns = source.columns
     declared = Frequency.parse(source.frequency) if source.frequency else None
-    period_label = columns.period if isinstance(columns.period, str) else f"{columns.period.year}+" + (
-        columns.period.quarter or columns.period.month or "")
+    period_label = (
+        columns.period
+        if isinstance(columns.period, str)
+        else f"{columns.period.year}+" + (columns.period.quarter or columns.period.month or "")
+    )
     text = _period_text(raw, columns.period)
     parsed = parse_periods(text, frequency=declared)
     findings: list[Finding] = []
@@ -58,15 +64,23 @@ def map_columns(raw: pd.DataFrame, source: FileSource) -> tuple[pd.DataFrame, Pa
         found_freqs = {f for f in parsed.mixed if f != declared} if declared else set(parsed.mixed)
         if declared and len(parsed.mixed) == 1 and found_freqs:
             freq, example = next(iter(parsed.mixed.items()))
-            findings.append(_finding(msg.FREQUENCY_MISMATCH, column=period_label, found=freq.label,
-                                     example=example, declared=declared.label))
+            findings.append(
+                _finding(
+                    msg.FREQUENCY_MISMATCH,
+                    column=period_label,
+                    found=freq.label,
+                    example=example,
+                    declared=declared.label,
+                )
+            )
         else:
             examples = ", ".join(f"{f.label} ('{v}')" for f, v in parsed.mixed.items())
             findings.append(_finding(msg.MIXED_FREQUENCY, column=period_label, examples=examples))
     elif parsed.unparseable.any():
         bad = text[parsed.unparseable]
-        findings.append(_finding(msg.UNPARSEABLE_PERIOD, column=period_label, n=len(bad),
-                                 example=str(bad.iloc[0]), rows=bad.index))
+        findings.append(
+            _finding(msg.UNPARSEABLE_PERIOD, column=period_label, n=len(bad), example=str(bad.iloc[0]), rows=bad.index)
+        )
     if findings:
         return raw, None, findings
 
@@ -86,8 +100,9 @@ def map_columns(raw: pd.DataFrame, source: FileSource) -> tuple[pd.DataFrame, Pa
     spec = PanelSpec(
         frequency=parsed.frequency or declared or Frequency.QUARTER,
         targets=tuple(columns.target_map),
-        covariates=tuple(Covariate(n, publication_lag=c.publication_lag, count=c.count)
-                         for n, c in columns.covariate_map.items()),
+        covariates=tuple(
+            Covariate(n, publication_lag=c.publication_lag, count=c.count) for n, c in columns.covariate_map.items()
+        ),
         static=tuple(static),
         groups=tuple(columns.groups),
         area_code_pattern=source.area_code_pattern,

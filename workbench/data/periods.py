@@ -15,8 +15,10 @@ import pandas as pd
 
 from workbench.data.contract import Frequency
 
-_MONTHS = {m: i for i, m in enumerate(
-    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)
+}
 _MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
 
 _PATTERNS: list[tuple[re.Pattern[str], Frequency | None]] = [
@@ -32,10 +34,10 @@ _PATTERNS: list[tuple[re.Pattern[str], Frequency | None]] = [
 
 @dataclass(frozen=True)
 class ParsedPeriods:
-    periods: pd.Series            # Period values (NaT where unparseable)
-    frequency: Frequency | None   # None when nothing parsed
-    unparseable: pd.Series        # boolean mask
-    mixed: dict[Frequency, str]   # frequency -> an example value, when more than one was seen
+    periods: pd.Series  # Period values (NaT where unparseable)
+    frequency: Frequency | None  # None when nothing parsed
+    unparseable: pd.Series  # boolean mask
+    mixed: dict[Frequency, str]  # frequency -> an example value, when more than one was seen
 
 
 def _parse_one(text: str) -> tuple[Frequency | None, pd.Period | None, str | None]:
@@ -96,5 +98,9 @@ def parse_periods(values: pd.Series, *, frequency: Frequency | None = None) -> P
 
     periods = pd.Series([convert(v) for v in text.tolist()], index=values.index, dtype=target.dtype)
     unparseable = text.notna() & periods.isna() & ~text.map(lambda v: parsed.get(v, (None,))[0] is not None)
-    return ParsedPeriods(periods=periods, frequency=target if len(parsed) else None,
-                         unparseable=unparseable.fillna(False).astype(bool), mixed=dict(mixed))
+    return ParsedPeriods(
+        periods=periods,
+        frequency=target if len(parsed) else None,
+        unparseable=unparseable.fillna(False).astype(bool),
+        mixed=dict(mixed),
+    )

@@ -21,8 +21,8 @@ class PanelSummary:
     frequency: str
     rows: int
     digest: str
-    targets: pd.DataFrame      # per target: latest period total, rate per 1,000 households, missing share
-    covariates: pd.DataFrame   # per covariate: publication lag, last published period
+    targets: pd.DataFrame  # per target: latest period total, rate per 1,000 households, missing share
+    covariates: pd.DataFrame  # per covariate: publication lag, last published period
     groups: dict[str, dict[str, int]]
     warnings: tuple[str, ...]
     notes: tuple[str, ...] = ()
@@ -36,34 +36,48 @@ def summarise(panel: Panel) -> PanelSummary:
     target_rows = []
     for target in spec.targets:
         total = latest[target].sum()
-        target_rows.append({
-            "target": target,
-            f"total {last}": total,
-            "per 1,000 households": total / households * 1000 if households else float("nan"),
-            "missing %": frame[target].isna().mean() * 100,
-        })
+        target_rows.append(
+            {
+                "target": target,
+                f"total {last}": total,
+                "per 1,000 households": total / households * 1000 if households else float("nan"),
+                "missing %": frame[target].isna().mean() * 100,
+            }
+        )
     covariate_rows = []
     for covariate in spec.covariates:
         published = frame.loc[frame[covariate.name].notna(), PERIOD]
-        covariate_rows.append({
-            "covariate": covariate.name,
-            "publication lag": covariate.publication_lag,
-            "last published": str(published.max()) if len(published) else "never",
-        })
+        covariate_rows.append(
+            {
+                "covariate": covariate.name,
+                "publication lag": covariate.publication_lag,
+                "last published": str(published.max()) if len(published) else "never",
+            }
+        )
     static = panel.static_table()
     groups = {g: static[g].astype(str).value_counts().sort_index().to_dict() for g in spec.groups}
     return PanelSummary(
-        source=panel.source, areas=frame[AREA].nunique(), first_period=str(frame[PERIOD].min()),
-        last_period=str(last), frequency=spec.frequency.label, rows=len(frame), digest=panel.digest(),
-        targets=pd.DataFrame(target_rows), covariates=pd.DataFrame(covariate_rows), groups=groups,
-        warnings=tuple(f.render() for f in panel.findings if f.severity == "warning"), notes=panel.notes,
+        source=panel.source,
+        areas=frame[AREA].nunique(),
+        first_period=str(frame[PERIOD].min()),
+        last_period=str(last),
+        frequency=spec.frequency.label,
+        rows=len(frame),
+        digest=panel.digest(),
+        targets=pd.DataFrame(target_rows),
+        covariates=pd.DataFrame(covariate_rows),
+        groups=groups,
+        warnings=tuple(f.render() for f in panel.findings if f.severity == "warning"),
+        notes=panel.notes,
     )
 
 
 def render_summary(console: Console, summary: PanelSummary) -> None:
     """Print the summary as a few lines and two tables."""
-    console.print(f"[bold]{escape(summary.source)}[/]: {summary.areas} areas, {summary.first_period} to "
-                  f"{summary.last_period} ({summary.frequency}ly), {summary.rows:,} rows, digest {summary.digest}")
+    console.print(
+        f"[bold]{escape(summary.source)}[/]: {summary.areas} areas, {summary.first_period} to "
+        f"{summary.last_period} ({summary.frequency}ly), {summary.rows:,} rows, digest {summary.digest}"
+    )
     for title, frame in (("Targets", summary.targets), ("Covariates", summary.covariates)):
         if frame.empty:
             continue

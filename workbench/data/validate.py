@@ -28,8 +28,9 @@ def panel_schema(spec: PanelSpec) -> pa.DataFrameSchema:
         checks = [pa.Check.ge(0)] if name in counts else []
         columns[name] = pa.Column(float, checks, nullable=True, coerce=True)
     for name in spec.static:
-        columns[name] = pa.Column(float if name in spec.numeric_static else None, nullable=True,
-                                  coerce=name in spec.numeric_static)
+        columns[name] = pa.Column(
+            float if name in spec.numeric_static else None, nullable=True, coerce=name in spec.numeric_static
+        )
     return pa.DataFrameSchema(columns, unique=list(KEYS), strict=False)
 
 
@@ -50,9 +51,17 @@ def validate_panel(frame: pd.DataFrame, spec: PanelSpec) -> list[Finding]:
             findings.append(_finding(msg.TARGET_ALL_MISSING, column=target))
         elif values.isna().any():
             gaps = frame[values.isna()]
-            findings.append(_finding(msg.MISSING_TARGET_VALUES, severity="warning", column=target,
-                                     n=len(gaps), areas=gaps[AREA].unique(), periods=gaps[PERIOD].unique(),
-                                     rows=gaps.index))
+            findings.append(
+                _finding(
+                    msg.MISSING_TARGET_VALUES,
+                    severity="warning",
+                    column=target,
+                    n=len(gaps),
+                    areas=gaps[AREA].unique(),
+                    periods=gaps[PERIOD].unique(),
+                    rows=gaps.index,
+                )
+            )
     return findings
 
 
@@ -66,9 +75,17 @@ def _coerce_numeric(frame: pd.DataFrame, spec: PanelSpec) -> tuple[pd.DataFrame,
         bad = values.isna() & raw.notna()
         if bad.any():
             located = frame[bad]
-            findings.append(_finding(msg.NON_NUMERIC, column=column, n=int(bad.sum()), example=str(raw[bad].iloc[0]),
-                                     areas=located[AREA].unique(), periods=located[PERIOD].unique(),
-                                     rows=located.index))
+            findings.append(
+                _finding(
+                    msg.NON_NUMERIC,
+                    column=column,
+                    n=int(bad.sum()),
+                    example=str(raw[bad].iloc[0]),
+                    areas=located[AREA].unique(),
+                    periods=located[PERIOD].unique(),
+                    rows=located.index,
+                )
+            )
         numeric[column] = values.astype("float64")
     return frame.assign(**numeric), findings
 
@@ -88,8 +105,16 @@ def _schema_findings(frame: pd.DataFrame, spec: PanelSpec) -> list[Finding]:
         example = str(group["failure_case"].iloc[0])
         check = str(check)
         if check.startswith("str_matches"):
-            findings.append(_finding(msg.BAD_AREA_CODE, column=AREA, n=len(group), example=example,
-                                     pattern=spec.area_code_pattern, **where))
+            findings.append(
+                _finding(
+                    msg.BAD_AREA_CODE,
+                    column=AREA,
+                    n=len(group),
+                    example=example,
+                    pattern=spec.area_code_pattern,
+                    **where,
+                )
+            )
         elif check.startswith("greater_than_or_equal_to"):
             findings.append(_finding(msg.NEGATIVE_COUNTS, column=str(column), n=len(group), **where))
         elif "unique" in check:
@@ -97,17 +122,38 @@ def _schema_findings(frame: pd.DataFrame, spec: PanelSpec) -> list[Finding]:
                 continue  # pandera reports the pair once per key column
             duplicated = frame[frame.duplicated(list(KEYS), keep=False)]
             repeats = frame.duplicated(list(KEYS), keep="first").sum()
-            findings.append(_finding(msg.DUPLICATE_KEYS, n=int(repeats), areas=duplicated[AREA].unique(),
-                                     periods=duplicated[PERIOD].unique(), rows=duplicated.index))
+            findings.append(
+                _finding(
+                    msg.DUPLICATE_KEYS,
+                    n=int(repeats),
+                    areas=duplicated[AREA].unique(),
+                    periods=duplicated[PERIOD].unique(),
+                    rows=duplicated.index,
+                )
+            )
         elif check == "not_nullable":
             what = "area code" if column == AREA else "period" if column == PERIOD else f"value in '{column}'"
             findings.append(_finding(msg.MISSING_KEY, column=str(column), n=len(group), what=what, **where))
         elif check.startswith("dtype") and column == PERIOD:
-            findings.append(_finding(msg.FREQUENCY_MISMATCH, column=PERIOD, found=example,
-                                     example=str(frame[PERIOD].iloc[0]), declared=spec.frequency.label))
+            findings.append(
+                _finding(
+                    msg.FREQUENCY_MISMATCH,
+                    column=PERIOD,
+                    found=example,
+                    example=str(frame[PERIOD].iloc[0]),
+                    declared=spec.frequency.label,
+                )
+            )
         else:  # a rule pandera added that has no tailored message yet: still report it plainly
-            findings.append(Finding(check=check, message=f"column '{column}' failed {check}",
-                                    fix="correct the values", column=str(column), rows=tuple(rows)))
+            findings.append(
+                Finding(
+                    check=check,
+                    message=f"column '{column}' failed {check}",
+                    fix="correct the values",
+                    column=str(column),
+                    rows=tuple(rows),
+                )
+            )
     return findings
 
 

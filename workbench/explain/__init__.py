@@ -30,13 +30,13 @@ BACKGROUND_ROWS = 2000
 @dataclass(frozen=True)
 class CandidateExplanation:
     candidate: str
-    method: str                                 # tree, linear, model_agnostic or baseline
-    scale: str | None                           # log, log1p, identity; None for baselines
-    drivers: pd.DataFrame                       # one row per forecast row: top drivers and a sentence
-    values: pd.DataFrame | None = None          # long: set, keys, feature, concept, value, households, percent
-    importance: pd.DataFrame | None = None      # per feature
+    method: str  # tree, linear, model_agnostic or baseline
+    scale: str | None  # log, log1p, identity; None for baselines
+    drivers: pd.DataFrame  # one row per forecast row: top drivers and a sentence
+    values: pd.DataFrame | None = None  # long: set, keys, feature, concept, value, households, percent
+    importance: pd.DataFrame | None = None  # per feature
     concept_importance: pd.DataFrame | None = None
-    stability: pd.DataFrame | None = None       # consecutive-origin comparisons per area
+    stability: pd.DataFrame | None = None  # consecutive-origin comparisons per area
     stability_summary: dict[str, float] = field(default_factory=dict)
     additivity: dict = field(default_factory=dict)
     forecast_explanation: AdditiveExplanation | None = field(default=None, repr=False)
@@ -54,65 +54,139 @@ def _sample(rows: pd.DataFrame, limit: int, seed: int) -> pd.DataFrame:
 
 def _long(explanation: AdditiveExplanation, which: str) -> pd.DataFrame:
     hh, pct = households(explanation), percent(explanation)
-    keys = explanation.keys.assign(set=which, origin=explanation.keys["origin"].astype(str),
-                                   target_period=explanation.keys["target_period"].astype(str))
+    keys = explanation.keys.assign(
+        set=which,
+        origin=explanation.keys["origin"].astype(str),
+        target_period=explanation.keys["target_period"].astype(str),
+    )
     long = explanation.values.reset_index(drop=True).melt(ignore_index=False, var_name="feature", value_name="value")
     long["households"] = hh.melt(ignore_index=False)["value"].to_numpy()
     long["percent"] = pct.melt(ignore_index=False)["value"].to_numpy()
     long["concept"] = long["feature"].map(explanation.concepts)
     return keys.join(long, how="right").reset_index(drop=True)[
-        ["set", "area_code", "origin", "horizon", "target_period", "feature", "concept", "value", "households",
-         "percent"]]
+        [
+            "set",
+            "area_code",
+            "origin",
+            "horizon",
+            "target_period",
+            "feature",
+            "concept",
+            "value",
+            "households",
+            "percent",
+        ]
+    ]
 
 
 def _importance(explanation: AdditiveExplanation) -> tuple[pd.DataFrame, pd.DataFrame]:
     hh = households(explanation).abs().mean()
     scale = explanation.values.abs().mean()
-    by_feature = pd.DataFrame({"concept": [explanation.concepts.get(f, f) for f in scale.index],
-                               "mean_abs_value": scale, "mean_abs_households": hh}).sort_values(
-        "mean_abs_households", ascending=False)
+    by_feature = pd.DataFrame(
+        {
+            "concept": [explanation.concepts.get(f, f) for f in scale.index],
+            "mean_abs_value": scale,
+            "mean_abs_households": hh,
+        }
+    ).sort_values("mean_abs_households", ascending=False)
     concepts = [explanation.concepts.get(f, f) for f in explanation.values.columns]
     grouped_values = explanation.values.T.groupby(concepts).sum().T
-    by_concept = pd.DataFrame({"mean_abs_value": grouped_values.abs().mean(),
-                               "mean_abs_households": households(explanation, grouped_values).abs().mean()})
+    by_concept = pd.DataFrame(
+        {
+            "mean_abs_value": grouped_values.abs().mean(),
+            "mean_abs_households": households(explanation, grouped_values).abs().mean(),
+        }
+    )
     return by_feature, by_concept.sort_values("mean_abs_households", ascending=False)
 
 
-def explain_candidate(spec, *, table: FeatureTable, panel: Panel, backtest: BacktestResult, fit: FinalFit,
-                      config: ExplainConfig, seed: int, target_label: str = "households") -> CandidateExplanation:
+def explain_candidate(
+    spec,
+    *,
+    table: FeatureTable,
+    panel: Panel,
+    backtest: BacktestResult,
+    fit: FinalFit,
+    config: ExplainConfig,
+    seed: int,
+    target_label: str = "households",
+) -> CandidateExplanation:
     start = time.perf_counter()
     names = panel.static_table()[AREA_NAME] if AREA_NAME in panel.spec.static else pd.Series(dtype=str)
     if spec.is_baseline:
-        drivers = baseline_table(spec.model, rows=fit.forecast_rows, forecast=fit.forecast, names=names,
-                                 level=backtest.level, target_label=target_label)
+        drivers = baseline_table(
+            spec.model,
+            rows=fit.forecast_rows,
+            forecast=fit.forecast,
+            names=names,
+            level=backtest.level,
+            target_label=target_label,
+        )
         return CandidateExplanation(spec.candidate, "baseline", None, drivers, seconds=time.perf_counter() - start)
 
     train = table.frame[table.frame["actual"].notna()]
-    forecast_expl = explain_rows(spec, fit.forecaster, fit.forecast_rows, background=_sample(train, BACKGROUND_ROWS,
-                                                                                              seed),
-                                 features=table.features, seed=seed, max_evals=config.max_evals)
+    forecast_expl = explain_rows(
+        spec,
+        fit.forecaster,
+        fit.forecast_rows,
+        background=_sample(train, BACKGROUND_ROWS, seed),
+        features=table.features,
+        seed=seed,
+        max_evals=config.max_evals,
+    )
     parts = []
     for fold in backtest.folds:
         fold_train, test = split(table, fold)
-        parts.append(explain_rows(spec, backtest.fitted[(spec.candidate, fold.index)],
-                                  _sample(test, config.max_rows_per_fold, seed + fold.index),
-                                  background=_sample(fold_train, BACKGROUND_ROWS, seed), features=table.features,
-                                  seed=seed, max_evals=config.max_evals))
+        parts.append(
+            explain_rows(
+                spec,
+                backtest.fitted[(spec.candidate, fold.index)],
+                _sample(test, config.max_rows_per_fold, seed + fold.index),
+                background=_sample(fold_train, BACKGROUND_ROWS, seed),
+                features=table.features,
+                seed=seed,
+                max_evals=config.max_evals,
+            )
+        )
     backtest_expl = concat(parts)
     errors = np.concatenate([forecast_expl.additivity_error, backtest_expl.additivity_error])
     outputs = np.abs(np.concatenate([forecast_expl.output, backtest_expl.output]))
     allowed = config.additivity_tolerance * np.maximum(1.0, outputs)
-    additivity = {"max_abs_error": float(errors.max()), "tolerance_relative": config.additivity_tolerance,
-                  "rows_checked": int(len(errors)), "rows_failing": int((errors > allowed).sum()),
-                  "passed": bool((errors <= allowed).all()), "scale": forecast_expl.scale}
+    additivity = {
+        "max_abs_error": float(errors.max()),
+        "tolerance_relative": config.additivity_tolerance,
+        "rows_checked": len(errors),
+        "rows_failing": int((errors > allowed).sum()),
+        "passed": bool((errors <= allowed).all()),
+        "scale": forecast_expl.scale,
+    }
     forecast = fit.forecast
-    drivers = driver_table(forecast_expl, rows=fit.forecast_rows, names=names, lower=forecast["lower"].to_numpy(float),
-                           upper=forecast["upper"].to_numpy(float), level=backtest.level, top=config.top_drivers,
-                           target_label=target_label)
+    drivers = driver_table(
+        forecast_expl,
+        rows=fit.forecast_rows,
+        names=names,
+        lower=forecast["lower"].to_numpy(float),
+        upper=forecast["upper"].to_numpy(float),
+        level=backtest.level,
+        top=config.top_drivers,
+        target_label=target_label,
+    )
     everything = concat([forecast_expl, backtest_expl])
     importance, concept_importance = _importance(everything)
     stability, stability_summary = driver_stability(backtest_expl, top=config.top_drivers)
     values = pd.concat([_long(forecast_expl, "forecast"), _long(backtest_expl, "backtest")], ignore_index=True)
     return CandidateExplanation(
-        spec.candidate, spec.explainer, forecast_expl.scale, drivers, values, importance, concept_importance,
-        stability, stability_summary, additivity, forecast_expl, backtest_expl, time.perf_counter() - start)
+        spec.candidate,
+        spec.explainer,
+        forecast_expl.scale,
+        drivers,
+        values,
+        importance,
+        concept_importance,
+        stability,
+        stability_summary,
+        additivity,
+        forecast_expl,
+        backtest_expl,
+        time.perf_counter() - start,
+    )

@@ -48,8 +48,9 @@ def _join(parts: list[str]) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
-def opening(name: str, forecast: float, period: str, lower: float, upper: float, level: float, latest: float,
-             target_label: str) -> str:
+def opening(
+    name: str, forecast: float, period: str, lower: float, upper: float, level: float, latest: float, target_label: str
+) -> str:
     interval = f" ({level:.0%} interval {lower:,.0f} to {upper:,.0f})" if np.isfinite(lower) else ""
     text = f"{name}: {forecast:,.0f} {target_label} forecast for {period}{interval}"
     if np.isfinite(latest) and latest > 0:
@@ -59,8 +60,17 @@ def opening(name: str, forecast: float, period: str, lower: float, upper: float,
     return text
 
 
-def driver_table(explanation: AdditiveExplanation, *, rows: pd.DataFrame, names: pd.Series, lower: np.ndarray,
-                 upper: np.ndarray, level: float, top: int = 3, target_label: str = "households") -> pd.DataFrame:
+def driver_table(
+    explanation: AdditiveExplanation,
+    *,
+    rows: pd.DataFrame,
+    names: pd.Series,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    level: float,
+    top: int = 3,
+    target_label: str = "households",
+) -> pd.DataFrame:
     """One row per explained forecast: the top `top` concepts with their size, and a sentence."""
     concept_values = by_concept(explanation)
     concepts = np.asarray(concept_values.columns)
@@ -79,8 +89,16 @@ def driver_table(explanation: AdditiveExplanation, *, rows: pd.DataFrame, names:
     sentences, reasons = [], []
     for i, row in enumerate(table.itertuples(index=False)):
         parts = [f"{phrase(picked[i, r])} ({_effect(pct[i, r])})" for r in range(order.shape[1])]
-        first = opening(str(row.area_name), row.forecast, str(row.target_period), row.lower, row.upper, level,
-                           row.latest, target_label)
+        first = opening(
+            str(row.area_name),
+            row.forecast,
+            str(row.target_period),
+            row.lower,
+            row.upper,
+            level,
+            row.latest,
+            target_label,
+        )
         because = f"Main drivers, against a typical area: {_join(parts)}." if parts else ""
         reasons.append(because)
         sentences.append(f"{first}. {because}".strip())
@@ -89,8 +107,15 @@ def driver_table(explanation: AdditiveExplanation, *, rows: pd.DataFrame, names:
     return table
 
 
-def baseline_table(model: str, *, rows: pd.DataFrame, forecast: pd.DataFrame, names: pd.Series, level: float,
-                   target_label: str = "households") -> pd.DataFrame:
+def baseline_table(
+    model: str,
+    *,
+    rows: pd.DataFrame,
+    forecast: pd.DataFrame,
+    names: pd.Series,
+    level: float,
+    target_label: str = "households",
+) -> pd.DataFrame:
     """Baselines are explained as what they are: a copy of an earlier value."""
     table = rows[["area_code", "origin", "horizon", "target_period"]].reset_index(drop=True)
     table["area_name"] = _names(table["area_code"], names)
@@ -102,5 +127,6 @@ def baseline_table(model: str, *, rows: pd.DataFrame, forecast: pd.DataFrame, na
     table["sentence"] = [
         f"{opening(str(r.area_name), r.forecast, str(r.target_period), r.lower, r.upper, level, r.latest, target_label)}"
         f". This baseline repeats {BASELINE_SENTENCES[model].format(reference=r.latest, origin=r.origin)}."
-        for r in table.itertuples(index=False)]
+        for r in table.itertuples(index=False)
+    ]
     return table

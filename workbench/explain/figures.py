@@ -6,21 +6,24 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import shap  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import shap
 
-from workbench.explain.values import AdditiveExplanation  # noqa: E402
+from workbench.explain.values import AdditiveExplanation
 
 SCALE_LABEL = {"log": "log of the forecast", "log1p": "log of (1 + forecast)", "identity": "households"}
 
 
 def _shap_object(explanation: AdditiveExplanation) -> shap.Explanation:
     data = explanation.data.apply(lambda c: c.cat.codes if isinstance(c.dtype, pd.CategoricalDtype) else c)
-    return shap.Explanation(values=explanation.values.to_numpy(), base_values=explanation.base,
-                            data=data[explanation.values.columns].to_numpy(dtype=float),
-                            feature_names=list(explanation.values.columns))
+    return shap.Explanation(
+        values=explanation.values.to_numpy(),
+        base_values=explanation.base,
+        data=data[explanation.values.columns].to_numpy(dtype=float),
+        feature_names=list(explanation.values.columns),
+    )
 
 
 def importance_figure(concepts: pd.DataFrame, *, candidate: str) -> plt.Figure:
@@ -47,8 +50,9 @@ def beeswarm_figure(explanation: AdditiveExplanation, *, candidate: str, rows: i
     return fig
 
 
-def dependence_figures(explanation: AdditiveExplanation, *, features: list[str], candidate: str, rows: int,
-                       seed: int) -> dict[str, plt.Figure]:
+def dependence_figures(
+    explanation: AdditiveExplanation, *, features: list[str], candidate: str, rows: int, seed: int
+) -> dict[str, plt.Figure]:
     sample = explanation
     if len(explanation.keys) > rows:
         pick = np.zeros(len(explanation.keys), dtype=bool)

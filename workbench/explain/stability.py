@@ -28,14 +28,22 @@ def driver_stability(explanation: AdditiveExplanation, *, top: int = 3) -> tuple
         firsts = [t[0] for t in group["top"]]
         origins = [str(o) for o in group["origin"]]
         for i in range(1, len(sets)):
-            records.append({"area_code": area, "from_origin": origins[i - 1], "to_origin": origins[i],
-                            "jaccard": len(sets[i] & sets[i - 1]) / len(sets[i] | sets[i - 1]),
-                            "top_driver_unchanged": firsts[i] == firsts[i - 1],
-                            "top_drivers": ", ".join(group["top"].iloc[i])})
+            records.append(
+                {
+                    "area_code": area,
+                    "from_origin": origins[i - 1],
+                    "to_origin": origins[i],
+                    "jaccard": len(sets[i] & sets[i - 1]) / len(sets[i] | sets[i - 1]),
+                    "top_driver_unchanged": firsts[i] == firsts[i - 1],
+                    "top_drivers": ", ".join(group["top"].iloc[i]),
+                }
+            )
     pairs = pd.DataFrame(records)
     if pairs.empty:
         return pairs, {}
-    summary = {"top3_jaccard_mean": float(pairs["jaccard"].mean()),
-               "top1_unchanged_share": float(pairs["top_driver_unchanged"].mean()),
-               "areas_with_any_change_share": float((pairs.groupby("area_code")["jaccard"].min() < 1).mean())}
+    summary = {
+        "top3_jaccard_mean": float(pairs["jaccard"].mean()),
+        "top1_unchanged_share": float(pairs["top_driver_unchanged"].mean()),
+        "areas_with_any_change_share": float((pairs.groupby("area_code")["jaccard"].min() < 1).mean()),
+    }
     return pairs, summary

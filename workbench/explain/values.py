@@ -34,13 +34,13 @@ KEYS = ["area_code", "origin", "horizon", "target_period"]
 
 @dataclass(frozen=True)
 class AdditiveExplanation:
-    keys: pd.DataFrame        # area_code, origin, horizon, target_period
+    keys: pd.DataFrame  # area_code, origin, horizon, target_period
     scale: Scale
-    base: np.ndarray          # per row, on the scale
-    values: pd.DataFrame      # one column per feature (and pseudo-feature), on the scale
-    data: pd.DataFrame        # the feature values explained (for plots)
-    output: np.ndarray        # model output on the scale
-    forecast: np.ndarray      # the forecast the user sees, in households
+    base: np.ndarray  # per row, on the scale
+    values: pd.DataFrame  # one column per feature (and pseudo-feature), on the scale
+    data: pd.DataFrame  # the feature values explained (for plots)
+    output: np.ndarray  # model output on the scale
+    forecast: np.ndarray  # the forecast the user sees, in households
     concepts: dict[str, str]
     method: str
 
@@ -49,18 +49,32 @@ class AdditiveExplanation:
         return np.abs(self.base + self.values.to_numpy().sum(axis=1) - self.output)
 
     def take(self, mask: np.ndarray) -> AdditiveExplanation:
-        return AdditiveExplanation(self.keys[mask].reset_index(drop=True), self.scale, self.base[mask],
-                                   self.values[mask].reset_index(drop=True), self.data[mask].reset_index(drop=True),
-                                   self.output[mask], self.forecast[mask], self.concepts, self.method)
+        return AdditiveExplanation(
+            self.keys[mask].reset_index(drop=True),
+            self.scale,
+            self.base[mask],
+            self.values[mask].reset_index(drop=True),
+            self.data[mask].reset_index(drop=True),
+            self.output[mask],
+            self.forecast[mask],
+            self.concepts,
+            self.method,
+        )
 
 
 def concat(parts: list[AdditiveExplanation]) -> AdditiveExplanation:
     first = parts[0]
     return AdditiveExplanation(
-        pd.concat([p.keys for p in parts], ignore_index=True), first.scale, np.concatenate([p.base for p in parts]),
-        pd.concat([p.values for p in parts], ignore_index=True), pd.concat([p.data for p in parts], ignore_index=True),
-        np.concatenate([p.output for p in parts]), np.concatenate([p.forecast for p in parts]), first.concepts,
-        first.method)
+        pd.concat([p.keys for p in parts], ignore_index=True),
+        first.scale,
+        np.concatenate([p.base for p in parts]),
+        pd.concat([p.values for p in parts], ignore_index=True),
+        pd.concat([p.data for p in parts], ignore_index=True),
+        np.concatenate([p.output for p in parts]),
+        np.concatenate([p.forecast for p in parts]),
+        first.concepts,
+        first.method,
+    )
 
 
 def _keys(rows: pd.DataFrame) -> pd.DataFrame:
@@ -105,8 +119,9 @@ def _linear(forecaster, rows: pd.DataFrame, background: pd.DataFrame, features: 
     design, origins = forecaster.design(rows)
     design_background, _ = forecaster.design(background)
     coef, intercept = forecaster.coefficients
-    explainer = shap.LinearExplainer((coef, intercept), shap.maskers.Independent(design_background,
-                                                                                 max_samples=len(design_background)))
+    explainer = shap.LinearExplainer(
+        (coef, intercept), shap.maskers.Independent(design_background, max_samples=len(design_background))
+    )
     phi_design = np.asarray(explainer.shap_values(design))
     names = [f.name for f in features]
     phi = pd.DataFrame(phi_design, columns=origins).T.groupby(level=0).sum().T.reindex(columns=names, fill_value=0.0)
@@ -115,22 +130,31 @@ def _linear(forecaster, rows: pd.DataFrame, background: pd.DataFrame, features: 
     return "log", np.full(len(rows), base), phi, rows[names].reset_index(drop=True), output
 
 
-def _model_agnostic(forecaster, rows: pd.DataFrame, background: pd.DataFrame, features: tuple[FeatureInfo, ...],
-                    *, seed: int, max_evals: int):
+def _model_agnostic(
+    forecaster,
+    rows: pd.DataFrame,
+    background: pd.DataFrame,
+    features: tuple[FeatureInfo, ...],
+    *,
+    seed: int,
+    max_evals: int,
+):
     """Permutation SHAP on the forecast in households, one row at a time (the row's reference
     columns stay with it), against a small sample of the training rows."""
     names = [f.name for f in features]
     categories = {f.name: list(rows[f.name].cat.categories) for f in features if f.kind == "category"}
 
     def encode(frame: pd.DataFrame) -> np.ndarray:
-        return np.column_stack([frame[n].cat.codes.to_numpy(float) if n in categories else frame[n].to_numpy(float)
-                                for n in names])
+        return np.column_stack(
+            [frame[n].cat.codes.to_numpy(float) if n in categories else frame[n].to_numpy(float) for n in names]
+        )
 
     def decode(matrix: np.ndarray, context: pd.Series) -> pd.DataFrame:
         out = pd.DataFrame(matrix, columns=names)
         for name, cats in categories.items():
-            out[name] = pd.Categorical.from_codes(np.clip(out[name].fillna(-1).astype(int), -1, len(cats) - 1),
-                                                  categories=cats)
+            out[name] = pd.Categorical.from_codes(
+                np.clip(out[name].fillna(-1).astype(int), -1, len(cats) - 1), categories=cats
+            )
         for column, value in context.items():
             out[column] = value
         return out
@@ -143,9 +167,8 @@ def _model_agnostic(forecaster, rows: pd.DataFrame, background: pd.DataFrame, fe
     values, bases = [], []
     for i in range(len(rows)):
         context = rows.iloc[i][references]
-        explainer = shap.PermutationExplainer(lambda m, c=context: forecaster.predict(decode(m, c)), masker,
-                                              seed=seed)
-        result = explainer(encoded[i: i + 1], max_evals=max(max_evals, 2 * len(names) + 1), silent=True)
+        explainer = shap.PermutationExplainer(lambda m, c=context: forecaster.predict(decode(m, c)), masker, seed=seed)
+        result = explainer(encoded[i : i + 1], max_evals=max(max_evals, 2 * len(names) + 1), silent=True)
         values.append(result.values[0])
         bases.append(float(np.ravel(result.base_values)[0]))
     phi = pd.DataFrame(np.vstack(values), columns=names)
@@ -153,19 +176,37 @@ def _model_agnostic(forecaster, rows: pd.DataFrame, background: pd.DataFrame, fe
     return "identity", np.asarray(bases), phi, rows[names].reset_index(drop=True), output
 
 
-def explain_rows(spec: ModelSpec, forecaster, rows: pd.DataFrame, *, background: pd.DataFrame,
-                 features: tuple[FeatureInfo, ...], seed: int, max_evals: int = 200) -> AdditiveExplanation:
+def explain_rows(
+    spec: ModelSpec,
+    forecaster,
+    rows: pd.DataFrame,
+    *,
+    background: pd.DataFrame,
+    features: tuple[FeatureInfo, ...],
+    seed: int,
+    max_evals: int = 200,
+) -> AdditiveExplanation:
     """SHAP values for `rows` (feature-table rows) of a fitted non-baseline candidate."""
     if spec.explainer == "tree":
         scale, base, phi, data, output = _tree(forecaster, rows, background, features)
     elif spec.explainer == "linear":
         scale, base, phi, data, output = _linear(forecaster, rows, background, features)
     elif spec.explainer == "model_agnostic":
-        scale, base, phi, data, output = _model_agnostic(forecaster, rows, background, features, seed=seed,
-                                                         max_evals=max_evals)
+        scale, base, phi, data, output = _model_agnostic(
+            forecaster, rows, background, features, seed=seed, max_evals=max_evals
+        )
     else:
         raise ValueError(f"{spec.candidate} is a baseline: it is explained as what it is, not with SHAP")
     concepts = {f.name: f.concept for f in features} | {"recent_level": RECENT_DEMAND, "latest_value": RECENT_DEMAND}
     forecast = np.asarray(forecaster.predict(rows), dtype=float)
-    return AdditiveExplanation(_keys(rows), scale, base, phi.reset_index(drop=True), data, np.asarray(output, float),
-                               forecast, concepts, spec.explainer)
+    return AdditiveExplanation(
+        _keys(rows),
+        scale,
+        base,
+        phi.reset_index(drop=True),
+        data,
+        np.asarray(output, float),
+        forecast,
+        concepts,
+        spec.explainer,
+    )

@@ -13,26 +13,40 @@ def _scale(values: list[float], low: float, high: float, a: float, b: float) -> 
     return [a + (v - low) / span * (b - a) for v in values]
 
 
-def history_chart(*, chart_id: str, periods: list[str], actual: list[float | None], forecast_periods: list[str],
-                  forecast: list[float], lower: list[float], upper: list[float], description: str) -> str:
+def history_chart(
+    *,
+    chart_id: str,
+    periods: list[str],
+    actual: list[float | None],
+    forecast_periods: list[str],
+    forecast: list[float],
+    lower: list[float],
+    upper: list[float],
+    description: str,
+) -> str:
     """History (published values; gaps where suppressed) and the forecast with its interval."""
     labels = periods + forecast_periods
     xs = _scale(list(range(len(labels))), 0, max(len(labels) - 1, 1), PAD, WIDTH - 10)
     known = [v for v in actual if v is not None] + list(upper) + list(lower)
     if not known:
-        return (f'<p id="{chart_id}" class="note">History and forecast not shown: the numbers are small and were '
-                'suppressed.</p>')
-    top = max(known + [1.0]) * 1.1
+        return (
+            f'<p id="{chart_id}" class="note">History and forecast not shown: the numbers are small and were '
+            "suppressed.</p>"
+        )
+    top = max([*known, 1.0]) * 1.1
     y = lambda v: _scale([v], 0, top, HEIGHT - 24, 10)[0]  # noqa: E731
-    parts = [f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img" '
-             f'aria-labelledby="{chart_id}-t {chart_id}-d"><title id="{chart_id}-t">History and forecast</title>'
-             f'<desc id="{chart_id}-d">{escape(description)}</desc>']
+    parts = [
+        f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img" '
+        f'aria-labelledby="{chart_id}-t {chart_id}-d"><title id="{chart_id}-t">History and forecast</title>'
+        f'<desc id="{chart_id}-d">{escape(description)}</desc>'
+    ]
     n = len(periods)
-    band = [(xs[n + i], y(u)) for i, u in enumerate(upper)] + [(xs[n + i], y(lo)) for i, lo in
-                                                               reversed(list(enumerate(lower)))]
+    band = [(xs[n + i], y(u)) for i, u in enumerate(upper)] + [
+        (xs[n + i], y(lo)) for i, lo in reversed(list(enumerate(lower)))
+    ]
     if band:
         start = (xs[n - 1], y(actual[-1])) if actual and actual[-1] is not None else band[0]
-        points = " ".join(f"{a:.1f},{b:.1f}" for a, b in [start, *band[: len(upper)], *band[len(upper):], start])
+        points = " ".join(f"{a:.1f},{b:.1f}" for a, b in [start, *band[: len(upper)], *band[len(upper) :], start])
         parts.append(f'<polygon points="{points}" fill="{BAND}"/>')
     segment: list[str] = []
     for i, v in enumerate(actual):
@@ -46,9 +60,12 @@ def history_chart(*, chart_id: str, periods: list[str], actual: list[float | Non
         parts.append(f'<polyline points="{" ".join(segment)}" fill="none" stroke="{INK}" stroke-width="2"/>')
     if forecast:
         line = ([f"{xs[n - 1]:.1f},{y(actual[-1]):.1f}"] if actual and actual[-1] is not None else []) + [
-            f"{xs[n + i]:.1f},{y(f):.1f}" for i, f in enumerate(forecast)]
-        parts.append(f'<polyline points="{" ".join(line)}" fill="none" stroke="{FORECAST}" stroke-width="2.5" '
-                     'stroke-dasharray="5 3"/>')
+            f"{xs[n + i]:.1f},{y(f):.1f}" for i, f in enumerate(forecast)
+        ]
+        parts.append(
+            f'<polyline points="{" ".join(line)}" fill="none" stroke="{FORECAST}" stroke-width="2.5" '
+            'stroke-dasharray="5 3"/>'
+        )
         for i, f in enumerate(forecast):
             parts.append(f'<circle cx="{xs[n + i]:.1f}" cy="{y(f):.1f}" r="3.5" fill="{FORECAST}"/>')
     parts.append(f'<line x1="{PAD}" y1="{HEIGHT - 24}" x2="{WIDTH - 10}" y2="{HEIGHT - 24}" stroke="#6b6b6b"/>')
@@ -56,8 +73,10 @@ def history_chart(*, chart_id: str, periods: list[str], actual: list[float | Non
     for i in sorted(ticks):
         if 0 <= i < len(labels):
             anchor = "end" if i == len(labels) - 1 else ("start" if i == 0 else "middle")
-            parts.append(f'<text x="{xs[i]:.1f}" y="{HEIGHT - 8}" font-size="11" text-anchor="{anchor}" '
-                         f'fill="{INK}">{escape(labels[i])}</text>')
+            parts.append(
+                f'<text x="{xs[i]:.1f}" y="{HEIGHT - 8}" font-size="11" text-anchor="{anchor}" '
+                f'fill="{INK}">{escape(labels[i])}</text>'
+            )
     parts.append(f'<text x="4" y="16" font-size="11" fill="{INK}">{top / 1.1:,.0f}</text></svg>')
     return "".join(parts)
 
@@ -69,9 +88,11 @@ def drivers_chart(*, chart_id: str, drivers: list[tuple[str, float]], descriptio
     height = 26 * len(drivers) + 10
     largest = max(abs(p) for _, p in drivers) or 1.0
     middle, half = 305, 60  # labels on the left up to x=205; bars either side of the middle; room for the %
-    parts = [f'<svg viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" role="img" '
-             f'aria-labelledby="{chart_id}-t {chart_id}-d"><title id="{chart_id}-t">Drivers of the forecast</title>'
-             f'<desc id="{chart_id}-d">{escape(description)}</desc>']
+    parts = [
+        f'<svg viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" role="img" '
+        f'aria-labelledby="{chart_id}-t {chart_id}-d"><title id="{chart_id}-t">Drivers of the forecast</title>'
+        f'<desc id="{chart_id}-d">{escape(description)}</desc>'
+    ]
     for i, (label, pct) in enumerate(drivers):
         top = 6 + 26 * i
         length = abs(pct) / largest * half
@@ -79,7 +100,9 @@ def drivers_chart(*, chart_id: str, drivers: list[tuple[str, float]], descriptio
         colour = UP if pct >= 0 else DOWN
         parts.append(f'<text x="4" y="{top + 14}" font-size="11" fill="{INK}">{escape(label[:36])}</text>')
         parts.append(f'<rect x="{x:.1f}" y="{top + 3}" width="{max(length, 1):.1f}" height="14" fill="{colour}"/>')
-        parts.append(f'<text x="{(x + length + 4) if pct >= 0 else (x - 4):.1f}" y="{top + 14}" font-size="11" '
-                     f'text-anchor="{"start" if pct >= 0 else "end"}" fill="{INK}">{pct:+.0f}%</text>')
+        parts.append(
+            f'<text x="{(x + length + 4) if pct >= 0 else (x - 4):.1f}" y="{top + 14}" font-size="11" '
+            f'text-anchor="{"start" if pct >= 0 else "end"}" fill="{INK}">{pct:+.0f}%</text>'
+        )
     parts.append(f'<line x1="{middle}" y1="0" x2="{middle}" y2="{height}" stroke="#6b6b6b"/></svg>')
     return "".join(parts)

@@ -26,11 +26,15 @@ class DisclosureRule:
     secondary: bool = True
 
     def describe(self) -> str:
-        text = (f"Counts below {self.threshold} are suppressed and shown as {MARKER}; other counts are rounded to the "
-                f"nearest {self.rounding}, and totals to the nearest {self.total_rounding}.")
+        text = (
+            f"Counts below {self.threshold} are suppressed and shown as {MARKER}; other counts are rounded to the "
+            f"nearest {self.rounding}, and totals to the nearest {self.total_rounding}."
+        )
         if self.secondary:
-            text += (" Where a suppressed value could be worked out from a published total, a second value is "
-                     "suppressed as well.")
+            text += (
+                " Where a suppressed value could be worked out from a published total, a second value is "
+                "suppressed as well."
+            )
         return text
 
 
@@ -50,8 +54,9 @@ def suppression_mask(values: pd.Series, groups: pd.Series | None, rule: Disclosu
     return status
 
 
-def protect(values: pd.Series, *, groups: pd.Series | None, rule: DisclosureRule,
-            status: pd.Series | None = None) -> tuple[pd.Series, pd.Series]:
+def protect(
+    values: pd.Series, *, groups: pd.Series | None, rule: DisclosureRule, status: pd.Series | None = None
+) -> tuple[pd.Series, pd.Series]:
     """Published text for each value (rounded or `[c]`), and why each suppressed value was suppressed.
     Pass `status` to apply an existing pattern of suppression (e.g. the forecast's to its bounds)."""
     status = suppression_mask(values, groups, rule) if status is None else status

@@ -11,10 +11,15 @@ TODO = "TO COMPLETE"
 def _groups_table(result: ForecastResult) -> list[str]:
     groups = result.champion.audit_groups
     single = groups[~groups["grouping"].str.contains(" x ")]
-    lines = ["| grouping | group | areas | WAPE | bias | share under-forecast | coverage |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| grouping | group | areas | WAPE | bias | share under-forecast | coverage |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for g in single.itertuples(index=False):
-        lines.append(f"| {g.grouping} | {g.group} | {g.areas} | {g.wape:.1%} | {g.bias:+.1%} | {g.under_share:.0%} | "
-                     f"{g.coverage:.0%} |")
+        lines.append(
+            f"| {g.grouping} | {g.group} | {g.areas} | {g.wape:.1%} | {g.bias:+.1%} | {g.under_share:.0%} | "
+            f"{g.coverage:.0%} |"
+        )
     return lines
 
 
@@ -23,54 +28,60 @@ def model_card(result: ForecastResult) -> str:
     t = c.trained
     gate = c.gate
     m = c.metrics
-    checks = "\n".join(f"- {x['name']}: {'pass' if x['passed'] else 'fail'}: {x['detail']}" for x in gate.get("checks", []))
-    return "\n".join([
-        f"# Model card: {c.name} version {c.version}",
-        "",
-        "## Model details",
-        f"- Model: `{c.candidate}` ({next(s.kind for s in t.models if s.candidate == c.candidate)}), registered as "
-        f"`{c.name}` version {c.version}, alias `champion`.",
-        f"- Trained {c.trained_at} from commit `{gate.get('evidence', {}).get('commit', '')[:12]}`, config hash "
-        f"`{gate.get('evidence', {}).get('config_hash', '')}`, data digest `{gate.get('evidence', {}).get('data_digest', '')}`.",
-        f"- Owner: {e.report.owner}. Contact: {e.report.contact}.",
-        "",
-        "## Intended use",
-        f"- Forecast {t.target.replace('_', ' ')} ({e.report.target_label}) for each area, {', '.join(map(str, t.horizons))} "
-        f"{result.panel.spec.frequency.label}(s) ahead, to help services plan. Forecasts inform people's decisions; they "
-        "do not make decisions about individuals.",
-        "- Not for: decisions about individual households; areas or periods outside the training data; periods of "
-        "sudden policy change without review.",
-        "",
-        "## Data",
-        f"- Training data: {c.trained_on}. Forecast data: {result.panel.source}.",
-        f"- Geography: {result.areas['area_code'].nunique()} areas. Features: "
-        f"{', '.join(b.name for b in t.features)}.",
-        "",
-        "## Evaluation",
-        f"- Rolling-origin backtest, {t.backtest.origins} origins, model refitted at each origin. Training and evaluation "
-        f"cut-off: {c.trained_on.split('up to ')[-1]}.",
-        f"- MASE {m.get('mase', float('nan')):.3f}, WAPE {m.get('wape', float('nan')):.1%}, bias {m.get('bias', float('nan')):+.1%}, "
-        f"{t.backtest.interval_level:.0%} interval coverage {m.get('coverage', float('nan')):.0%}.",
-        "- Baselines compared: " + ", ".join(f"{k} {v:.3f}" for k, v in gate.get("evidence", {}).get("baselines", {}).items())
-        + f" ({gate.get('evidence', {}).get('metric', 'mase').upper()}).",
-        "",
-        "## Metrics by group (factors)",
-        *_groups_table(result),
-        "",
-        "## Fairness",
-        f"- Audit verdict: {'pass' if gate.get('evidence', {}).get('audit_passed') else 'fail'}. Thresholds: "
-        + "; ".join(f"{k} {v}" for k, v in t.audit.thresholds.model_dump().items() if v is not None) + ".",
-        "- Promotion gate:",
-        checks,
-        "",
-        "## Explanations",
-        "- SHAP values for every forecast, grouped into plain-language drivers; additivity checked for every row.",
-        "",
-        "## Caveats and recommendations",
-        *[f"- {x}" for x in __import__("workbench.report.publish", fromlist=["caveats"]).caveats(result)],
-        f"- Ethical considerations: {TODO}: the team's assessment of how the forecasts will be used and by whom.",
-        "",
-    ])
+    checks = "\n".join(
+        f"- {x['name']}: {'pass' if x['passed'] else 'fail'}: {x['detail']}" for x in gate.get("checks", [])
+    )
+    return "\n".join(
+        [
+            f"# Model card: {c.name} version {c.version}",
+            "",
+            "## Model details",
+            f"- Model: `{c.candidate}` ({next(s.kind for s in t.models if s.candidate == c.candidate)}), registered as "
+            f"`{c.name}` version {c.version}, alias `champion`.",
+            f"- Trained {c.trained_at} from commit `{gate.get('evidence', {}).get('commit', '')[:12]}`, config hash "
+            f"`{gate.get('evidence', {}).get('config_hash', '')}`, data digest `{gate.get('evidence', {}).get('data_digest', '')}`.",
+            f"- Owner: {e.report.owner}. Contact: {e.report.contact}.",
+            "",
+            "## Intended use",
+            f"- Forecast {t.target.replace('_', ' ')} ({e.report.target_label}) for each area, {', '.join(map(str, t.horizons))} "
+            f"{result.panel.spec.frequency.label}(s) ahead, to help services plan. Forecasts inform people's decisions; they "
+            "do not make decisions about individuals.",
+            "- Not for: decisions about individual households; areas or periods outside the training data; periods of "
+            "sudden policy change without review.",
+            "",
+            "## Data",
+            f"- Training data: {c.trained_on}. Forecast data: {result.panel.source}.",
+            f"- Geography: {result.areas['area_code'].nunique()} areas. Features: "
+            f"{', '.join(b.name for b in t.features)}.",
+            "",
+            "## Evaluation",
+            f"- Rolling-origin backtest, {t.backtest.origins} origins, model refitted at each origin. Training and evaluation "
+            f"cut-off: {c.trained_on.split('up to ')[-1]}.",
+            f"- MASE {m.get('mase', float('nan')):.3f}, WAPE {m.get('wape', float('nan')):.1%}, bias {m.get('bias', float('nan')):+.1%}, "
+            f"{t.backtest.interval_level:.0%} interval coverage {m.get('coverage', float('nan')):.0%}.",
+            "- Baselines compared: "
+            + ", ".join(f"{k} {v:.3f}" for k, v in gate.get("evidence", {}).get("baselines", {}).items())
+            + f" ({gate.get('evidence', {}).get('metric', 'mase').upper()}).",
+            "",
+            "## Metrics by group (factors)",
+            *_groups_table(result),
+            "",
+            "## Fairness",
+            f"- Audit verdict: {'pass' if gate.get('evidence', {}).get('audit_passed') else 'fail'}. Thresholds: "
+            + "; ".join(f"{k} {v}" for k, v in t.audit.thresholds.model_dump().items() if v is not None)
+            + ".",
+            "- Promotion gate:",
+            checks,
+            "",
+            "## Explanations",
+            "- SHAP values for every forecast, grouped into plain-language drivers; additivity checked for every row.",
+            "",
+            "## Caveats and recommendations",
+            *[f"- {x}" for x in __import__("workbench.report.publish", fromlist=["caveats"]).caveats(result)],
+            f"- Ethical considerations: {TODO}: the team's assessment of how the forecasts will be used and by whom.",
+            "",
+        ]
+    )
 
 
 def transparency_record(result: ForecastResult) -> dict:
@@ -81,15 +92,18 @@ def transparency_record(result: ForecastResult) -> dict:
         "standard": "UK Algorithmic Transparency Recording Standard (draft generated by the workbench)",
         "tier_1": {
             "name": e.report.title or f"{c.name} forecasting model",
-            "description": (f"Forecasts {e.report.target_label} ({t.target.replace('_', ' ')}) for each of "
-                            f"{result.areas['area_code'].nunique()} areas, {', '.join(map(str, t.horizons))} "
-                            f"{result.panel.spec.frequency.label}(s) ahead, with intervals and explanations."),
+            "description": (
+                f"Forecasts {e.report.target_label} ({t.target.replace('_', ' ')}) for each of "
+                f"{result.areas['area_code'].nunique()} areas, {', '.join(map(str, t.horizons))} "
+                f"{result.panel.spec.frequency.label}(s) ahead, with intervals and explanations."
+            ),
             "website": f"{TODO}: where the public can read about this tool",
             "contact_email": e.report.contact,
         },
         "tier_2": {
             "owner_and_responsibility": {
-                "organisation": f"{TODO}: organisation", "team": e.report.owner,
+                "organisation": f"{TODO}: organisation",
+                "team": e.report.owner,
                 "senior_responsible_owner": f"{TODO}: role of the senior responsible owner",
                 "external_supplier": "None: built with an open-source workbench by the team",
             },
@@ -99,8 +113,7 @@ def transparency_record(result: ForecastResult) -> dict:
                 "benefit": f"{TODO}: the benefit to services and residents",
                 "previous_process": f"{TODO}: how demand was anticipated before",
                 "alternatives_considered": "Baselines (" + ", ".join(m.candidate for m in t.baselines) + ") and "
-                                           "other candidates: " + ", ".join(m.candidate for m in t.models
-                                                                            if not m.is_baseline),
+                "other candidates: " + ", ".join(m.candidate for m in t.models if not m.is_baseline),
             },
             "deployment_context": {
                 "integration_into_process": f"{TODO}: how forecasts feed planning decisions",
@@ -111,7 +124,7 @@ def transparency_record(result: ForecastResult) -> dict:
             },
             "tool_specification": {
                 "system_architecture": "Feature building, rolling-origin backtest, model selection, SHAP explanations, "
-                                       "fairness audit and promotion gate, tracked in MLflow",
+                "fairness audit and promotion gate, tracked in MLflow",
                 "phase": f"{TODO}: pilot, production, retired",
                 "maintenance": f"Retrained with `make train`; promoted only through the gate (version {c.version})",
                 "model_task": "Forecast counts by area and period, with prediction intervals",
@@ -126,28 +139,41 @@ def transparency_record(result: ForecastResult) -> dict:
                 "datasets": [c.trained_on, result.panel.source],
             },
             "development_data": {
-                "source": result.panel.source, "modality": "Tabular panel: area by period",
+                "source": result.panel.source,
+                "modality": "Tabular panel: area by period",
                 "quantities": f"{len(result.panel.frame):,} rows, {result.areas['area_code'].nunique()} areas",
                 "sensitive_attributes": list(result.panel.spec.groups),
                 "completeness_and_representativeness": f"{TODO}: known gaps and their handling",
                 "data_collection": f"{TODO}: how the source data are collected",
                 "data_cleaning": "Validated against the workbench panel contract",
-                "data_sharing_agreements": f"{TODO}", "data_access_and_storage": f"{TODO}",
+                "data_sharing_agreements": f"{TODO}",
+                "data_access_and_storage": f"{TODO}",
             },
             "risks_mitigations_and_impact_assessments": {
                 "impact_assessments": f"{TODO}: DPIA, equality impact assessment",
-                "risks": ["Under-forecasting need in some groups of areas", "Shocks and policy changes the model "
-                          "cannot foresee", "Misreading forecasts as certain"],
-                "mitigations": ["Fairness audit gates promotion", "Intervals and caveats published with every "
-                                "forecast", "Disclosure control on small numbers", "Human review before use"],
+                "risks": [
+                    "Under-forecasting need in some groups of areas",
+                    "Shocks and policy changes the model cannot foresee",
+                    "Misreading forecasts as certain",
+                ],
+                "mitigations": [
+                    "Fairness audit gates promotion",
+                    "Intervals and caveats published with every forecast",
+                    "Disclosure control on small numbers",
+                    "Human review before use",
+                ],
             },
         },
     }
 
 
 def transparency_markdown(record: dict) -> str:
-    lines = [f"# Transparency record (draft): {record['tier_1']['name']}", "",
-             f"Fields marked **{TODO}** can only be written by the people responsible for the tool.", ""]
+    lines = [
+        f"# Transparency record (draft): {record['tier_1']['name']}",
+        "",
+        f"Fields marked **{TODO}** can only be written by the people responsible for the tool.",
+        "",
+    ]
 
     def walk(section: dict, depth: int) -> None:
         for key, value in section.items():

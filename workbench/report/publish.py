@@ -17,11 +17,13 @@ from workbench.report.charts import drivers_chart, history_chart
 from workbench.report.disclosure import MARKER, DisclosureRule, protect, protect_total, suppression_mask
 from workbench.report.model_card import model_card, transparency_markdown, transparency_record
 
-INTERVAL_TEXT = ("Each forecast comes with an interval. With an {level} interval, the actual number is expected to "
-                 "fall inside the interval about {pct} times in 100; in the backtests of this model it did so "
-                 "{coverage} of the time. A wide interval means the model is unsure: plan for the whole range, not "
-                 "only the central figure. Intervals are wider in small areas, where a few households make a large "
-                 "difference, and further ahead.")
+INTERVAL_TEXT = (
+    "Each forecast comes with an interval. With an {level} interval, the actual number is expected to "
+    "fall inside the interval about {pct} times in 100; in the backtests of this model it did so "
+    "{coverage} of the time. A wide interval means the model is unsure: plan for the whole range, not "
+    "only the central figure. Intervals are wider in small areas, where a few households make a large "
+    "difference, and further ahead."
+)
 
 
 def _change_words(change: float) -> str:
@@ -52,8 +54,9 @@ def published_table(result: ForecastResult) -> pd.DataFrame:
         upper, _ = protect(part["upper"], groups=None, rule=rule, status=status)
         last_year, last_status = protect(part["last_year"], groups=regions[part.index], rule=rule)
         hidden = (status != "") | (last_status != "")
-        change = part["change_vs_last_year"].map(lambda c: _change_short(c) if np.isfinite(c) else "").where(
-            ~hidden, MARKER)
+        change = (
+            part["change_vs_last_year"].map(lambda c: _change_short(c) if np.isfinite(c) else "").where(~hidden, MARKER)
+        )
         flags = []
         for i, row in part.iterrows():
             f = []
@@ -68,24 +71,46 @@ def published_table(result: ForecastResult) -> pd.DataFrame:
         sentences = []
         for i, row in part.iterrows():
             if status[i] == "primary":
-                text = (f"{row['area_name']}: fewer than {rule.threshold} {result.experiment.report.target_label} "
-                        f"forecast for {row['target_period']}.")
+                text = (
+                    f"{row['area_name']}: fewer than {rule.threshold} {result.experiment.report.target_label} "
+                    f"forecast for {row['target_period']}."
+                )
             elif status[i]:
-                text = (f"{row['area_name']}: the forecast for {row['target_period']} is suppressed so that a small "
-                        "number in another area of the region cannot be worked out.")
+                text = (
+                    f"{row['area_name']}: the forecast for {row['target_period']} is suppressed so that a small "
+                    "number in another area of the region cannot be worked out."
+                )
             else:
-                text = (f"{row['area_name']}: about {forecast[i]} {result.experiment.report.target_label} forecast for "
-                        f"{row['target_period']} ({level} interval {lower[i]} to {upper[i]})"
-                        + (f", {_change_words(part['change_vs_last_year'][i])} on the same period last year"
-                           if change[i] not in ("", MARKER) else "")
-                        + ".")
+                text = (
+                    f"{row['area_name']}: about {forecast[i]} {result.experiment.report.target_label} forecast for "
+                    f"{row['target_period']} ({level} interval {lower[i]} to {upper[i]})"
+                    + (
+                        f", {_change_words(part['change_vs_last_year'][i])} on the same period last year"
+                        if change[i] not in ("", MARKER)
+                        else ""
+                    )
+                    + "."
+                )
             sentences.append(f"{text} {row['drivers_text']}".strip())
-        out.append(pd.DataFrame({
-            "area_code": part[AREA], "area_name": part["area_name"], "region": regions[part.index],
-            "period": part["target_period"].astype(str), "horizon": horizon, "forecast": forecast, "lower": lower,
-            "upper": upper, "same_period_last_year": last_year, "change_vs_last_year": change, "flags": flags,
-            "suppressed": status, "drivers": sentences,
-        }))
+        out.append(
+            pd.DataFrame(
+                {
+                    "area_code": part[AREA],
+                    "area_name": part["area_name"],
+                    "region": regions[part.index],
+                    "period": part["target_period"].astype(str),
+                    "horizon": horizon,
+                    "forecast": forecast,
+                    "lower": lower,
+                    "upper": upper,
+                    "same_period_last_year": last_year,
+                    "change_vs_last_year": change,
+                    "flags": flags,
+                    "suppressed": status,
+                    "drivers": sentences,
+                }
+            )
+        )
     return pd.concat(out, ignore_index=True)
 
 
@@ -94,21 +119,32 @@ def _headlines(result: ForecastResult, rule: DisclosureRule) -> list[dict]:
     periods = []
     for period, part in areas.groupby("target_period", sort=True):
         total, before = part["forecast"].sum(), part["last_year"].sum()
-        cards = [{"name": "All areas", "value": protect_total(total, rule),
-                  "detail": f"{_change_short(total / before - 1)} on the same period last year" if before else ""}]
+        cards = [
+            {
+                "name": "All areas",
+                "value": protect_total(total, rule),
+                "detail": f"{_change_short(total / before - 1)} on the same period last year" if before else "",
+            }
+        ]
         if REGION in part:
             for region, r in part.groupby(REGION, sort=True):
                 last = r["last_year"].sum()
-                cards.append({"name": region, "value": protect_total(r["forecast"].sum(), rule),
-                              "detail": f"{_change_short(r['forecast'].sum() / last - 1)} on last year" if last else ""})
+                cards.append(
+                    {
+                        "name": region,
+                        "value": protect_total(r["forecast"].sum(), rule),
+                        "detail": f"{_change_short(r['forecast'].sum() / last - 1)} on last year" if last else "",
+                    }
+                )
         periods.append({"label": f"{period}: {result.experiment.report.target_label} forecast", "cards": cards})
     return periods
 
 
 def _history_values(result: ForecastResult, rule: DisclosureRule) -> pd.DataFrame:
     history = result.history.copy()
-    history["shown"] = np.where(history["actual"] < rule.threshold, np.nan,
-                                rule.rounding * np.round(history["actual"] / rule.rounding))
+    history["shown"] = np.where(
+        history["actual"] < rule.threshold, np.nan, rule.rounding * np.round(history["actual"] / rule.rounding)
+    )
     return history
 
 
@@ -134,67 +170,138 @@ def render_report(result: ForecastResult, published: pd.DataFrame) -> str:
         actual = [None if np.isnan(v) else float(v) for v in past["shown"]] if past is not None else []
         forecasts = [_to_number(v) for v in mine["forecast"]]
         shown = not suppressed and all(v is not None for v in forecasts)
-        description = (f"{row.area_name}: published history from {past['period'].min()} to {past['period'].max()}"
-                       if past is not None else row.area_name)
-        description += (f"; forecast {', '.join(mine['forecast'])} for {', '.join(mine['period'])} with {level} "
-                        f"intervals {', '.join(a + ' to ' + b for a, b in zip(mine['lower'], mine['upper'], strict=True))}"
-                        if shown else "; the forecast is suppressed because the numbers are small")
-        drivers = [(phrase(str(raw[f"driver_{i}"])), float(raw[f"driver_{i}_percent"])) for i in (1, 2, 3)
-                   if f"driver_{i}_percent" in raw and pd.notna(raw.get(f"driver_{i}_percent"))]
-        areas.append({
-            "code": row.area_code, "name": row.area_name, "region": row.region,
-            "headline": (f"{row.forecast} {label} in {row.period} ({level} interval {row.lower} to {row.upper})"
-                         if not suppressed else "suppressed (small numbers)"),
-            "history_svg": history_chart(
-                chart_id=f"h-{row.area_code}", periods=[str(p) for p in past["period"]] if past is not None else [],
-                actual=actual, forecast_periods=list(mine["period"]) if shown else [],
-                forecast=forecasts if shown else [], lower=[_to_number(v) or 0.0 for v in mine["lower"]] if shown
-                else [], upper=[_to_number(v) or 0.0 for v in mine["upper"]] if shown else [],
-                description=description),
-            "drivers_svg": drivers_chart(chart_id=f"d-{row.area_code}", drivers=drivers, description="; ".join(
-                f"{name}: {pct:+.0f}%" for name, pct in drivers)) if drivers else "",
-            "sentence": row.drivers,
-        })
+        description = (
+            f"{row.area_name}: published history from {past['period'].min()} to {past['period'].max()}"
+            if past is not None
+            else row.area_name
+        )
+        description += (
+            f"; forecast {', '.join(mine['forecast'])} for {', '.join(mine['period'])} with {level} "
+            f"intervals {', '.join(a + ' to ' + b for a, b in zip(mine['lower'], mine['upper'], strict=True))}"
+            if shown
+            else "; the forecast is suppressed because the numbers are small"
+        )
+        drivers = [
+            (phrase(str(raw[f"driver_{i}"])), float(raw[f"driver_{i}_percent"]))
+            for i in (1, 2, 3)
+            if f"driver_{i}_percent" in raw and pd.notna(raw.get(f"driver_{i}_percent"))
+        ]
+        areas.append(
+            {
+                "code": row.area_code,
+                "name": row.area_name,
+                "region": row.region,
+                "headline": (
+                    f"{row.forecast} {label} in {row.period} ({level} interval {row.lower} to {row.upper})"
+                    if not suppressed
+                    else "suppressed (small numbers)"
+                ),
+                "history_svg": history_chart(
+                    chart_id=f"h-{row.area_code}",
+                    periods=[str(p) for p in past["period"]] if past is not None else [],
+                    actual=actual,
+                    forecast_periods=list(mine["period"]) if shown else [],
+                    forecast=forecasts if shown else [],
+                    lower=[_to_number(v) or 0.0 for v in mine["lower"]] if shown else [],
+                    upper=[_to_number(v) or 0.0 for v in mine["upper"]] if shown else [],
+                    description=description,
+                ),
+                "drivers_svg": drivers_chart(
+                    chart_id=f"d-{row.area_code}",
+                    drivers=drivers,
+                    description="; ".join(f"{name}: {pct:+.0f}%" for name, pct in drivers),
+                )
+                if drivers
+                else "",
+                "sentence": row.drivers,
+            }
+        )
     rises = result.areas.assign(increase=result.areas["forecast"] - result.areas["last_year"]).merge(
         published[["area_code", "horizon", "forecast", "same_period_last_year", "change_vs_last_year", "suppressed"]],
-        left_on=[AREA, "horizon"], right_on=["area_code", "horizon"], suffixes=("", "_shown"))
+        left_on=[AREA, "horizon"],
+        right_on=["area_code", "horizon"],
+        suffixes=("", "_shown"),
+    )
     rises = rises[(rises["suppressed"] == "") & (rises["change_vs_last_year"] != MARKER)].nlargest(10, "increase")
     groups = champion.audit_groups
     single = groups[~groups["grouping"].str.contains(" x ")] if len(groups) else groups
     gate_passed = champion.gate.get("verdict") == "pass"
     context = {
         "title": experiment.report.title or f"{experiment.name.replace('_', ' ').capitalize()}: forecast by area",
-        "periods": ", ".join(sorted(published["period"].unique())), "made_on": result.made_at[:10],
-        "version": champion.version, "candidate": champion.candidate,
+        "periods": ", ".join(sorted(published["period"].unique())),
+        "made_on": result.made_at[:10],
+        "version": champion.version,
+        "candidate": champion.candidate,
         "data_note": f"data: {result.panel.source}",
-        "intro": (f"Forecasts of {label} for {result.areas[AREA].nunique()} areas, made by the model currently "
-                  f"approved as champion. Each has a {level} interval and the main drivers behind it."),
-        "disclosure": rule.describe(), "total_rounding": rule.total_rounding, "target_label": label,
+        "intro": (
+            f"Forecasts of {label} for {result.areas[AREA].nunique()} areas, made by the model currently "
+            f"approved as champion. Each has a {level} interval and the main drivers behind it."
+        ),
+        "disclosure": rule.describe(),
+        "total_rounding": rule.total_rounding,
+        "target_label": label,
         "headline_periods": _headlines(result, rule),
-        "rises": [{"code": r[AREA], "name": r["area_name"], "region": r.get(REGION, ""), "period": str(r["target_period"]),
-                   "last_year": r["same_period_last_year"], "forecast": r["forecast_shown"],
-                   "change": r["change_vs_last_year"]} for _, r in rises.iterrows()],
+        "rises": [
+            {
+                "code": r[AREA],
+                "name": r["area_name"],
+                "region": r.get(REGION, ""),
+                "period": str(r["target_period"]),
+                "last_year": r["same_period_last_year"],
+                "forecast": r["forecast_shown"],
+                "change": r["change_vs_last_year"],
+            }
+            for _, r in rises.iterrows()
+        ],
         "regions": sorted(published["region"].dropna().unique()),
         "period_options": sorted(published["period"].unique()),
-        "rows": [{"code": r.area_code, "name": r.area_name, "region": r.region, "period": r.period,
-                  "forecast": r.forecast, "lower": r.lower, "upper": r.upper, "change": r.change_vs_last_year,
-                  "flags": [f for f in r.flags.split("; ") if f]} for r in published.itertuples(index=False)],
-        "areas": areas, "level": level,
-        "fairness_intro": (f"Before this model was allowed to publish, it was audited for fairness across groups of "
-                           f"areas on its backtest forecasts. Verdict: {'passed' if gate_passed else 'see the gate report'}. "
-                           "A bias below zero means the group's demand was under-forecast; the share under-forecast "
-                           "should be near one half in every group."),
-        "fairness": [{"grouping": g.grouping, "group": g.group, "areas": int(g.areas), "wape": f"{g.wape:.1%}",
-                      "bias": f"{g.bias:+.1%}", "under": f"{g.under_share:.0%}", "coverage": f"{g.coverage:.0%}"}
-                     for g in single.itertuples(index=False)],
-        "interval_text": INTERVAL_TEXT.format(level=level, pct=level.rstrip("%"),
-                                              coverage=f"{coverage:.0%}" if coverage is not None else "(not recorded)"),
+        "rows": [
+            {
+                "code": r.area_code,
+                "name": r.area_name,
+                "region": r.region,
+                "period": r.period,
+                "forecast": r.forecast,
+                "lower": r.lower,
+                "upper": r.upper,
+                "change": r.change_vs_last_year,
+                "flags": [f for f in r.flags.split("; ") if f],
+            }
+            for r in published.itertuples(index=False)
+        ],
+        "areas": areas,
+        "level": level,
+        "fairness_intro": (
+            f"Before this model was allowed to publish, it was audited for fairness across groups of "
+            f"areas on its backtest forecasts. Verdict: {'passed' if gate_passed else 'see the gate report'}. "
+            "A bias below zero means the group's demand was under-forecast; the share under-forecast "
+            "should be near one half in every group."
+        ),
+        "fairness": [
+            {
+                "grouping": g.grouping,
+                "group": g.group,
+                "areas": int(g.areas),
+                "wape": f"{g.wape:.1%}",
+                "bias": f"{g.bias:+.1%}",
+                "under": f"{g.under_share:.0%}",
+                "coverage": f"{g.coverage:.0%}",
+            }
+            for g in single.itertuples(index=False)
+        ],
+        "interval_text": INTERVAL_TEXT.format(
+            level=level, pct=level.rstrip("%"), coverage=f"{coverage:.0%}" if coverage is not None else "(not recorded)"
+        ),
         "caveats": caveats(result),
-        "about": (f"Model: {champion.candidate} (registered model '{champion.name}', version {champion.version}), "
-                  f"trained {champion.trained_at} on {champion.trained_on}. Backtest MASE "
-                  f"{champion.metrics.get('mase', float('nan')):.3f}, WAPE {champion.metrics.get('wape', float('nan')):.1%}."),
+        "about": (
+            f"Model: {champion.candidate} (registered model '{champion.name}', version {champion.version}), "
+            f"trained {champion.trained_at} on {champion.trained_on}. Backtest MASE "
+            f"{champion.metrics.get('mase', float('nan')):.3f}, WAPE {champion.metrics.get('wape', float('nan')):.1%}."
+        ),
     }
-    env = Environment(loader=PackageLoader("workbench.report", "templates"), autoescape=select_autoescape(["html", "j2"]))
+    env = Environment(
+        loader=PackageLoader("workbench.report", "templates"), autoescape=select_autoescape(["html", "j2"])
+    )
     return env.get_template("report.html.j2").render(**context)
 
 
@@ -213,8 +320,11 @@ def caveats(result: ForecastResult) -> list[str]:
         "Figures are rounded and small numbers suppressed (see the note at the top); rounded figures may not add up.",
     ]
     if "synthetic" in result.panel.source:
-        items.insert(0, "The data are synthetic: generated to resemble England's homelessness statistics, with "
-                        "invented area names. Do not use these figures for decisions.")
+        items.insert(
+            0,
+            "The data are synthetic: generated to resemble England's homelessness statistics, with "
+            "invented area names. Do not use these figures for decisions.",
+        )
     return items
 
 

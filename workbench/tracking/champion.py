@@ -25,15 +25,15 @@ class ChampionModel:
     version: str
     model_uri: str
     model_id: str | None
-    run_id: str                 # the candidate's child run
-    parent_run_id: str          # the training run with the audit and gate reports
+    run_id: str  # the candidate's child run
+    parent_run_id: str  # the training run with the audit and gate reports
     candidate: str
-    trained: Experiment         # the configuration it was trained with, as logged
+    trained: Experiment  # the configuration it was trained with, as logged
     model: object = field(repr=False)  # the MLflow pyfunc model
     metrics: dict[str, float] = field(default_factory=dict)
     audit_groups: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     gate: dict = field(default_factory=dict)
-    trained_on: str = ""        # data source and last period, from the training run
+    trained_on: str = ""  # data source and last period, from the training run
     trained_at: str = ""
 
 
@@ -47,22 +47,33 @@ def load_champion(experiment: Experiment) -> ChampionModel:
         raise WorkbenchError(
             f"there is no champion for '{name}' in {tracking_uri()}: run `make train EXP={experiment.path}` and, if "
             f"the gate refused the winner, fix what it names and train again (or `make promote` an approved "
-            f"version)") from None
+            f"version)"
+        ) from None
     tags = version.tags
     parent = tags["gate.report_run_id"]
     with _no_progress_bar():
-        trained = parse_experiment(mlflow.artifacts.load_text(f"runs:/{parent}/experiment.yaml"),
-                                   source=Path(f"runs:/{parent}/experiment.yaml"))
+        trained = parse_experiment(
+            mlflow.artifacts.load_text(f"runs:/{parent}/experiment.yaml"),
+            source=Path(f"runs:/{parent}/experiment.yaml"),
+        )
         gate = json.loads(mlflow.artifacts.load_text(f"runs:/{parent}/gate/gate_report.json"))
         groups = pd.read_csv(io.StringIO(mlflow.artifacts.load_text(f"runs:/{parent}/audit/audit_groups.csv")))
         model = mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}")
     run = client.get_run(tags["run_id"])
     parent_run = client.get_run(parent)
     return ChampionModel(
-        name=name, version=str(version.version), model_uri=f"models:/{name}/{version.version}",
-        model_id=getattr(version, "model_id", None), run_id=tags["run_id"], parent_run_id=parent,
-        candidate=tags["candidate"], trained=trained, model=model, metrics=dict(run.data.metrics),
-        audit_groups=groups[groups["candidate"] == tags["candidate"]], gate=gate,
+        name=name,
+        version=str(version.version),
+        model_uri=f"models:/{name}/{version.version}",
+        model_id=getattr(version, "model_id", None),
+        run_id=tags["run_id"],
+        parent_run_id=parent,
+        candidate=tags["candidate"],
+        trained=trained,
+        model=model,
+        metrics=dict(run.data.metrics),
+        audit_groups=groups[groups["candidate"] == tags["candidate"]],
+        gate=gate,
         trained_on=f"{parent_run.data.params.get('data_source', '')}, up to {parent_run.data.params.get('last_period', '')}",
         trained_at=pd.Timestamp(parent_run.info.start_time, unit="ms").strftime("%Y-%m-%d"),
     )

@@ -37,13 +37,17 @@ def log_explanation(explanation: CandidateExplanation, *, config: ExplainConfig,
         mlflow.log_artifacts(tmp, artifact_path=FOLDER)
     if explanation.values is not None:
         both = explanation.backtest_explanation
-        figures = {"importance.png": importance_figure(explanation.concept_importance,
-                                                        candidate=explanation.candidate),
-                   "beeswarm.png": beeswarm_figure(both, candidate=explanation.candidate, rows=config.plot_rows,
-                                                   seed=seed)}
+        figures = {
+            "importance.png": importance_figure(explanation.concept_importance, candidate=explanation.candidate),
+            "beeswarm.png": beeswarm_figure(both, candidate=explanation.candidate, rows=config.plot_rows, seed=seed),
+        }
         top = list(explanation.importance.index[: config.dependence_plots])
-        figures |= {f"dependence_{name}.png": fig for name, fig in dependence_figures(
-            both, features=top, candidate=explanation.candidate, rows=config.plot_rows, seed=seed).items()}
+        figures |= {
+            f"dependence_{name}.png": fig
+            for name, fig in dependence_figures(
+                both, features=top, candidate=explanation.candidate, rows=config.plot_rows, seed=seed
+            ).items()
+        }
         for name, fig in figures.items():
             mlflow.log_figure(fig, f"{FOLDER}/{name}")
         close_all(figures.values())

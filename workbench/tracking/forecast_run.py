@@ -15,22 +15,44 @@ from workbench.tracking.store import git_state
 def log_forecast(result: ForecastResult, folder: Path) -> str:
     champion = result.champion
     commit, dirty = git_state()
-    with _quiet(), mlflow.start_run(experiment_id=mlflow.get_experiment_by_name(champion.name).experiment_id,
-                                    run_name=f"forecast {result.made_at[:10]}", tags={
-        "workbench.run_type": "forecast", "model.name": champion.name, "model.version": champion.version,
-        "model.uri": champion.model_uri, "model.run_id": champion.run_id, "model.candidate": champion.candidate,
-        "data.digest": result.panel.digest(), "data.source": result.panel.source, "git.commit": commit,
-        "git.dirty": str(dirty).lower(),
-        "mlflow.note.content": (f"Forecast by version {champion.version} of `{champion.name}` "
-                                f"({champion.candidate}) for {result.areas['area_code'].nunique()} areas. Outputs: "
-                                "report.html, forecast.csv, model_card.md, transparency_record.*"),
-    }) as run:
+    with (
+        _quiet(),
+        mlflow.start_run(
+            experiment_id=mlflow.get_experiment_by_name(champion.name).experiment_id,
+            run_name=f"forecast {result.made_at[:10]}",
+            tags={
+                "workbench.run_type": "forecast",
+                "model.name": champion.name,
+                "model.version": champion.version,
+                "model.uri": champion.model_uri,
+                "model.run_id": champion.run_id,
+                "model.candidate": champion.candidate,
+                "data.digest": result.panel.digest(),
+                "data.source": result.panel.source,
+                "git.commit": commit,
+                "git.dirty": str(dirty).lower(),
+                "mlflow.note.content": (
+                    f"Forecast by version {champion.version} of `{champion.name}` "
+                    f"({champion.candidate}) for {result.areas['area_code'].nunique()} areas. Outputs: "
+                    "report.html, forecast.csv, model_card.md, transparency_record.*"
+                ),
+            },
+        ) as run,
+    ):
         frame = result.panel.frame.assign(period=result.panel.frame["period"].astype(str))
-        mlflow.log_input(mlflow.data.from_pandas(frame, source=result.panel.source, name=f"panel:{champion.name}",
-                                                 digest=result.panel.digest()), context="forecast")
+        mlflow.log_input(
+            mlflow.data.from_pandas(
+                frame, source=result.panel.source, name=f"panel:{champion.name}", digest=result.panel.digest()
+            ),
+            context="forecast",
+        )
         if champion.model_id:
             mlflow.log_input(model=LoggedModelInput(champion.model_id))
-        mlflow.log_metrics({"areas": float(result.areas["area_code"].nunique()),
-                            "forecast_total": float(result.areas["forecast"].sum())})
+        mlflow.log_metrics(
+            {
+                "areas": float(result.areas["area_code"].nunique()),
+                "forecast_total": float(result.areas["forecast"].sum()),
+            }
+        )
         mlflow.log_artifacts(str(folder), artifact_path="forecast")
     return run.info.run_id

@@ -20,8 +20,13 @@ class ForecastModel(mlflow.pyfunc.PythonModel):
         self.bands = bands
 
     def _rows(self, frame: pd.DataFrame) -> pd.DataFrame:
-        return frame.assign(**{c: pd.Categorical(frame[c].astype(str), categories=[str(v) for v in cats])
-                               for c, cats in self.categories.items() if c in frame})
+        return frame.assign(
+            **{
+                c: pd.Categorical(frame[c].astype(str), categories=[str(v) for v in cats])
+                for c, cats in self.categories.items()
+                if c in frame
+            }
+        )
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         rows = self._rows(model_input)

@@ -32,8 +32,9 @@ def champion_of(client: MlflowClient, name: str) -> Champion | None:
     except MlflowException:
         return None
     value = version.tags.get("backtest.value")
-    return Champion(version=str(version.version), value=float(value) if value else None,
-                    data_digest=version.tags.get("data.digest"))
+    return Champion(
+        version=str(version.version), value=float(value) if value else None, data_digest=version.tags.get("data.digest")
+    )
 
 
 def approval_of(client: MlflowClient, name: str, version: str) -> Approval | None:
@@ -44,8 +45,11 @@ def approval_of(client: MlflowClient, name: str, version: str) -> Approval | Non
 
 
 def _record(client: MlflowClient, name: str, version: str, decision: Decision) -> None:
-    tags = {"gate.verdict": decision.verdict, "gate.decided_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "gate.reasons": " | ".join(decision.reasons)[:4900] or "none"}
+    tags = {
+        "gate.verdict": decision.verdict,
+        "gate.decided_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "gate.reasons": " | ".join(decision.reasons)[:4900] or "none",
+    }
     tags |= {f"gate.{c.name}": "pass" if c.passed else ("fail" if c.blocking else "noted") for c in decision.checks}
     for key, value in tags.items():
         client.set_model_version_tag(name, version, key, value)
@@ -60,18 +64,25 @@ def _record(client: MlflowClient, name: str, version: str, decision: Decision) -
         client.set_registered_model_alias(name, CHALLENGER, version)
 
 
-def register(client: MlflowClient, *, name: str, model_uri: str, run_id: str, parent_run_id: str,
-             decide) -> tuple[str, Decision]:
+def register(
+    client: MlflowClient, *, name: str, model_uri: str, run_id: str, parent_run_id: str, decide
+) -> tuple[str, Decision]:
     """Register the winner, decide with `decide(champion, approval=None)`, tag and alias the version."""
     champion = champion_of(client, name)
     decision: Decision = decide(champion, None)
     version = mlflow.register_model(model_uri=model_uri, name=name).version
     evidence = decision.evidence
-    for key, value in {"candidate": evidence.candidate, "git.commit": evidence.commit,
-                       "git.dirty": str(evidence.dirty).lower(), "config.hash": evidence.config_hash,
-                       "data.digest": evidence.data_digest, "backtest.metric": evidence.metric,
-                       "backtest.value": f"{evidence.value:.6g}", "run_id": run_id,
-                       "gate.report_run_id": parent_run_id}.items():
+    for key, value in {
+        "candidate": evidence.candidate,
+        "git.commit": evidence.commit,
+        "git.dirty": str(evidence.dirty).lower(),
+        "config.hash": evidence.config_hash,
+        "data.digest": evidence.data_digest,
+        "backtest.metric": evidence.metric,
+        "backtest.value": f"{evidence.value:.6g}",
+        "run_id": run_id,
+        "gate.report_run_id": parent_run_id,
+    }.items():
         client.set_model_version_tag(name, str(version), key, value)
     _record(client, name, str(version), decision)
     return str(version), decision
@@ -98,8 +109,10 @@ def _version(client: MlflowClient, name: str, version: str):
             known = sorted(int(v.version) for v in client.search_model_versions(f"name='{name}'"))
         except MlflowException:
             known = []
-        raise WorkbenchError(f"version {version} of registered model '{name}' does not exist; versions: "
-                             f"{', '.join(map(str, known)) or 'none (run make train first)'}") from None
+        raise WorkbenchError(
+            f"version {version} of registered model '{name}' does not exist; versions: "
+            f"{', '.join(map(str, known)) or 'none (run make train first)'}"
+        ) from None
 
 
 def promote(client: MlflowClient, *, name: str, version: str) -> Decision:
@@ -107,21 +120,25 @@ def promote(client: MlflowClient, *, name: str, version: str) -> Decision:
     model_version = _version(client, name, version)
     report_run = model_version.tags.get("gate.report_run_id")
     if not report_run:
-        raise WorkbenchError(f"version {version} of '{name}' has no gate report; it was not registered by the workbench")
+        raise WorkbenchError(
+            f"version {version} of '{name}' has no gate report; it was not registered by the workbench"
+        )
     with _no_progress_bar():
         report = json.loads(mlflow.artifacts.load_text(f"runs:/{report_run}/{REPORT}"))
     champion = champion_of(client, name)
     if champion and champion.version == str(version):
         raise WorkbenchError(f"version {version} of '{name}' is already the champion")
     settings = report["settings"]
-    decision = evaluate(Evidence(**report["evidence"]), champion=champion,
-                        approval=approval_of(client, name, version), **settings)
+    decision = evaluate(
+        Evidence(**report["evidence"]), champion=champion, approval=approval_of(client, name, version), **settings
+    )
     _record(client, name, str(version), decision)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     client.log_text(report_run, decision.to_json(), f"gate/promote_v{version}_{stamp}.json")
     if not decision.passed:
-        raise GateRefused(f"version {version} of '{name}' was not promoted:\n" +
-                          "\n".join(f"- {r}" for r in decision.reasons))
+        raise GateRefused(
+            f"version {version} of '{name}' was not promoted:\n" + "\n".join(f"- {r}" for r in decision.reasons)
+        )
     return decision
 
 

@@ -25,8 +25,13 @@ def load_mapping(path: Path | None = None) -> pd.DataFrame:
 
 def current_codes(mapping: pd.DataFrame) -> dict[str, tuple[str, str]]:
     """predecessor code -> (final successor code, its name), following chains."""
-    step = dict(zip(mapping["predecessor_code"], zip(mapping["successor_code"], mapping["successor_name"],
-                                                       strict=True), strict=True))
+    step = dict(
+        zip(
+            mapping["predecessor_code"],
+            zip(mapping["successor_code"], mapping["successor_name"], strict=True),
+            strict=True,
+        )
+    )
     final = {}
     for code in step:
         target, name, seen = step[code][0], step[code][1], {code}
@@ -49,8 +54,9 @@ class Merge:
         return f"{self.successor} {self.successor_name}: summed {', '.join(self.predecessors)} ({span})"
 
 
-def to_current_boundaries(frame: pd.DataFrame, *, counts: list[str], mapping: pd.DataFrame | None = None,
-                          keep: list[str] = ()) -> tuple[pd.DataFrame, list[Merge]]:
+def to_current_boundaries(
+    frame: pd.DataFrame, *, counts: list[str], mapping: pd.DataFrame | None = None, keep: list[str] = ()
+) -> tuple[pd.DataFrame, list[Merge]]:
     """Rows of predecessor areas folded into their current successor; counts summed per period.
     Columns in `keep` take the successor's own value where it has one, else the first predecessor's."""
     final = current_codes(load_mapping() if mapping is None else mapping)
@@ -60,8 +66,14 @@ def to_current_boundaries(frame: pd.DataFrame, *, counts: list[str], mapping: pd
     mapped.loc[moved, AREA] = mapped.loc[moved, AREA].map(lambda c: final[c][0])
     merges = []
     for successor, rows in frame[moved].groupby(mapped.loc[moved, AREA]):
-        merges.append(Merge(successor, final[rows[AREA].iloc[0]][1], tuple(sorted(rows[AREA].unique())),
-                            tuple(sorted(str(p) for p in rows[PERIOD].unique()))))
+        merges.append(
+            Merge(
+                successor,
+                final[rows[AREA].iloc[0]][1],
+                tuple(sorted(rows[AREA].unique())),
+                tuple(sorted(str(p) for p in rows[PERIOD].unique())),
+            )
+        )
     agg = {c: (lambda s: s.sum(min_count=1)) for c in counts}
     agg |= {c: "first" for c in [AREA_NAME, *keep] if c in mapped}
     combined = mapped.groupby([AREA, PERIOD], sort=True).agg(agg).reset_index()

@@ -38,9 +38,19 @@ def _column(frame: pd.DataFrame, path: Path, *words: str) -> str:
     from workbench.data.findings import from_message
     from workbench.errors import DataError
 
-    raise DataError([from_message(msg.COLUMNS_MISSING, sheet="(first)", path=path.name, measure=" ".join(words),
-                                  looked="'" + "' and '".join(words) + "'", found="; ".join(frame.columns))],
-                    source=str(path))
+    raise DataError(
+        [
+            from_message(
+                msg.COLUMNS_MISSING,
+                sheet="(first)",
+                path=path.name,
+                measure=" ".join(words),
+                looked="'" + "' and '".join(words) + "'",
+                found="; ".join(frame.columns),
+            )
+        ],
+        source=str(path),
+    )
 
 
 def _current(codes: pd.Series) -> pd.Series:
@@ -56,8 +66,9 @@ def deprivation(path: Path, *, households: pd.Series) -> pd.DataFrame:
     frame = pd.DataFrame({AREA: raw[code].str.strip(), "score": pd.to_numeric(raw[score], errors="coerce")})
     frame["current"] = _current(frame[AREA])
     frame["weight"] = frame[AREA].map(households).fillna(frame["current"].map(households)).fillna(1.0)
-    rebuilt = frame.groupby("current").apply(lambda g: np.average(g["score"], weights=g["weight"]),
-                                             include_groups=False)
+    rebuilt = frame.groupby("current").apply(
+        lambda g: np.average(g["score"], weights=g["weight"]), include_groups=False
+    )
     out = rebuilt.rename("imd_average_score").rename_axis(AREA).reset_index()
     rank = out["imd_average_score"].rank(ascending=False, method="first")
     out["deprivation_quintile"] = np.ceil(rank * 5 / len(out)).astype(int)
@@ -69,19 +80,27 @@ def claimant_count(path: Path) -> pd.DataFrame:
     raw = _read(path)
     code, date, value = _column(raw, path, "code"), _column(raw, path, "date"), _column(raw, path, "value")
     months = parse_periods(raw[date], frequency=Frequency.MONTH).periods
-    frame = pd.DataFrame({AREA: _current(raw[code].str.strip()), PERIOD: months.dt.asfreq("Q"),
-                          "claimant_rate": pd.to_numeric(raw[value].str.replace(",", ""), errors="coerce")})
+    frame = pd.DataFrame(
+        {
+            AREA: _current(raw[code].str.strip()),
+            PERIOD: months.dt.asfreq("Q"),
+            "claimant_rate": pd.to_numeric(raw[value].str.replace(",", ""), errors="coerce"),
+        }
+    )
     return frame.groupby([AREA, PERIOD], as_index=False)["claimant_rate"].mean()
 
 
 def possession_claims(path: Path, *, households: pd.DataFrame) -> pd.DataFrame:
     """Landlord possession claims per 100,000 households, per current area and quarter."""
     raw = _read(path)
-    code, quarter, claims = (_column(raw, path, "code"), _column(raw, path, "quarter"),
-                             _column(raw, path, "claims"))
-    frame = pd.DataFrame({AREA: _current(raw[code].str.strip()),
-                          PERIOD: parse_periods(raw[quarter], frequency=Frequency.QUARTER).periods,
-                          "claims": pd.to_numeric(raw[claims].str.replace(",", ""), errors="coerce")})
+    code, quarter, claims = (_column(raw, path, "code"), _column(raw, path, "quarter"), _column(raw, path, "claims"))
+    frame = pd.DataFrame(
+        {
+            AREA: _current(raw[code].str.strip()),
+            PERIOD: parse_periods(raw[quarter], frequency=Frequency.QUARTER).periods,
+            "claims": pd.to_numeric(raw[claims].str.replace(",", ""), errors="coerce"),
+        }
+    )
     summed = frame.groupby([AREA, PERIOD], as_index=False)["claims"].sum(min_count=1)
     summed = summed.merge(households, on=[AREA, PERIOD], how="left")
     summed["possession_claims_rate"] = summed["claims"] / summed["households"] * 1e5

@@ -27,28 +27,35 @@ RATE_WORDS = ["per 1,000", "per 1000", "rate", "%", "proportion"]
 
 # measure -> (alternative keyword sets, excluded words, required)
 A1 = {
-    "owed_duty": ([["total", "prevention or relief duty"], ["total owed"], ["prevention or relief duty"]],
-                  RATE_WORDS, True),
+    "owed_duty": (
+        [["total", "prevention or relief duty"], ["total owed"], ["prevention or relief duty"]],
+        RATE_WORDS,
+        True,
+    ),
     "owed_prevention": ([["prevention duty"]], ["relief", "section 21", "of which", "due to", *RATE_WORDS], False),
     "owed_relief": ([["relief duty"]], ["prevention", *RATE_WORDS], False),
     "initial_assessments": ([["total", "initial assessments"]], RATE_WORDS, False),
     "households_thousands": ([["households in area"], ["number of households"]], RATE_WORDS, True),
 }
 TA1 = {
-    "households_in_ta": ([["total", "temporary accommodation"], ["total number of households"]],
-                         ["children", "b&b", "bed and breakfast", *RATE_WORDS], True),
+    "households_in_ta": (
+        [["total", "temporary accommodation"], ["total number of households"]],
+        ["children", "b&b", "bed and breakfast", *RATE_WORDS],
+        True,
+    ),
     "ta_with_children": ([["with children"]], ["number of children", *RATE_WORDS], False),
 }
-MONTH_RANGE = re.compile(r"(jan\w*|apr\w*|jul\w*|oct\w*)\s*(?:to|-|–|_)\s*(mar\w*|jun\w*|sep\w*|dec\w*)[\s_-]*(\d{4})",
-                         re.IGNORECASE)
+MONTH_RANGE = re.compile(
+    r"(jan\w*|apr\w*|jul\w*|oct\w*)\s*(?:to|-|–|_)\s*(mar\w*|jun\w*|sep\w*|dec\w*)[\s_-]*(\d{4})", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
 class SheetTable:
-    areas: pd.DataFrame      # one row per authority: code, name, region, measures
-    totals: pd.DataFrame     # England, region and Rest of England rows
+    areas: pd.DataFrame  # one row per authority: code, name, region, measures
+    totals: pd.DataFrame  # England, region and Rest of England rows
     period: pd.Period
-    status: str              # provisional, revised or final
+    status: str  # provisional, revised or final
     findings: list[Finding] = field(default_factory=list)
 
 
@@ -56,12 +63,12 @@ def _period(sheet: Sheet) -> pd.Period:
     for text in (sheet.title, sheet.path.stem.replace("_", " ")):
         match = MONTH_RANGE.search(text)
         if match:
-            parsed = parse_periods(pd.Series([f"{match.group(1)[:3]}-{match.group(2)[:3]} {match.group(3)}"]),
-                                   frequency=Frequency.QUARTER)
+            parsed = parse_periods(
+                pd.Series([f"{match.group(1)[:3]}-{match.group(2)[:3]} {match.group(3)}"]), frequency=Frequency.QUARTER
+            )
             if parsed.periods.notna().all():
                 return parsed.periods.iloc[0]
-    raise DataError([from_message(msg.PERIOD_UNKNOWN, path=sheet.path.name, sheet=sheet.sheet)],
-                    source=str(sheet.path))
+    raise DataError([from_message(msg.PERIOD_UNKNOWN, path=sheet.path.name, sheet=sheet.sheet)], source=str(sheet.path))
 
 
 def _status(sheet: Sheet) -> str:
@@ -72,15 +79,21 @@ def _status(sheet: Sheet) -> str:
 def read_table(path: Path, *, sheet: str, measures: dict) -> SheetTable:
     table = read_sheet(path, sheet)
     code = find_column(table, measure="the area code", alternatives=[["code"]], exclude=["region"])
-    name = find_column(table, measure="the area name", alternatives=[["area name"], ["local authority"], ["name"]],
-                       exclude=["code"], required=False)
+    name = find_column(
+        table,
+        measure="the area name",
+        alternatives=[["area name"], ["local authority"], ["name"]],
+        exclude=["code"],
+        required=False,
+    )
     body = table.body
     codes = body[code].map(lambda v: str(v).strip() if v is not None and v == v else "")
     names = body[name].map(lambda v: str(v).strip() if v is not None and v == v else "") if name is not None else codes
     frame = pd.DataFrame({AREA: codes, AREA_NAME: names})
     for measure, (alternatives, exclude, required) in measures.items():
-        position = find_column(table, measure=f"'{measure}'", alternatives=alternatives, exclude=exclude,
-                               required=required)
+        position = find_column(
+            table, measure=f"'{measure}'", alternatives=alternatives, exclude=exclude, required=required
+        )
         frame[measure] = to_number(body[position]) if position is not None else np.nan
     is_region = frame[AREA].str.match(r"^E12\d{6}$")
     region = frame[AREA_NAME].where(is_region).ffill()
@@ -97,8 +110,17 @@ def _reconcile(path: Path, table: SheetTable, measure: str) -> list[Finding]:
     total, expected = float(table.areas[measure].sum()), float(england.iloc[0])
     if abs(total - expected) <= max(50.0, 0.005 * expected):
         return []
-    return [from_message(msg.TOTALS_DISAGREE, severity="warning", path=path.name, period=table.period, total=total,
-                         measure=measure, england=expected)]
+    return [
+        from_message(
+            msg.TOTALS_DISAGREE,
+            severity="warning",
+            path=path.name,
+            period=table.period,
+            total=total,
+            measure=measure,
+            england=expected,
+        )
+    ]
 
 
 def read_workbook(path: Path) -> SheetTable:

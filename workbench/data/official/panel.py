@@ -15,15 +15,23 @@ from workbench.data.official.covariates import IOD_PUBLISHED, claimant_count, de
 from workbench.data.official.hclic import read_workbook
 from workbench.errors import DataError
 
-COUNTS = ["owed_duty", "owed_prevention", "owed_relief", "initial_assessments", "households_in_ta",
-          "ta_with_children", "households"]
+COUNTS = [
+    "owed_duty",
+    "owed_prevention",
+    "owed_relief",
+    "initial_assessments",
+    "households_in_ta",
+    "ta_with_children",
+    "households",
+]
 TARGETS = ("owed_duty", "owed_prevention", "owed_relief", "households_in_ta")
 STATUS_RANK = {"provisional": 0, "final": 1, "revised": 2}
 
 
 def workbooks(folder: Path) -> list[Path]:
-    found = sorted(p for p in folder.glob("*") if p.suffix.lower() in {".xlsx", ".ods"} and not p.name.startswith(
-        ("~$", ".")))
+    found = sorted(
+        p for p in folder.glob("*") if p.suffix.lower() in {".xlsx", ".ods"} and not p.name.startswith(("~$", "."))
+    )
     if not found:
         raise DataError([from_message(msg.NO_WORKBOOKS, folder=folder)], source=str(folder))
     return found
@@ -51,18 +59,32 @@ def read_folder(folder: Path) -> tuple[pd.DataFrame, list[Finding], list[str]]:
 
 def _explicit_gaps(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Finding]]:
     spans = frame.groupby(AREA)[PERIOD].agg(["min", "max"])
-    grid = pd.MultiIndex.from_tuples([(a, p) for a, row in spans.iterrows()
-                                      for p in pd.period_range(row["min"], row["max"], freq="Q")], names=[AREA, PERIOD])
+    grid = pd.MultiIndex.from_tuples(
+        [(a, p) for a, row in spans.iterrows() for p in pd.period_range(row["min"], row["max"], freq="Q")],
+        names=[AREA, PERIOD],
+    )
     full = frame.set_index([AREA, PERIOD]).reindex(grid).reset_index()
     added = full[full["release_status"].isna()]
     if added.empty:
         return full, []
-    return full, [from_message(msg.MISSING_QUARTERS, severity="warning", n=added[AREA].nunique(),
-                               areas=added[AREA].unique(), periods=added[PERIOD].astype(str).unique())]
+    return full, [
+        from_message(
+            msg.MISSING_QUARTERS,
+            severity="warning",
+            n=added[AREA].nunique(),
+            areas=added[AREA].unique(),
+            periods=added[PERIOD].astype(str).unique(),
+        )
+    ]
 
 
-def load_official(folder: Path, *, deprivation_file: Path | None = None, claimant_file: Path | None = None,
-                  possession_file: Path | None = None) -> tuple[pd.DataFrame, PanelSpec, list[Finding], list[str]]:
+def load_official(
+    folder: Path,
+    *,
+    deprivation_file: Path | None = None,
+    claimant_file: Path | None = None,
+    possession_file: Path | None = None,
+) -> tuple[pd.DataFrame, PanelSpec, list[Finding], list[str]]:
     frame, findings, notes = read_folder(folder)
     frame, merges = to_current_boundaries(frame, counts=COUNTS, keep=[REGION, "release_status"])
     notes += [m.describe() for m in merges]
@@ -89,12 +111,20 @@ def load_official(folder: Path, *, deprivation_file: Path | None = None, claiman
         frame.loc[frame[PERIOD] > last - 1, "claimant_rate"] = np.nan
         covariates.append(Covariate("claimant_rate", 1))
     if possession_file:
-        frame = frame.merge(possession_claims(possession_file, households=frame[[AREA, PERIOD, "households"]]),
-                            on=[AREA, PERIOD], how="left")
+        frame = frame.merge(
+            possession_claims(possession_file, households=frame[[AREA, PERIOD, "households"]]),
+            on=[AREA, PERIOD],
+            how="left",
+        )
         frame.loc[frame[PERIOD] > last - 1, "possession_claims_rate"] = np.nan
         covariates.append(Covariate("possession_claims_rate", 1, count=True))
-    spec = PanelSpec(frequency=Frequency.QUARTER, targets=TARGETS, covariates=tuple(covariates), static=tuple(static),
-                     groups=tuple(groups))
+    spec = PanelSpec(
+        frequency=Frequency.QUARTER,
+        targets=TARGETS,
+        covariates=tuple(covariates),
+        static=tuple(static),
+        groups=tuple(groups),
+    )
     return frame, spec, findings, notes
 
 

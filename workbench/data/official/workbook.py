@@ -49,10 +49,10 @@ def _sheet_name(wanted: str, names: list[str]) -> str | None:
 class Sheet:
     path: Path
     sheet: str
-    title: str                 # text above the table
-    headers: list[str]         # cleaned header per column, all header rows joined
-    bottom: list[str]          # cleaned text of the last header row alone
-    body: pd.DataFrame         # rows below the header, columns by position
+    title: str  # text above the table
+    headers: list[str]  # cleaned header per column, all header rows joined
+    bottom: list[str]  # cleaned text of the last header row alone
+    body: pd.DataFrame  # rows below the header, columns by position
 
 
 def read_sheet(path: Path, wanted: str) -> Sheet:
@@ -60,8 +60,10 @@ def read_sheet(path: Path, wanted: str) -> Sheet:
     book = pd.ExcelFile(path, engine=engine)
     name = _sheet_name(wanted, book.sheet_names)
     if name is None:
-        raise DataError([from_message(msg.SHEET_MISSING, path=path.name, wanted=f"'{wanted}'",
-                                      found=", ".join(book.sheet_names))], source=str(path))
+        raise DataError(
+            [from_message(msg.SHEET_MISSING, path=path.name, wanted=f"'{wanted}'", found=", ".join(book.sheet_names))],
+            source=str(path),
+        )
     raw = pd.read_excel(book, sheet_name=name, header=None, dtype=object)
     is_code = raw.map(lambda v: bool(CODE.match(str(v).strip())) if v is not None else False)
     rows_with_codes = is_code.any(axis=1)
@@ -84,12 +86,14 @@ def read_sheet(path: Path, wanted: str) -> Sheet:
     bottom = [clean_header(v) for v in blocks.iloc[-1]] if len(blocks) else headers
     title_rows = raw.iloc[: header_rows[0] if header_rows else first]
     title = " ".join(str(v) for v in title_rows.to_numpy().ravel() if isinstance(v, str))
-    return Sheet(path=path, sheet=name, title=title, headers=headers, bottom=bottom,
-                 body=raw.iloc[first:].reset_index(drop=True))
+    return Sheet(
+        path=path, sheet=name, title=title, headers=headers, bottom=bottom, body=raw.iloc[first:].reset_index(drop=True)
+    )
 
 
-def find_column(sheet: Sheet, *, measure: str, alternatives: list[list[str]], exclude: list[str] = (),
-                required: bool = True) -> int | None:
+def find_column(
+    sheet: Sheet, *, measure: str, alternatives: list[list[str]], exclude: list[str] = (), required: bool = True
+) -> int | None:
     """The position of the first column whose header has all the words of one alternative and none excluded.
     The last header row is searched first, since merged group labels above it can carry other words."""
     for words in alternatives:
@@ -101,5 +105,16 @@ def find_column(sheet: Sheet, *, measure: str, alternatives: list[list[str]], ex
         return None
     looked = " or ".join("'" + "' and '".join(words) + "'" for words in alternatives)
     found = "; ".join(h for h in sheet.headers if h) or "none"
-    raise DataError([from_message(msg.COLUMNS_MISSING, sheet=sheet.sheet, path=sheet.path.name, measure=measure,
-                                  looked=looked, found=found)], source=str(sheet.path))
+    raise DataError(
+        [
+            from_message(
+                msg.COLUMNS_MISSING,
+                sheet=sheet.sheet,
+                path=sheet.path.name,
+                measure=measure,
+                looked=looked,
+                found=found,
+            )
+        ],
+        source=str(sheet.path),
+    )

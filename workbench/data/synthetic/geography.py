@@ -34,11 +34,62 @@ TYPE_LABEL = {
 ISLES_OF_SCILLY = "E06000053"
 CITY_OF_LONDON = "E09000001"
 
-_STEMS = ("Ash", "Bram", "Calder", "Dun", "Elm", "Fern", "Gal", "Hart", "Ivy", "Kings", "Lang", "Mar",
-          "Nor", "Oak", "Pen", "Rad", "Sel", "Thorn", "Ux", "Wal", "Wick", "Brad", "Chel", "Dor",
-          "Esk", "Gren", "Hol", "Lyn", "Mor", "Pol", "Ros", "Stan", "Tre", "Wen", "Yar", "Ald")
-_ENDS = ("ford", "ham", "ley", "bury", "ton", "field", "dale", "wick", "mouth", "combe", "stead",
-         "borough", "worth", "minster", "by", "thorpe")
+_STEMS = (
+    "Ash",
+    "Bram",
+    "Calder",
+    "Dun",
+    "Elm",
+    "Fern",
+    "Gal",
+    "Hart",
+    "Ivy",
+    "Kings",
+    "Lang",
+    "Mar",
+    "Nor",
+    "Oak",
+    "Pen",
+    "Rad",
+    "Sel",
+    "Thorn",
+    "Ux",
+    "Wal",
+    "Wick",
+    "Brad",
+    "Chel",
+    "Dor",
+    "Esk",
+    "Gren",
+    "Hol",
+    "Lyn",
+    "Mor",
+    "Pol",
+    "Ros",
+    "Stan",
+    "Tre",
+    "Wen",
+    "Yar",
+    "Ald",
+)
+_ENDS = (
+    "ford",
+    "ham",
+    "ley",
+    "bury",
+    "ton",
+    "field",
+    "dale",
+    "wick",
+    "mouth",
+    "combe",
+    "stead",
+    "borough",
+    "worth",
+    "minster",
+    "by",
+    "thorpe",
+)
 _SUFFIX = {"unitary": "", "shire": " District", "metropolitan": "", "london": ""}
 
 

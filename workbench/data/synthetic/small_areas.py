@@ -15,8 +15,9 @@ from workbench.data.contract import AREA, AREA_NAME, PERIOD
 from workbench.data.synthetic.england import COVARIATES, SPEC, STATIC, TARGETS, generate_england
 
 SMALL_AREA_PATTERN = r"^E01\d{6}$"
-SMALL_AREA_SPEC = SPEC.__class__(**{**SPEC.__dict__, "area_code_pattern": SMALL_AREA_PATTERN,
-                                    "static": (*SPEC.static, "district_code")})
+SMALL_AREA_SPEC = SPEC.__class__(
+    **{**SPEC.__dict__, "area_code_pattern": SMALL_AREA_PATTERN, "static": (*SPEC.static, "district_code")}
+)
 
 
 def _allocate(total: int, weights: np.ndarray) -> np.ndarray:
@@ -38,17 +39,22 @@ def generate_small_areas(*, areas: int, seed: int, start: str, end: str, trend_p
     share = np.concatenate([w[:k] / w[:k].sum() for w, k in zip(weights, per_district, strict=True)])
     codes = np.array([f"E01{i:06d}" for i in range(1, len(parent) + 1)])
     periods = pd.period_range(start, end, freq="Q")
-    frame = pd.DataFrame({AREA: np.repeat(codes, len(periods)), PERIOD: pd.PeriodIndex(np.tile(periods, len(codes)),
-                                                                                         freq="Q"),
-                          "district_code": np.repeat(parent, len(periods))})
+    frame = pd.DataFrame(
+        {
+            AREA: np.repeat(codes, len(periods)),
+            PERIOD: pd.PeriodIndex(np.tile(periods, len(codes)), freq="Q"),
+            "district_code": np.repeat(parent, len(periods)),
+        }
+    )
     district = districts.set_index([AREA, PERIOD])
     joined = district.reindex(pd.MultiIndex.from_arrays([frame["district_code"], frame[PERIOD]]))
     area_share = np.repeat(share, len(periods))
     noise = rng.gamma(8.0, 1 / 8.0, size=(len(codes), 1)) * rng.gamma(30.0, 1 / 30.0, size=(len(codes), len(periods)))
     for target in TARGETS:  # share each district count out by multinomial draws, keeping the total
         weights_t = area_share * noise.reshape(-1)
-        frame[target] = _share_counts(joined[target].to_numpy(), weights_t, frame["district_code"].to_numpy(),
-                                      frame[PERIOD].to_numpy(), rng)
+        frame[target] = _share_counts(
+            joined[target].to_numpy(), weights_t, frame["district_code"].to_numpy(), frame[PERIOD].to_numpy(), rng
+        )
     frame["owed_relief"] = frame["owed_duty"] - np.minimum(frame["owed_prevention"], frame["owed_duty"])
     frame["owed_prevention"] = frame["owed_duty"] - frame["owed_relief"]
     frame["households"] = (joined["households"].to_numpy() * area_share).round()
@@ -61,8 +67,9 @@ def generate_small_areas(*, areas: int, seed: int, start: str, end: str, trend_p
     return frame[[AREA, PERIOD, *TARGETS, *(c.name for c in COVARIATES), *STATIC, "district_code"]]
 
 
-def _share_counts(totals: np.ndarray, weights: np.ndarray, groups: np.ndarray, periods: np.ndarray,
-                  rng: np.random.Generator) -> np.ndarray:
+def _share_counts(
+    totals: np.ndarray, weights: np.ndarray, groups: np.ndarray, periods: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     out = np.zeros(len(totals))
     frame = pd.DataFrame({"g": groups, "p": periods, "w": weights, "t": totals})
     for _, idx in frame.groupby(["g", "p"], sort=False).indices.items():
