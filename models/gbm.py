@@ -79,7 +79,6 @@ class LightGBM(ModelSpec):
             colsample_bytree=self.colsample_bytree,
             reg_lambda=self.reg_lambda,
             random_state=seed,
-            n_jobs=2,
             verbose=-1,
             deterministic=True,
             force_row_wise=True,

@@ -48,7 +48,10 @@ class _GLMForecaster:
     def __init__(self, features: tuple[FeatureInfo, ...], alpha: float, max_iter: int):
         self.features = features
         self.pipeline = Pipeline(
-            [("design", design(features)), ("glm", PoissonRegressor(alpha=alpha, max_iter=max_iter))]
+            [
+                ("design", design(features)),
+                ("glm", PoissonRegressor(alpha=alpha, max_iter=max_iter, solver="newton-cholesky")),
+            ]
         )
 
     def _matrix(self, rows: pd.DataFrame) -> pd.DataFrame:

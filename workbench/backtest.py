@@ -16,6 +16,7 @@ import pandas as pd
 
 from models.base import ModelSpec
 from workbench.data.contract import AREA
+from workbench.engine import Engine
 from workbench.errors import ConfigError
 from workbench.featurize import ACTUAL, HORIZON, ORIGIN, TARGET_PERIOD, FeatureTable
 from workbench.intervals import ConformalBand, calibrate_by_horizon, log_residuals
@@ -92,6 +93,54 @@ def _calibrate(predictions: pd.DataFrame, folds: Sequence[Fold], *, level: float
     return pd.concat(out).drop(columns="residual").sort_index()
 
 
+@dataclass(frozen=True)
+class FitTask:
+    """One (candidate, origin) fit of the backtest: what a worker needs, and nothing more."""
+
+    spec: ModelSpec
+    fold: Fold
+    features: tuple
+    seed: int
+    train: pd.DataFrame
+    test: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class FitOutcome:
+    predictions: pd.DataFrame
+    forecaster: object
+
+
+def fit_fold(task: FitTask) -> FitOutcome:
+    """Fit one candidate on one fold's training rows and forecast its test rows."""
+    train, test = task.train, task.test
+    forecaster = task.spec.make(features=task.features, seed=task.seed).fit(train, train[ACTUAL].to_numpy(float))
+    predictions = pd.DataFrame(
+        {
+            "candidate": task.spec.candidate,
+            "fold": task.fold.index,
+            "origin": test[ORIGIN].to_numpy(),
+            AREA: test[AREA].to_numpy(),
+            HORIZON: test[HORIZON].to_numpy(),
+            "actual": test[ACTUAL].to_numpy(float),
+            "forecast": forecaster.predict(test),
+            "scale": test["ref_mase_scale"].to_numpy(float),
+        }
+    )
+    return FitOutcome(predictions, forecaster)
+
+
+def fit_tasks(
+    table: FeatureTable, candidates: Sequence[ModelSpec], folds: Sequence[Fold], *, seed: int
+) -> list[FitTask]:
+    """Every (candidate, origin) fit; each fold's rows are split once and shared by its candidates."""
+    tasks = []
+    for fold in folds:
+        train, test = split(table, fold)
+        tasks += [FitTask(spec, fold, table.features, seed, train, test) for spec in candidates]
+    return tasks
+
+
 def run_backtest(
     table: FeatureTable,
     candidates: Sequence[ModelSpec],
@@ -100,33 +149,22 @@ def run_backtest(
     level: float,
     min_calibration_folds: int,
     seed: int,
+    engine: Engine | None = None,
     on_step: Callable[[str, Fold], None] | None = None,
+    task_order: Sequence[int] | None = None,
 ) -> BacktestResult:
-    parts = []
-    fitted = {}
-    for fold in folds:
-        train, test = split(table, fold)
-        y = train[ACTUAL].to_numpy(float)
-        for spec in candidates:
-            forecaster = spec.make(features=table.features, seed=seed).fit(train, y)
-            fitted[(spec.candidate, fold.index)] = forecaster
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "candidate": spec.candidate,
-                        "fold": fold.index,
-                        "origin": test[ORIGIN].to_numpy(),
-                        AREA: test[AREA].to_numpy(),
-                        HORIZON: test[HORIZON].to_numpy(),
-                        "actual": test[ACTUAL].to_numpy(float),
-                        "forecast": forecaster.predict(test),
-                        "scale": test["ref_mase_scale"].to_numpy(float),
-                    }
-                )
-            )
-            if on_step:
-                on_step(spec.candidate, fold)
-    predictions = pd.concat(parts, ignore_index=True)
+    """Refit every candidate at every origin through `engine`. The result does not depend on the
+    number of workers or on `task_order` (a permutation of the tasks, for tests)."""
+    tasks = fit_tasks(table, candidates, folds, seed=seed)
+    order = list(task_order) if task_order is not None else list(range(len(tasks)))
+    ordered = [tasks[i] for i in order]
+    outcomes = (engine or Engine()).map(
+        fit_fold, ordered, on_done=(lambda i: on_step(ordered[i].spec.candidate, ordered[i].fold)) if on_step else None
+    )
+    by_task = dict(zip(order, outcomes, strict=True))
+    outcomes = [by_task[i] for i in range(len(tasks))]
+    fitted = {(t.spec.candidate, t.fold.index): o.forecaster for t, o in zip(tasks, outcomes, strict=True)}
+    predictions = pd.concat([o.predictions for o in outcomes], ignore_index=True)
     calibrated = pd.concat(
         [
             _calibrate(p, folds, level=level, min_folds=min_calibration_folds)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -30,6 +33,51 @@ def _fail(error: WorkbenchError) -> None:
     raise typer.Exit(error.exit_code)
 
 
+def _log_unexpected() -> Path:
+    """Write the traceback of an unexpected error to a log file and return its path."""
+    import traceback
+    from datetime import UTC, datetime
+
+    from workbench.tracking.store import PROJECT_ROOT
+
+    folder = PROJECT_ROOT / "outputs" / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"error-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}.log"
+    path.write_text(traceback.format_exc())
+    return path
+
+
+@contextmanager
+def _guard() -> Iterator[None]:
+    """Known errors keep their clear message and exit status; a signal ends the command with 130 or
+    143 after every open run is closed; anything unexpected prints one line and the path of a log
+    with the traceback, and exits 1."""
+    from workbench.engine import shutdown
+    from workbench.interrupt import Interrupted, signals_raise
+
+    try:
+        with signals_raise():
+            yield
+    except WorkbenchError as error:
+        _fail(error)
+    except Interrupted as stop:
+        shutdown()
+        Console(stderr=True, highlight=False).print(
+            f"[bold red]stopped:[/] {stop}; open runs were ended as KILLED and nothing was promoted"
+        )
+        raise typer.Exit(stop.exit_code) from None
+    except typer.Exit:
+        raise
+    except Exception as error:
+        shutdown()
+        log = _log_unexpected()
+        Console(stderr=True, highlight=False, soft_wrap=True).print(
+            f"[bold red]unexpected error:[/] {escape(type(error).__name__)}: {escape(str(error)[:300])}\n"
+            f"The full traceback is in {log}"
+        )
+        raise typer.Exit(1) from None
+
+
 @app.command()
 def validate(experiment: Path = ExperimentArg) -> None:
     """Load the experiment's panel, check it against the contract and summarise it."""
@@ -38,37 +86,37 @@ def validate(experiment: Path = ExperimentArg) -> None:
     from workbench.data.summary import render_summary, summarise
 
     console = _console()
-    try:
+    with _guard():
         config = load_experiment(experiment)
         with console.status("Loading and validating the panel"):
             panel = load_panel(config.data)
-    except WorkbenchError as error:
-        _fail(error)
     render_summary(console, summarise(panel))
     console.print("[green]The panel meets the contract.[/]")
 
 
 @app.command()
-def train(experiment: Path = ExperimentArg) -> None:
+def train(
+    experiment: Path = ExperimentArg,
+    jobs: int = typer.Option(None, "--jobs", min=1, help="Worker processes (default: every CPU this process may use)"),
+    executor: str = typer.Option(None, "--executor", help="serial, loky (default) or dask"),
+    scheduler: str = typer.Option(None, "--scheduler", help="dask.distributed scheduler address, e.g. tcp://host:8786"),
+) -> None:
     """Run an experiment end to end."""
-    from workbench.train import run
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before any OpenMP runtime starts in this process
+    with _guard():
+        from workbench.engine import EngineSettings
+        from workbench.train import run
 
-    try:
-        run(experiment, console=_console())
-    except WorkbenchError as error:
-        _fail(error)
+        settings = EngineSettings(executor=executor, jobs=jobs, scheduler=scheduler)  # type: ignore[arg-type]
+        run(experiment, console=_console(), settings=settings)
 
 
 def _registry(experiment: Path):
-    import mlflow
-    from mlflow.tracking import MlflowClient
-
     from workbench.config import load_experiment
-    from workbench.tracking import tracking_uri
+    from workbench.tracking.registry import client
 
     config = load_experiment(experiment)
-    mlflow.set_tracking_uri(tracking_uri())
-    return MlflowClient(tracking_uri()), config.name
+    return client(), config
 
 
 @app.command()
@@ -77,13 +125,16 @@ def promote(
     version: str = typer.Option(..., "--version", help="Registered model version to promote"),
 ) -> None:
     """Re-check the gate for a registered version and make it the champion only if every check passes."""
+    from workbench.data.load import load_panel
+    from workbench.record import contract_of
     from workbench.tracking.registry import promote as promote_version
 
-    try:
-        client, name = _registry(experiment)
-        decision = promote_version(client, name=name, version=version)
-    except WorkbenchError as error:
-        _fail(error)
+    with _guard():
+        client, config = _registry(experiment)
+        name = config.name
+        decision = promote_version(
+            client, name=name, version=version, contract=contract_of(config, load_panel(config.data))
+        )
     _console().print(escape(decision.summary()))
     _console().print(f"[bold green]Version {version} of '{name}' is now the champion.[/]")
 
@@ -98,11 +149,10 @@ def approve(
     """Record an approval of a version (who and why). Run `promote` afterwards to move the champion alias."""
     from workbench.tracking.registry import approve as approve_version
 
-    try:
-        client, name = _registry(experiment)
+    with _guard():
+        client, config = _registry(experiment)
+        name = config.name
         approval = approve_version(client, name=name, version=version, by=by, note=note)
-    except WorkbenchError as error:
-        _fail(error)
     _console().print(
         f"Version {version} of '{name}' approved by {escape(approval.by)} at {approval.at}. "
         f"Next: workbench promote {experiment} --version {version}"
@@ -112,16 +162,17 @@ def approve(
 @app.command()
 def status(experiment: Path = ExperimentArg) -> None:
     """List the registered versions of an experiment's model with their gate verdicts and aliases."""
+    from mlflow.exceptions import MlflowException
     from rich.table import Table
 
-    try:
-        client, name = _registry(experiment)
-        versions = client.search_model_versions(f"name='{name}'")
-        aliases = client.get_registered_model(name).aliases if versions else {}
-    except WorkbenchError as error:
-        _fail(error)
-    except Exception:
-        versions, aliases = [], {}
+    with _guard():
+        client, config = _registry(experiment)
+        name = config.name
+        try:
+            versions = client.search_model_versions(f"name='{name}'")
+            aliases = client.get_registered_model(name).aliases if versions else {}
+        except MlflowException as error:
+            raise WorkbenchError(f"cannot read the registry at {client.tracking_uri}: {error.message}") from None
     by_version: dict[str, list[str]] = {}
     for alias, number in aliases.items():
         by_version.setdefault(str(number), []).append(alias)
@@ -147,10 +198,8 @@ def forecast(experiment: Path = ExperimentArg) -> None:
     """Forecast every area with the experiment's champion: CSV, HTML report, model card, transparency record."""
     from workbench.forecast import run_forecast
 
-    try:
+    with _guard():
         run_forecast(experiment, console=_console())
-    except WorkbenchError as error:
-        _fail(error)
 
 
 @app.command()

@@ -263,6 +263,15 @@ def _entries(raw: Any, *, section: str, key: str, registry: dict[str, type[BaseM
     return made, problems
 
 
+class EngineConfig(_Strict):
+    """How the fits run (see workbench/engine.py); `--jobs`, `--executor`, `--scheduler` and the
+    WORKBENCH_JOBS, WORKBENCH_EXECUTOR, WORKBENCH_SCHEDULER variables override it."""
+
+    executor: Literal["serial", "loky", "dask"] = "loky"
+    jobs: Annotated[int, Field(ge=1)] | None = None  # None: every CPU this process may use
+    scheduler: str | None = None  # a dask.distributed scheduler address, e.g. tcp://10.0.0.5:8786
+
+
 class Experiment(_Strict):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
     description: str = ""
@@ -279,6 +288,7 @@ class Experiment(_Strict):
     audit: AuditConfig = Field(default_factory=AuditConfig)
     gate: GateConfig = Field(default_factory=GateConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+    engine: EngineConfig = Field(default_factory=EngineConfig)
     path: Path | None = None
     raw_text: str = Field(default="", repr=False)
 

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from models.base import Forecaster, ModelSpec
-from workbench.featurize import ACTUAL, HORIZON, ORIGIN, FeatureTable
+from workbench.data.contract import AREA
+from workbench.engine import Engine
+from workbench.featurize import ACTUAL, HORIZON, ORIGIN, TARGET_PERIOD, FeatureTable
 from workbench.intervals import ConformalBand
 
 
@@ -28,21 +30,42 @@ def latest_rows(table: FeatureTable) -> pd.DataFrame:
     return frame[frame[ORIGIN] == frame[ORIGIN].max()].reset_index(drop=True)
 
 
+@dataclass(frozen=True)
+class FinalTask:
+    spec: ModelSpec
+    features: tuple
+    seed: int
+    train: pd.DataFrame
+    rows: pd.DataFrame
+    bands: dict[int, ConformalBand]
+
+
+def fit_one(task: FinalTask) -> FinalFit:
+    """Refit one candidate on every observed row and forecast from the latest origin, with its bands."""
+    train, rows = task.train, task.rows
+    forecaster = task.spec.make(features=task.features, seed=task.seed).fit(train, train[ACTUAL].to_numpy(float))
+    forecast = rows[[AREA, ORIGIN, HORIZON, TARGET_PERIOD]].copy()
+    forecast["forecast"] = forecaster.predict(rows)
+    forecast["lower"], forecast["upper"] = float("nan"), float("nan")
+    for horizon, band in task.bands.items():
+        mask = forecast[HORIZON] == horizon
+        forecast.loc[mask, "lower"], forecast.loc[mask, "upper"] = band.apply(
+            forecast.loc[mask, "forecast"].to_numpy(float)
+        )
+    return FinalFit(task.spec, forecaster, task.bands, rows, forecast, len(train))
+
+
 def fit_final(
-    table: FeatureTable, candidates: Sequence[ModelSpec], *, bands: dict[str, dict[int, ConformalBand]], seed: int
+    table: FeatureTable,
+    candidates: Sequence[ModelSpec],
+    *,
+    bands: dict[str, dict[int, ConformalBand]],
+    seed: int,
+    engine: Engine | None = None,
 ) -> dict[str, FinalFit]:
+    """Every candidate refitted on all observed data, one task each."""
     train = table.frame[table.frame[ACTUAL].notna()]
     rows = latest_rows(table)
-    fits = {}
-    for spec in candidates:
-        forecaster = spec.make(features=table.features, seed=seed).fit(train, train[ACTUAL].to_numpy(float))
-        forecast = rows[["area_code", ORIGIN, HORIZON, "target_period"]].copy()
-        forecast["forecast"] = forecaster.predict(rows)
-        forecast["lower"], forecast["upper"] = float("nan"), float("nan")
-        for horizon, band in bands[spec.candidate].items():
-            mask = forecast[HORIZON] == horizon
-            forecast.loc[mask, "lower"], forecast.loc[mask, "upper"] = band.apply(
-                forecast.loc[mask, "forecast"].to_numpy(float)
-            )
-        fits[spec.candidate] = FinalFit(spec, forecaster, bands[spec.candidate], rows, forecast, len(train))
-    return fits
+    tasks = [FinalTask(spec, table.features, seed, train, rows, bands[spec.candidate]) for spec in candidates]
+    fits = (engine or Engine()).map(fit_one, tasks)
+    return {spec.candidate: fit for spec, fit in zip(candidates, fits, strict=True)}

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,27 +21,20 @@ from rich.console import Console
 from workbench.config import Experiment, load_experiment
 from workbench.data.contract import AREA, AREA_NAME, PERIOD, REGION, Panel
 from workbench.data.load import load_panel
+from workbench.errors import ConfigError
 from workbench.explain.drivers import baseline_table, driver_table
 from workbench.explain.values import explain_rows
 from workbench.featurize import build_feature_table, check_builders
 from workbench.fit import latest_rows
+from workbench.forecast_record import ForecastResult
+from workbench.record import contract_of
 from workbench.tracking.champion import ChampionModel, load_champion
 
 OUTPUTS = Path("outputs") / "forecasts"
 
 
-@dataclass(frozen=True)
-class ForecastResult:
-    experiment: Experiment
-    champion: ChampionModel
-    panel: Panel
-    areas: pd.DataFrame  # one row per area and horizon: forecast, interval, change, flags, drivers, sentence
-    history: pd.DataFrame  # area_code, period, actual: the recent history shown beside each forecast
-    made_at: str
-
-
 def _model_input(champion: ChampionModel, rows: pd.DataFrame) -> pd.DataFrame:
-    columns = champion.model.metadata.get_input_schema().input_names()
+    columns = champion.input_columns
     frame = rows[columns].copy()
     for column in columns:
         if isinstance(frame[column].dtype, pd.CategoricalDtype):
@@ -50,9 +42,22 @@ def _model_input(champion: ChampionModel, rows: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(horizon=frame["horizon"].astype(float))
 
 
+def check_contract(experiment: Experiment, champion: ChampionModel, panel: Panel) -> None:
+    """Refuse to publish when the champion was registered for another target, frequency, horizon or kind of area."""
+    expected = contract_of(experiment, panel)
+    differs = {k: (v, expected[k]) for k, v in champion.contract.items() if k in expected and expected[k] != v}
+    if differs:
+        detail = "; ".join(f"{k} is '{old}' for the champion but '{new}' here" for k, (old, new) in differs.items())
+        raise ConfigError(
+            f"{experiment.path}: the champion of '{champion.name}' (version {champion.version}) has another contract "
+            f"({detail}); nothing was published. Train this experiment under its own name."
+        )
+
+
 def make_forecast(experiment: Experiment, champion: ChampionModel) -> ForecastResult:
     trained = champion.trained
     panel = load_panel(experiment.data)
+    check_contract(experiment, champion, panel)
     target = trained.target
     check_builders(trained.features, panel, target=target, source=str(experiment.path))
     table = build_feature_table(
@@ -63,7 +68,7 @@ def make_forecast(experiment: Experiment, champion: ChampionModel) -> ForecastRe
         reference_windows=trained.reference_windows(),
     )
     rows = latest_rows(table)
-    predicted = champion.model.predict(_model_input(champion, rows))
+    predicted = champion.predict(_model_input(champion, rows))
     static = panel.static_table()
     names = static[AREA_NAME] if AREA_NAME in static else pd.Series(dtype=str)
     spec = next(m for m in trained.models if m.candidate == champion.candidate)
@@ -82,7 +87,7 @@ def make_forecast(experiment: Experiment, champion: ChampionModel) -> ForecastRe
             target_label=experiment.report.target_label,
         )
     else:
-        forecaster = champion.model.unwrap_python_model().forecaster
+        forecaster = champion.forecaster
         train = table.frame[table.frame["actual"].notna()]
         explanation = explain_rows(
             spec,

@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class Check:
@@ -43,6 +45,7 @@ class Evidence:
     additivity_passed: bool
     data_valid: bool
     data_warnings: int
+    data_problems: list[str]
     dirty: bool
     commit: str
     config_hash: str
@@ -177,7 +180,7 @@ def evaluate(
             evidence.data_valid,
             f"the panel met the contract ({evidence.data_warnings} warning(s))"
             if evidence.data_valid
-            else "the panel did not meet the contract",
+            else "the panel did not meet the contract: " + "; ".join(evidence.data_problems),
         )
     )
     tree = "clean" if not evidence.dirty else "uncommitted changes present"
@@ -203,6 +206,26 @@ def evaluate(
     return Decision(checks, evidence, champion, settings)
 
 
+def data_problems(record) -> list[str]:
+    """What makes a panel unfit to judge a model on, found again at the gate rather than assumed."""
+    target = record.experiment.target
+    values = record.panel.frame[target].to_numpy(dtype=float)
+    observed = values[~np.isnan(values)]
+    problems = [f.render() for f in record.panel.findings if f.severity == "error"]
+    if not np.isfinite(observed).all():
+        problems.append(f"'{target}' has {int((~np.isfinite(observed)).sum())} infinite value(s)")
+    if (observed < 0).any():
+        problems.append(f"'{target}' has {int((observed < 0).sum())} negative value(s)")
+    if len(observed) == 0 or np.nanmax(observed) == np.nanmin(observed):
+        problems.append(
+            f"'{target}' is constant ({observed[0] if len(observed) else 'no values'}): nothing to forecast"
+        )
+    value = record.backtest.summary.set_index("candidate")[record.selection.metric]
+    if not np.isfinite(value.to_numpy(dtype=float)).all():
+        problems.append(f"the backtest {record.selection.metric.upper()} is not a finite number for every candidate")
+    return problems
+
+
 def evidence_from(record, *, commit: str, dirty: bool) -> Evidence:
     """The gate's evidence for the winner of a training run (`record` is a TrainingRecord)."""
     selection = record.selection
@@ -211,6 +234,7 @@ def evidence_from(record, *, commit: str, dirty: bool) -> Evidence:
     explanation = record.explanations.get(winner)
     audit = record.audits.get(winner)
     spec = next(m for m in record.experiment.models if m.candidate == winner)
+    problems = data_problems(record)
     return Evidence(
         candidate=winner,
         metric=selection.metric,
@@ -221,10 +245,28 @@ def evidence_from(record, *, commit: str, dirty: bool) -> Evidence:
         audit_reasons=audit.reasons() if audit else ["no audit was run"],
         explanations_logged=explanation is not None and (explanation.values is not None or spec.is_baseline),
         additivity_passed=bool(explanation and explanation.additivity_passed),
-        data_valid=True,
+        data_valid=not problems,
         data_warnings=sum(f.severity == "warning" for f in record.panel.findings),
+        data_problems=problems,
         dirty=dirty,
         commit=commit,
         config_hash=record.experiment.config_hash,
         data_digest=record.panel.digest(),
     )
+
+
+def decide(evidence: Evidence, *, champion: Champion | None, settings, seen_champion: str | None = None) -> Decision:
+    """The gate's decision for a new winner against the champion of this moment (`settings` is the
+    experiment's GateConfig). When the champion changed while the run trained, the decision says so."""
+    decision = evaluate(evidence, champion=champion, approval=None, **settings.model_dump())
+    now = champion.version if champion else None
+    if seen_champion != now:
+        note = Check(
+            "champion_changed",
+            True,
+            f"the champion changed while this run trained (version {seen_champion or 'none'} when it started, "
+            f"version {now or 'none'} at the decision); judged against version {now or 'none'}",
+            blocking=False,
+        )
+        decision = Decision([*decision.checks, note], decision.evidence, decision.champion, decision.settings)
+    return decision

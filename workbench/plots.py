@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import matplotlib
-
-matplotlib.use("Agg")  # no display here; harmless if a backend is already chosen
-
 import matplotlib.pyplot as plt
 
 from workbench.backtest import BacktestResult
 
 
+def headless() -> None:
+    """Draw off-screen: figures are saved as files, never shown. Called before drawing, not at import."""
+    matplotlib.use("Agg")
+
+
 def backtest_figure(result: BacktestResult, *, winner: str, baselines: list[str], target: str) -> plt.Figure:
     """Left: the total over all areas, actual against one-step forecasts at each origin.
     Right: MASE by horizon for every candidate."""
+    headless()
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8))
     first = result.predictions[result.predictions["horizon"] == result.predictions["horizon"].min()]
     totals = first.groupby(["candidate", "origin"])[["actual", "forecast"]].sum().reset_index()

@@ -27,10 +27,26 @@ class TrainingRecord:
     explanations: dict[str, CandidateExplanation] = field(default_factory=dict)
     audits: dict[str, AuditResult] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    figures: dict[str, bytes] = field(default_factory=dict, repr=False)  # run-level figures as PNG bytes
+    engine: str = ""  # how the tasks ran, e.g. "2 worker processes"
 
     @property
     def winner(self) -> FinalFit:
         return self.fits[self.selection.winner]
+
+    @property
+    def contract(self) -> dict[str, str]:
+        return contract_of(self.experiment, self.panel)
+
+
+def contract_of(experiment: Experiment, panel: Panel) -> dict[str, str]:
+    """What a registered model promises: one target, frequency, set of horizons and kind of area."""
+    return {
+        "target": experiment.target,
+        "frequency": panel.spec.frequency.label,
+        "horizons": ",".join(map(str, experiment.horizons)),
+        "area_code_pattern": panel.spec.area_code_pattern,
+    }
 
 
 @dataclass(frozen=True)
@@ -43,3 +59,4 @@ class LoggedRuns:
     registered_model: str = ""
     version: str = ""
     decision: Decision | None = None
+    contract: dict[str, str] = field(default_factory=dict)

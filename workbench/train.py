@@ -1,33 +1,49 @@
 """The spine of `make train`: load -> validate -> features -> backtest -> select -> fit -> explain ->
-audit -> log -> gate -> registry.
+audit -> gate -> record.
 
-Each step is one call into the module that owns it. Everything is computed before anything is
-logged, so bad input or a failed step never leaves a run behind; logging itself marks its runs
-FAILED if it breaks part-way, and the registry is changed only as the very last step.
+Each step is one call into the module that owns it; the gate's decision is made here, in plain
+sight, and the tracking package only writes it down. Everything is computed before anything is
+logged, so bad input or a failed step never leaves a run behind. The champion is read, judged and
+moved under one lock (compare-and-set), and an interruption ends every open run as KILLED.
 """
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
+from workbench import gate, tracking
 from workbench.audit import audit_candidate
+from workbench.audit.report import audit_markdown, disparity_figure
 from workbench.backtest import rolling_origins, run_backtest
 from workbench.config import Experiment, load_experiment
 from workbench.data.contract import PERIOD, Frequency, Panel
 from workbench.data.load import load_panel
 from workbench.describe import comparison_table
+from workbench.engine import Engine, EngineSettings
 from workbench.errors import ConfigError
-from workbench.explain import explain_candidate
+from workbench.explain import explain, explanation_task
+from workbench.explain.figures import png
 from workbench.featurize import build_feature_table, check_builders
 from workbench.fit import fit_final
-from workbench.record import LoggedRuns, TrainingRecord
+from workbench.gate import Decision
+from workbench.plots import backtest_figure, headless
+from workbench.record import LoggedRuns, TrainingRecord, contract_of
 from workbench.selection import select
 
 
@@ -58,19 +74,36 @@ def check_experiment(experiment: Experiment, panel: Panel) -> None:
 
 
 @contextmanager
-def _timed(timings: dict[str, float], stage: str):
+def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
     start = time.perf_counter()
     yield
     timings[stage] = round(time.perf_counter() - start, 3)
 
 
-def train(experiment: Experiment, *, console: Console, timings: dict[str, float] | None = None) -> TrainingRecord:
+def _progress(console: Console) -> Progress:
+    """A bar over tasks with elapsed and remaining time; silent when output is not a terminal, and in CI."""
+    return Progress(
+        TextColumn("{task.description:<12} {task.fields[step]:<36}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal or bool(os.environ.get("CI")),
+    )
+
+
+def train(
+    experiment: Experiment, *, console: Console, engine: Engine, timings: dict[str, float] | None = None
+) -> TrainingRecord:
     """Compute everything for one experiment; nothing is logged here."""
     timings = {} if timings is None else timings
     with _timed(timings, "load"), console.status("Loading and validating the panel"):
         panel = load_panel(experiment.data)
     check_experiment(experiment, panel)
-    with _timed(timings, "features"), console.status("Building features"):
+    tracking.check_contract(experiment.name, contract_of(experiment, panel), source=str(experiment.path))
+    with _timed(timings, "features"):
         table = build_feature_table(
             panel,
             target=experiment.target,
@@ -87,54 +120,53 @@ def train(experiment: Experiment, *, console: Console, timings: dict[str, float]
         max_horizon=max(experiment.horizons),
         min_train_periods=b.min_train_periods,
     )
-    progress = Progress(
-        TextColumn("Backtest {task.fields[step]:<40}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
-    with _timed(timings, "backtest"), progress:
-        task = progress.add_task("backtest", total=len(folds) * len(experiment.models), step="")
-        result = run_backtest(
-            table,
-            experiment.models,
-            folds,
-            level=b.interval_level,
-            min_calibration_folds=b.min_calibration_folds,
-            seed=experiment.seed,
-            on_step=lambda c, f: progress.update(task, advance=1, step=f"{c} @ {f.origin}"),
-        )
-    selection = select(
-        result.summary,
-        metric=experiment.selection.metric,
-        margin=experiment.selection.margin,
-        baselines={m.candidate for m in experiment.baselines},
-        origins=len(folds),
-        horizons=experiment.horizons,
-    )
-    with _timed(timings, "final_fit"), console.status("Refitting every candidate on all data"):
-        fits = fit_final(table, experiment.models, bands=result.bands, seed=experiment.seed)
-    with _timed(timings, "explain"), console.status("Explaining every candidate (SHAP)"):
-        explanations = {
-            spec.candidate: explain_candidate(
-                spec,
-                table=table,
-                panel=panel,
-                backtest=result,
-                fit=fits[spec.candidate],
-                config=experiment.explain,
+    progress = _progress(console)
+    with progress:
+        with _timed(timings, "backtest"):
+            bar = progress.add_task("Backtest", total=len(folds) * len(experiment.models), step="")
+            backtest = run_backtest(
+                table,
+                experiment.models,
+                folds,
+                level=b.interval_level,
+                min_calibration_folds=b.min_calibration_folds,
                 seed=experiment.seed,
+                engine=engine,
+                on_step=lambda c, f: progress.update(bar, advance=1, step=f"{c} @ {f.origin}"),
             )
-            for spec in experiment.models
-        }
+        selection = select(
+            backtest.summary,
+            metric=experiment.selection.metric,
+            margin=experiment.selection.margin,
+            baselines={m.candidate for m in experiment.baselines},
+            origins=len(folds),
+            horizons=experiment.horizons,
+        )
+        with _timed(timings, "final_fit"):
+            fits = fit_final(table, experiment.models, bands=backtest.bands, seed=experiment.seed, engine=engine)
+        with _timed(timings, "explain"):
+            tasks = [
+                explanation_task(
+                    spec,
+                    table=table,
+                    panel=panel,
+                    backtest=backtest,
+                    fit=fits[spec.candidate],
+                    config=experiment.explain,
+                    seed=experiment.seed,
+                    target_label=experiment.report.target_label,
+                )
+                for spec in experiment.models
+            ]
+            bar = progress.add_task("Explain", total=len(tasks), step="SHAP for every candidate")
+            done = engine.map(explain, tasks, on_done=lambda i: progress.update(bar, advance=1))
+            explanations = {e.candidate: e for e in done}
     with _timed(timings, "audit"), console.status("Auditing every candidate across groups of areas"):
         static = panel.static_table()
         audits = {
             spec.candidate: audit_candidate(
                 spec.candidate,
-                result.predictions[result.predictions["candidate"] == spec.candidate],
+                backtest.predictions[backtest.predictions["candidate"] == spec.candidate],
                 static=static,
                 config=experiment.audit,
                 default_groupings=panel.spec.groups,
@@ -142,10 +174,70 @@ def train(experiment: Experiment, *, console: Console, timings: dict[str, float]
             )
             for spec in experiment.models
         }
-    return TrainingRecord(experiment, panel, table, result, selection, fits, explanations, audits, timings)
+    headless()
+    figures = {
+        "backtest/backtest.png": png(
+            backtest_figure(
+                backtest,
+                winner=selection.winner,
+                baselines=[m.candidate for m in experiment.baselines],
+                target=experiment.target,
+            )
+        ),
+        "audit/disparities.png": png(disparity_figure(audits[selection.winner])),
+    }
+    return TrainingRecord(
+        experiment,
+        panel,
+        table,
+        backtest,
+        selection,
+        fits,
+        explanations,
+        audits,
+        timings,
+        figures,
+        engine.settings.describe(),
+    )
 
 
-def render(record: TrainingRecord, logged: LoggedRuns | None, *, console: Console) -> None:
+def run(experiment_path: Path, *, console: Console, settings: EngineSettings | None = None) -> LoggedRuns:
+    """load -> ... -> gate -> record, for one experiment file."""
+    experiment = load_experiment(experiment_path)
+    engine = Engine(EngineSettings.resolve(experiment=_engine_settings(experiment), **_overrides(settings)))
+    console.print(f"[bold]Experiment[/] {experiment.name}: {escape(experiment.description.strip())}")
+    seen_champion = tracking.champion_version(experiment.name)
+    timings: dict[str, float] = {}
+    record = train(experiment, console=console, engine=engine, timings=timings)
+    commit, dirty = tracking.git_state()
+    evidence = gate.evidence_from(record, commit=commit, dirty=dirty)
+    with _timed(timings, "record"), console.status("Recording the runs and the decision in MLflow"):
+        with tracking.training_runs(record, evidence, commit=commit, dirty=dirty) as runs:
+            with tracking.champion_lock(experiment.name, record.contract) as registry:
+                decision = gate.decide(
+                    evidence, champion=registry.champion(), settings=experiment.gate, seen_champion=seen_champion
+                )
+                version = registry.register(runs, decision)
+            audit_report = audit_markdown(record.audits[record.selection.winner], decision_summary=decision.summary())
+            tracking.record_decision(
+                record, runs, decision, version, commit=commit, dirty=dirty, audit_report=audit_report
+            )
+    render(record, runs, decision, version, console=console)
+    return runs
+
+
+def _engine_settings(experiment: Experiment) -> EngineSettings:
+    e = experiment.engine
+    return EngineSettings(executor=e.executor, jobs=e.jobs, scheduler=e.scheduler)
+
+
+def _overrides(settings: EngineSettings | None) -> dict:
+    if settings is None:
+        return {}
+    return {"jobs": settings.jobs, "executor": settings.executor, "scheduler": settings.scheduler}
+
+
+def render(record: TrainingRecord, logged: LoggedRuns, decision: Decision, version: str, *, console: Console) -> None:
     table = Table(
         title=f"{record.experiment.name}: backtest over {len(record.backtest.folds)} origins", title_justify="left"
     )
@@ -168,40 +260,23 @@ def render(record: TrainingRecord, logged: LoggedRuns | None, *, console: Consol
     console.print(record.selection.verdict)
     winner = record.explanations.get(record.selection.winner)
     if winner is not None and len(winner.drivers):
-        console.print(f"For example: {winner.drivers['sentence'].iloc[0]}")
+        console.print(f"For example: {escape(winner.drivers['sentence'].iloc[0])}")
     failed = [c for c, e in record.explanations.items() if not e.additivity_passed]
     if failed:
         console.print(f"[bold red]Explanations failed the additivity check for: {', '.join(failed)}[/]")
     console.print(f"Rule: {record.selection.rule}.")
-    console.print("Time (s): " + ", ".join(f"{k} {v:.1f}" for k, v in record.timings.items()))
-    if logged:
-        console.print(
-            f"Logged to {logged.tracking_uri}: parent run {logged.parent_run_id} with "
-            f"{len(logged.child_run_ids)} candidate runs. `make ui` opens it."
-        )
-    if logged and logged.decision is not None:
-        decision = logged.decision
-        if decision.passed:
-            console.print(
-                f"[bold green]Promoted:[/] version {logged.version} of '{logged.registered_model}' is now the champion."
-            )
-        else:
-            console.print(
-                f"[bold yellow]Not promoted:[/] version {logged.version} of '{logged.registered_model}' is "
-                "the challenger because:"
-            )
-            for reason in decision.reasons:
-                console.print(f"  - {escape(reason)}", soft_wrap=True)
-
-
-def run(experiment_path: Path, *, console: Console) -> TrainingRecord:
-    from workbench.tracking import log_training
-
-    experiment = load_experiment(experiment_path)
-    console.print(f"[bold]Experiment[/] {experiment.name}: {experiment.description.strip()}")
-    timings: dict[str, float] = {}
-    record = train(experiment, console=console, timings=timings)
-    with _timed(timings, "logging"), console.status("Logging to MLflow"):
-        logged = log_training(record)
-    render(record, logged, console=console)
-    return record
+    console.print(f"Time (s, {record.engine}): " + ", ".join(f"{k} {v:.1f}" for k, v in record.timings.items()))
+    console.print(
+        f"Logged to {logged.tracking_uri}: parent run {logged.parent_run_id} with "
+        f"{len(logged.child_run_ids)} candidate runs. `make ui` opens it."
+    )
+    for check in decision.checks:
+        if check.name == "champion_changed":
+            console.print(f"[bold]Note:[/] {escape(check.detail)}.")
+    name = record.experiment.name
+    if decision.passed:
+        console.print(f"[bold green]Promoted:[/] version {version} of '{name}' is now the champion.")
+    else:
+        console.print(f"[bold yellow]Not promoted:[/] version {version} of '{name}' is the challenger because:")
+        for reason in decision.reasons:
+            console.print(f"  - {escape(reason)}", soft_wrap=True)

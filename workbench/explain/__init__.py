@@ -17,13 +17,14 @@ from workbench.backtest import BacktestResult, split
 from workbench.config import ExplainConfig
 from workbench.data.contract import AREA_NAME, Panel
 from workbench.explain.drivers import baseline_table, driver_table
+from workbench.explain.figures import explanation_pngs
 from workbench.explain.stability import driver_stability
 from workbench.explain.units import households, percent
 from workbench.explain.values import AdditiveExplanation, concat, explain_rows
 from workbench.featurize import FeatureTable
 from workbench.fit import FinalFit
 
-__all__ = ["CandidateExplanation", "explain_candidate"]
+__all__ = ["CandidateExplanation", "ExplainTask", "explain", "explain_candidate", "explanation_task"]
 BACKGROUND_ROWS = 2000
 
 
@@ -42,10 +43,24 @@ class CandidateExplanation:
     forecast_explanation: AdditiveExplanation | None = field(default=None, repr=False)
     backtest_explanation: AdditiveExplanation | None = field(default=None, repr=False)
     seconds: float = 0.0
+    figures: dict[str, bytes] = field(default_factory=dict, repr=False)  # PNG bytes by file name
 
     @property
     def additivity_passed(self) -> bool:
         return bool(self.additivity.get("passed", True))
+
+    def metrics(self) -> dict[str, float]:
+        out = {"explain.seconds": self.seconds}
+        if self.values is not None:
+            out["explain.additivity_max_error"] = self.additivity["max_abs_error"]
+            out |= {f"explain.stability.{k}": v for k, v in self.stability_summary.items()}
+        return out
+
+    def tags(self) -> dict[str, str]:
+        out = {"explain.method": self.method, "explain.scale": self.scale or "none"}
+        if self.values is not None:
+            out["explain.additivity"] = "passed" if self.additivity_passed else "failed"
+        return out
 
 
 def _sample(rows: pd.DataFrame, limit: int, seed: int) -> pd.DataFrame:
@@ -100,7 +115,23 @@ def _importance(explanation: AdditiveExplanation) -> tuple[pd.DataFrame, pd.Data
     return by_feature, by_concept.sort_values("mean_abs_households", ascending=False)
 
 
-def explain_candidate(
+@dataclass(frozen=True)
+class ExplainTask:
+    """One candidate's explanation job, with its rows already sampled: what a worker needs."""
+
+    spec: object
+    features: tuple
+    names: pd.Series
+    level: float
+    config: ExplainConfig
+    seed: int
+    target_label: str
+    fit: FinalFit
+    background: pd.DataFrame
+    folds: tuple[tuple[object, pd.DataFrame, pd.DataFrame], ...] = ()  # (fitted model, rows, background)
+
+
+def explanation_task(
     spec,
     *,
     table: FeatureTable,
@@ -110,45 +141,76 @@ def explain_candidate(
     config: ExplainConfig,
     seed: int,
     target_label: str = "households",
-) -> CandidateExplanation:
-    start = time.perf_counter()
+) -> ExplainTask:
+    """Choose the rows to explain (all forecast rows, a seeded sample of each fold's rows)."""
     names = panel.static_table()[AREA_NAME] if AREA_NAME in panel.spec.static else pd.Series(dtype=str)
+    common = dict(
+        spec=spec,
+        features=table.features,
+        names=names,
+        level=backtest.level,
+        config=config,
+        seed=seed,
+        target_label=target_label,
+        fit=fit,
+    )
+    if spec.is_baseline:
+        return ExplainTask(**common, background=table.frame.iloc[:0])
+    train = table.frame[table.frame["actual"].notna()]
+    folds = []
+    for fold in backtest.folds:
+        fold_train, test = split(table, fold)
+        folds.append(
+            (
+                backtest.fitted[(spec.candidate, fold.index)],
+                _sample(test, config.max_rows_per_fold, seed + fold.index),
+                _sample(fold_train, BACKGROUND_ROWS, seed),
+            )
+        )
+    return ExplainTask(**common, background=_sample(train, BACKGROUND_ROWS, seed), folds=tuple(folds))
+
+
+def explain_candidate(spec, **inputs) -> CandidateExplanation:
+    """Explain one candidate in this process (see `explanation_task` for the inputs)."""
+    return explain(explanation_task(spec, **inputs))
+
+
+def explain(task: ExplainTask) -> CandidateExplanation:
+    start = time.perf_counter()
+    spec, fit, config, seed = task.spec, task.fit, task.config, task.seed
     if spec.is_baseline:
         drivers = baseline_table(
             spec.model,
             rows=fit.forecast_rows,
             forecast=fit.forecast,
-            names=names,
-            level=backtest.level,
-            target_label=target_label,
+            names=task.names,
+            level=task.level,
+            target_label=task.target_label,
         )
         return CandidateExplanation(spec.candidate, "baseline", None, drivers, seconds=time.perf_counter() - start)
-
-    train = table.frame[table.frame["actual"].notna()]
     forecast_expl = explain_rows(
         spec,
         fit.forecaster,
         fit.forecast_rows,
-        background=_sample(train, BACKGROUND_ROWS, seed),
-        features=table.features,
+        background=task.background,
+        features=task.features,
         seed=seed,
         max_evals=config.max_evals,
     )
-    parts = []
-    for fold in backtest.folds:
-        fold_train, test = split(table, fold)
-        parts.append(
+    backtest_expl = concat(
+        [
             explain_rows(
                 spec,
-                backtest.fitted[(spec.candidate, fold.index)],
-                _sample(test, config.max_rows_per_fold, seed + fold.index),
-                background=_sample(fold_train, BACKGROUND_ROWS, seed),
-                features=table.features,
+                model,
+                rows,
+                background=background,
+                features=task.features,
                 seed=seed,
                 max_evals=config.max_evals,
             )
-        )
-    backtest_expl = concat(parts)
+            for model, rows, background in task.folds
+        ]
+    )
     errors = np.concatenate([forecast_expl.additivity_error, backtest_expl.additivity_error])
     outputs = np.abs(np.concatenate([forecast_expl.output, backtest_expl.output]))
     allowed = config.additivity_tolerance * np.maximum(1.0, outputs)
@@ -164,17 +226,26 @@ def explain_candidate(
     drivers = driver_table(
         forecast_expl,
         rows=fit.forecast_rows,
-        names=names,
+        names=task.names,
         lower=forecast["lower"].to_numpy(float),
         upper=forecast["upper"].to_numpy(float),
-        level=backtest.level,
+        level=task.level,
         top=config.top_drivers,
-        target_label=target_label,
+        target_label=task.target_label,
     )
     everything = concat([forecast_expl, backtest_expl])
     importance, concept_importance = _importance(everything)
     stability, stability_summary = driver_stability(backtest_expl, top=config.top_drivers)
     values = pd.concat([_long(forecast_expl, "forecast"), _long(backtest_expl, "backtest")], ignore_index=True)
+    figures = explanation_pngs(
+        backtest_expl,
+        concept_importance,
+        importance,
+        candidate=spec.candidate,
+        rows=config.plot_rows,
+        dependence_plots=config.dependence_plots,
+        seed=seed,
+    )
     return CandidateExplanation(
         spec.candidate,
         spec.explainer,
@@ -189,4 +260,5 @@ def explain_candidate(
         forecast_expl,
         backtest_expl,
         time.perf_counter() - start,
+        figures,
     )

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
+import io
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -12,6 +10,7 @@ import pandas as pd
 import shap
 
 from workbench.explain.values import AdditiveExplanation
+from workbench.plots import headless
 
 SCALE_LABEL = {"log": "log of the forecast", "log1p": "log of (1 + forecast)", "identity": "households"}
 
@@ -27,6 +26,7 @@ def _shap_object(explanation: AdditiveExplanation) -> shap.Explanation:
 
 
 def importance_figure(concepts: pd.DataFrame, *, candidate: str) -> plt.Figure:
+    headless()
     shown = concepts.sort_values("mean_abs_households").tail(15)
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(shown) + 1.5))
     ax.barh(shown.index, shown["mean_abs_households"], color="#1f5f8b")
@@ -37,6 +37,7 @@ def importance_figure(concepts: pd.DataFrame, *, candidate: str) -> plt.Figure:
 
 
 def beeswarm_figure(explanation: AdditiveExplanation, *, candidate: str, rows: int, seed: int) -> plt.Figure:
+    headless()
     sample = explanation
     if len(explanation.keys) > rows:
         pick = np.zeros(len(explanation.keys), dtype=bool)
@@ -53,6 +54,7 @@ def beeswarm_figure(explanation: AdditiveExplanation, *, candidate: str, rows: i
 def dependence_figures(
     explanation: AdditiveExplanation, *, features: list[str], candidate: str, rows: int, seed: int
 ) -> dict[str, plt.Figure]:
+    headless()
     sample = explanation
     if len(explanation.keys) > rows:
         pick = np.zeros(len(explanation.keys), dtype=bool)
@@ -72,3 +74,36 @@ def dependence_figures(
 def close_all(figures) -> None:
     for fig in figures:
         plt.close(fig)
+
+
+def png(fig: plt.Figure) -> bytes:
+    """The figure as PNG bytes, closed afterwards (figures are rendered where they are computed)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def explanation_pngs(
+    explanation: AdditiveExplanation,
+    concept_importance: pd.DataFrame,
+    importance: pd.DataFrame,
+    *,
+    candidate: str,
+    rows: int,
+    dependence_plots: int,
+    seed: int,
+) -> dict[str, bytes]:
+    """Importance, beeswarm and dependence plots of one candidate, as PNG bytes keyed by file name."""
+    figures = {
+        "importance.png": importance_figure(concept_importance, candidate=candidate),
+        "beeswarm.png": beeswarm_figure(explanation, candidate=candidate, rows=rows, seed=seed),
+    }
+    top = list(importance.index[:dependence_plots])
+    figures |= {
+        f"dependence_{name}.png": fig
+        for name, fig in dependence_figures(
+            explanation, features=top, candidate=candidate, rows=rows, seed=seed
+        ).items()
+    }
+    return {name: png(fig) for name, fig in figures.items()}

@@ -3,7 +3,8 @@ the run and the registry. Fields only people can write are marked for completion
 
 from __future__ import annotations
 
-from workbench.forecast import ForecastResult
+from workbench.forecast_record import ForecastResult
+from workbench.report.caveats import caveats
 
 TODO = "TO COMPLETE"
 
@@ -77,7 +78,7 @@ def model_card(result: ForecastResult) -> str:
             "- SHAP values for every forecast, grouped into plain-language drivers; additivity checked for every row.",
             "",
             "## Caveats and recommendations",
-            *[f"- {x}" for x in __import__("workbench.report.publish", fromlist=["caveats"]).caveats(result)],
+            *[f"- {x}" for x in caveats(result)],
             f"- Ethical considerations: {TODO}: the team's assessment of how the forecasts will be used and by whom.",
             "",
         ]

@@ -4,7 +4,6 @@ was trained with, its logged model, and the evidence recorded about it."""
 from __future__ import annotations
 
 import io
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +14,8 @@ from mlflow.tracking import MlflowClient
 
 from workbench.config import Experiment, parse_experiment
 from workbench.errors import WorkbenchError
-from workbench.tracking.registry import CHAMPION, _no_progress_bar
+from workbench.tracking.quiet import quiet
+from workbench.tracking.registry import CHAMPION, verified_report
 from workbench.tracking.store import tracking_uri
 
 
@@ -35,6 +35,20 @@ class ChampionModel:
     gate: dict = field(default_factory=dict)
     trained_on: str = ""  # data source and last period, from the training run
     trained_at: str = ""
+    contract: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def forecaster(self):
+        """The fitted forecaster inside the logged model (for explanations)."""
+        return self.model.unwrap_python_model().forecaster
+
+    @property
+    def input_columns(self) -> list[str]:
+        return self.model.metadata.get_input_schema().input_names()
+
+    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """forecast, lower and upper for each row of model input."""
+        return self.model.predict(frame)
 
 
 def load_champion(experiment: Experiment) -> ChampionModel:
@@ -51,12 +65,12 @@ def load_champion(experiment: Experiment) -> ChampionModel:
         ) from None
     tags = version.tags
     parent = tags["gate.report_run_id"]
-    with _no_progress_bar():
+    gate = verified_report(client, name, str(version.version))
+    with quiet():
         trained = parse_experiment(
             mlflow.artifacts.load_text(f"runs:/{parent}/experiment.yaml"),
             source=Path(f"runs:/{parent}/experiment.yaml"),
         )
-        gate = json.loads(mlflow.artifacts.load_text(f"runs:/{parent}/gate/gate_report.json"))
         groups = pd.read_csv(io.StringIO(mlflow.artifacts.load_text(f"runs:/{parent}/audit/audit_groups.csv")))
         model = mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}")
     run = client.get_run(tags["run_id"])
@@ -76,4 +90,5 @@ def load_champion(experiment: Experiment) -> ChampionModel:
         gate=gate,
         trained_on=f"{parent_run.data.params.get('data_source', '')}, up to {parent_run.data.params.get('last_period', '')}",
         trained_at=pd.Timestamp(parent_run.info.start_time, unit="ms").strftime("%Y-%m-%d"),
+        contract={k.removeprefix("contract."): v for k, v in tags.items() if k.startswith("contract.")},
     )

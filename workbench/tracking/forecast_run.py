@@ -7,8 +7,8 @@ from pathlib import Path
 import mlflow
 from mlflow.entities import LoggedModelInput
 
-from workbench.forecast import ForecastResult
-from workbench.tracking.runs import _quiet
+from workbench.forecast_record import ForecastResult
+from workbench.tracking.quiet import quiet
 from workbench.tracking.store import git_state
 
 
@@ -16,7 +16,7 @@ def log_forecast(result: ForecastResult, folder: Path) -> str:
     champion = result.champion
     commit, dirty = git_state()
     with (
-        _quiet(),
+        quiet(),
         mlflow.start_run(
             experiment_id=mlflow.get_experiment_by_name(champion.name).experiment_id,
             run_name=f"forecast {result.made_at[:10]}",

@@ -1,23 +1,46 @@
-"""The model registry: every winner becomes a version of the experiment's registered model; the
-`champion` alias moves only when the gate passes, here and nowhere else."""
+"""The model registry: every winner becomes a version of the experiment's registered model, and the
+`champion` alias moves only on a passing decision.
+
+Three guarantees live here:
+- **one registered model, one contract**: the target, frequency, horizons and area-code pattern are
+  tags of the registered model; a run with another contract is refused before anything is logged;
+- **compare-and-set**: the champion is read, the gate decides and the alias moves under one lock
+  per registered model (a file lock beside a local store; a lease tag on a server store);
+- **facts, not files**: the evidence the gate judged is digested into an immutable run parameter
+  when the run is made; `promote` refuses a report whose digest no longer matches.
+"""
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
-from contextlib import contextmanager
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from workbench.errors import WorkbenchError
+from workbench.errors import ConfigError, WorkbenchError
 from workbench.gate import Approval, Champion, Decision, Evidence, evaluate
+from workbench.interrupt import deferred
+from workbench.record import LoggedRuns
+from workbench.tracking.quiet import quiet
+from workbench.tracking.store import PROJECT_ROOT, tracking_uri
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 REPORT = "gate/gate_report.json"
+EVIDENCE_DIGEST = "gate.evidence_sha256"
+LEASE_TAG = "lock.holder"
+LEASE_SECONDS = 60
 
 
 class GateRefused(WorkbenchError):
@@ -26,87 +49,192 @@ class GateRefused(WorkbenchError):
     exit_code = 3
 
 
-def champion_of(client: MlflowClient, name: str) -> Champion | None:
+def evidence_digest(evidence: dict, settings: dict) -> str:
+    """SHA-256 of the evidence and the gate settings, in a canonical JSON form."""
+    canonical = json.dumps({"evidence": evidence, "settings": settings}, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def client() -> MlflowClient:
+    mlflow.set_tracking_uri(tracking_uri())
+    return MlflowClient(tracking_uri())
+
+
+def _registered(c: MlflowClient, name: str):
     try:
-        version = client.get_model_version_by_alias(name, CHAMPION)
+        return c.get_registered_model(name)
     except MlflowException:
         return None
-    value = version.tags.get("backtest.value")
+
+
+def check_contract(c: MlflowClient, name: str, contract: dict[str, str], *, source: str = "experiment") -> None:
+    """Refuse a run whose contract differs from the registered model's (target, frequency, horizons, pattern)."""
+    model = _registered(c, name)
+    if model is None:
+        return
+    recorded = {k.removeprefix("contract."): v for k, v in model.tags.items() if k.startswith("contract.")}
+    differs = {k: (recorded[k], v) for k, v in contract.items() if k in recorded and recorded[k] != v}
+    if differs:
+        detail = "; ".join(f"{k} is '{old}' there but '{new}' here" for k, (old, new) in differs.items())
+        raise ConfigError(
+            f"{source}: registered model '{name}' has another contract ({detail}). A registered model holds one "
+            f"contract: give this experiment its own name (name: {name}_{contract.get('target', 'v2')})"
+        )
+
+
+def champion_of(c: MlflowClient, name: str) -> Champion | None:
+    """The champion as its immutable run parameters record it (not its editable version tags)."""
+    try:
+        version = c.get_model_version_by_alias(name, CHAMPION)
+    except MlflowException:
+        return None
+    report_run = version.tags.get("gate.report_run_id")
+    params = c.get_run(report_run).data.params if report_run else {}
+    value = params.get("gate.metric_value")
     return Champion(
-        version=str(version.version), value=float(value) if value else None, data_digest=version.tags.get("data.digest")
+        version=str(version.version),
+        value=float(value) if value else None,
+        data_digest=params.get("gate.data_digest") or version.tags.get("data.digest"),
     )
 
 
-def approval_of(client: MlflowClient, name: str, version: str) -> Approval | None:
-    tags = client.get_model_version(name, version).tags
+def approval_of(c: MlflowClient, name: str, version: str) -> Approval | None:
+    tags = c.get_model_version(name, version).tags
     if "approval.by" not in tags:
         return None
     return Approval(by=tags["approval.by"], note=tags.get("approval.note", ""), at=tags.get("approval.at", ""))
 
 
-def _record(client: MlflowClient, name: str, version: str, decision: Decision) -> None:
+def _record(c: MlflowClient, name: str, version: str, decision: Decision) -> None:
     tags = {
         "gate.verdict": decision.verdict,
         "gate.decided_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "gate.reasons": " | ".join(decision.reasons)[:4900] or "none",
     }
-    tags |= {f"gate.{c.name}": "pass" if c.passed else ("fail" if c.blocking else "noted") for c in decision.checks}
+    tags |= {f"gate.{ch.name}": "pass" if ch.passed else ("fail" if ch.blocking else "noted") for ch in decision.checks}
     for key, value in tags.items():
-        client.set_model_version_tag(name, version, key, value)
+        c.set_model_version_tag(name, version, key, value)
     if decision.passed:
-        client.set_registered_model_alias(name, CHAMPION, version)
+        c.set_registered_model_alias(name, CHAMPION, version)
         try:
-            if str(client.get_model_version_by_alias(name, CHALLENGER).version) == str(version):
-                client.delete_registered_model_alias(name, CHALLENGER)
+            if str(c.get_model_version_by_alias(name, CHALLENGER).version) == str(version):
+                c.delete_registered_model_alias(name, CHALLENGER)
         except MlflowException:
             pass
     else:
-        client.set_registered_model_alias(name, CHALLENGER, version)
+        c.set_registered_model_alias(name, CHALLENGER, version)
 
 
-def register(
-    client: MlflowClient, *, name: str, model_uri: str, run_id: str, parent_run_id: str, decide
-) -> tuple[str, Decision]:
-    """Register the winner, decide with `decide(champion, approval=None)`, tag and alias the version."""
-    champion = champion_of(client, name)
-    decision: Decision = decide(champion, None)
-    version = mlflow.register_model(model_uri=model_uri, name=name).version
-    evidence = decision.evidence
-    for key, value in {
-        "candidate": evidence.candidate,
-        "git.commit": evidence.commit,
-        "git.dirty": str(evidence.dirty).lower(),
-        "config.hash": evidence.config_hash,
-        "data.digest": evidence.data_digest,
-        "backtest.metric": evidence.metric,
-        "backtest.value": f"{evidence.value:.6g}",
-        "run_id": run_id,
-        "gate.report_run_id": parent_run_id,
-    }.items():
-        client.set_model_version_tag(name, str(version), key, value)
-    _record(client, name, str(version), decision)
-    return str(version), decision
+def _lock_path(name: str) -> Path | None:
+    uri = tracking_uri()
+    if not uri.startswith("sqlite:///"):
+        return None
+    database = Path(uri.removeprefix("sqlite:///"))
+    database = database if database.is_absolute() else PROJECT_ROOT / database
+    return database.with_name(f".{database.name}.{hashlib.sha256(name.encode()).hexdigest()[:12]}.lock")
 
 
 @contextmanager
-def _no_progress_bar():
-    previous = os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
-    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
+def _file_lock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def _lease(c: MlflowClient, name: str, *, timeout: float = 300.0) -> Iterator[None]:
+    """A lease on a server store: the holder writes its id into a registered-model tag, waits, and
+    holds the lease only if its id is still there; a lease expires after LEASE_SECONDS."""
+    me = f"{uuid.uuid4().hex}:{os.getpid()}"
+    deadline = time.monotonic() + timeout
+    while True:
+        holder = _registered(c, name).tags.get(LEASE_TAG, "")  # type: ignore[union-attr]
+        held_by, _, until = holder.rpartition("@")
+        if not held_by or float(until or 0) < time.time():
+            c.set_registered_model_tag(name, LEASE_TAG, f"{me}@{time.time() + LEASE_SECONDS:.0f}")
+            time.sleep(0.5)
+            if _registered(c, name).tags.get(LEASE_TAG, "").startswith(me):  # type: ignore[union-attr]
+                break
+        if time.monotonic() > deadline:
+            raise WorkbenchError(f"could not take the lock on '{name}' within {timeout:.0f} s: another run holds it")
+        time.sleep(1.0)
     try:
         yield
     finally:
-        if previous is None:
-            os.environ.pop("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", None)
-        else:
-            os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = previous
+        c.delete_registered_model_tag(name, LEASE_TAG)
 
 
-def _version(client: MlflowClient, name: str, version: str):
+@dataclass
+class Registry:
+    """The registered model of one experiment, held under its lock (see `champion_lock`)."""
+
+    client: MlflowClient
+    name: str
+    contract: dict[str, str]
+
+    def champion(self) -> Champion | None:
+        return champion_of(self.client, self.name)
+
+    def register(self, logged: LoggedRuns, decision: Decision) -> str:
+        """A new version for the winner, tagged and aliased as the decision says. Signals wait until it
+        is done; an error part-way deletes the version, so no bare untagged version is left."""
+        evidence = decision.evidence
+        winner = evidence.candidate
+        with deferred(), quiet():
+            uri = logged.model_uris[winner]
+            created = self.client.create_model_version(
+                self.name,
+                uri,
+                run_id=logged.child_run_ids[winner],
+                model_id=uri.removeprefix("models:/") if uri.startswith("models:/m-") else None,
+            )
+            version = str(created.version)
+            try:
+                tags = {
+                    "candidate": winner,
+                    "git.commit": evidence.commit,
+                    "git.dirty": str(evidence.dirty).lower(),
+                    "config.hash": evidence.config_hash,
+                    "data.digest": evidence.data_digest,
+                    "backtest.metric": evidence.metric,
+                    "backtest.value": f"{evidence.value:.6g}",
+                    "run_id": logged.child_run_ids[winner],
+                    "gate.report_run_id": logged.parent_run_id,
+                    "gate.champion_at_decision": decision.champion.version if decision.champion else "none",
+                } | {f"contract.{k}": v for k, v in self.contract.items()}
+                for key, value in tags.items():
+                    self.client.set_model_version_tag(self.name, version, key, value)
+                _record(self.client, self.name, version, decision)
+            except BaseException:
+                self.client.delete_model_version(self.name, version)
+                raise
+        return version
+
+
+@contextmanager
+def champion_lock(name: str, contract: dict[str, str]) -> Iterator[Registry]:
+    """Hold the registered model `name` for a compare-and-set: read the champion, decide, register."""
+    c = client()
+    with quiet():
+        if _registered(c, name) is None:
+            with suppress(MlflowException):  # created by a concurrent run a moment ago
+                c.create_registered_model(name, tags={f"contract.{k}": v for k, v in contract.items()})
+    path = _lock_path(name)
+    with _file_lock(path) if path else _lease(c, name):
+        check_contract(c, name, contract)
+        yield Registry(c, name, contract)
+
+
+def _version(c: MlflowClient, name: str, version: str):
     try:
-        return client.get_model_version(name, version)
+        return c.get_model_version(name, version)
     except MlflowException:
         try:
-            known = sorted(int(v.version) for v in client.search_model_versions(f"name='{name}'"))
+            known = sorted(int(v.version) for v in c.search_model_versions(f"name='{name}'"))
         except MlflowException:
             known = []
         raise WorkbenchError(
@@ -115,26 +243,49 @@ def _version(client: MlflowClient, name: str, version: str):
         ) from None
 
 
-def promote(client: MlflowClient, *, name: str, version: str) -> Decision:
-    """Re-check the gate for `version` with today's champion and approvals; move `champion` only if it passes."""
-    model_version = _version(client, name, version)
+def verified_report(c: MlflowClient, name: str, version: str) -> dict:
+    """The gate report of `version`, refused unless it matches the digest recorded when the run was made."""
+    model_version = _version(c, name, version)
     report_run = model_version.tags.get("gate.report_run_id")
     if not report_run:
         raise WorkbenchError(
             f"version {version} of '{name}' has no gate report; it was not registered by the workbench"
         )
-    with _no_progress_bar():
+    recorded = c.get_run(report_run).data.params.get(EVIDENCE_DIGEST)
+    with quiet():
         report = json.loads(mlflow.artifacts.load_text(f"runs:/{report_run}/{REPORT}"))
-    champion = champion_of(client, name)
-    if champion and champion.version == str(version):
-        raise WorkbenchError(f"version {version} of '{name}' is already the champion")
-    settings = report["settings"]
-    decision = evaluate(
-        Evidence(**report["evidence"]), champion=champion, approval=approval_of(client, name, version), **settings
-    )
-    _record(client, name, str(version), decision)
+    if not recorded or evidence_digest(report["evidence"], report["settings"]) != recorded:
+        raise GateRefused(
+            f"version {version} of '{name}' was not promoted: its gate report (runs:/{report_run}/{REPORT}) does "
+            f"not match the digest recorded in run parameter {EVIDENCE_DIGEST} when the run was made; the report "
+            "was edited or is not the workbench's. Train again to get a new version."
+        )
+    return report
+
+
+def promote(c: MlflowClient, *, name: str, version: str, contract: dict[str, str]) -> Decision:
+    """Re-check the gate for `version` with today's champion and approvals, under the lock; move
+    `champion` only if it passes."""
+    report = verified_report(c, name, version)
+    with champion_lock(name, contract) as registry:
+        champion = registry.champion()
+        if champion and champion.version == str(version):
+            raise WorkbenchError(f"version {version} of '{name}' is already the champion")
+        decision = evaluate(
+            Evidence(**report["evidence"]),
+            champion=champion,
+            approval=approval_of(c, name, version),
+            **report["settings"],
+        )
+        with deferred():
+            _record(c, name, str(version), decision)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    client.log_text(report_run, decision.to_json(), f"gate/promote_v{version}_{stamp}.json")
+    with quiet():
+        c.log_text(
+            _version(c, name, version).tags["gate.report_run_id"],
+            decision.to_json(),
+            f"gate/promote_v{version}_{stamp}.json",
+        )
     if not decision.passed:
         raise GateRefused(
             f"version {version} of '{name}' was not promoted:\n" + "\n".join(f"- {r}" for r in decision.reasons)
@@ -142,11 +293,26 @@ def promote(client: MlflowClient, *, name: str, version: str) -> Decision:
     return decision
 
 
-def approve(client: MlflowClient, *, name: str, version: str, by: str, note: str) -> Approval:
+def approve(c: MlflowClient, *, name: str, version: str, by: str, note: str) -> Approval:
     if not by.strip() or not note.strip():
         raise WorkbenchError("an approval needs a name (--by) and a note saying why (--note)")
-    _version(client, name, version)
+    _version(c, name, version)
     approval = Approval(by=by.strip(), note=note.strip(), at=datetime.now(UTC).isoformat(timespec="seconds"))
     for key, value in {"approval.by": approval.by, "approval.note": approval.note, "approval.at": approval.at}.items():
-        client.set_model_version_tag(name, version, key, value)
+        c.set_model_version_tag(name, version, key, value)
     return approval
+
+
+__all__ = [
+    "CHALLENGER",
+    "CHAMPION",
+    "EVIDENCE_DIGEST",
+    "GateRefused",
+    "Registry",
+    "approve",
+    "champion_lock",
+    "check_contract",
+    "client",
+    "evidence_digest",
+    "promote",
+]

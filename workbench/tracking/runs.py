@@ -1,41 +1,46 @@
-"""Logging one training run: a parent run for the experiment and a child run per candidate."""
+"""Recording one training run: a parent run for the experiment and a child run per candidate.
+
+Recording never decides: the gate's decision is made in `workbench/train.py` and handed here to be
+written down. Everything a run records is batched: one `log_batch` of params, metrics and tags per
+run, one upload of a folder of artifacts per run, and figures arrive already rendered as PNG bytes.
+"""
 
 from __future__ import annotations
 
 import json
-import logging
 import tempfile
 import time
-import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
 
 import mlflow
 import pandas as pd
-from mlflow.entities import Metric, Param
+from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
-from workbench.audit.report import audit_markdown, disparity_figure
 from workbench.describe import comparison_table, run_description
-from workbench.gate import evaluate, evidence_from
-from workbench.plots import backtest_figure, close
+from workbench.gate import Decision, Evidence
+from workbench.interrupt import Interrupted
 from workbench.record import LoggedRuns, TrainingRecord
-from workbench.tracking.explanations import log_explanation
+from workbench.tracking.explanations import explanation_files
 from workbench.tracking.pyfunc import ForecastModel
-from workbench.tracking.registry import REPORT, register
-from workbench.tracking.store import PROJECT_ROOT, artifact_root, git_state, tracking_uri
+from workbench.tracking.quiet import quiet
+from workbench.tracking.registry import EVIDENCE_DIGEST, REPORT, evidence_digest
+from workbench.tracking.store import PROJECT_ROOT, artifact_root, tracking_uri
 
 PACKAGES = ("lightgbm", "scikit-learn", "pandas", "numpy", "pyarrow", "pydantic", "pandera", "cloudpickle")
 MODEL_CODE = [str(PROJECT_ROOT / d) for d in ("workbench", "features", "models")]
+SUMMARY_METRICS = ("mae", "rmse", "wape", "mase", "bias", "coverage", "winkler")
 
 
-def _experiment_id(client: MlflowClient, name: str, uri: str) -> str:
+def experiment_id(client: MlflowClient, name: str) -> str:
     found = client.get_experiment_by_name(name)
     if found is not None:
         return found.experiment_id
-    root = artifact_root(uri)
+    root = artifact_root(tracking_uri())
     return client.create_experiment(name, artifact_location=f"{root}/{name}" if root else None)
 
 
@@ -66,9 +71,16 @@ def _params(record: TrainingRecord) -> dict[str, str]:
         "first_period": str(record.panel.frame["period"].min()),
         "last_period": str(record.panel.frame["period"].max()),
         "data_source": record.panel.source,
+        "engine": record.engine,
     }
     params |= {f"backtest.{k}": v for k, v in e.backtest.model_dump().items()}
     params |= {f"selection.{k}": v for k, v in e.selection.model_dump().items()}
+    config = e.audit
+    params |= {
+        "audit.groupings": ",".join(config.groupings or record.panel.spec.groups),
+        "audit.config": json.dumps(config.model_dump(mode="json"), sort_keys=True),
+    }
+    params |= {f"gate.{k}": v for k, v in e.gate.model_dump().items()}
     return {k: str(v)[:6000] for k, v in params.items()}
 
 
@@ -76,20 +88,16 @@ def _fold_metrics(record: TrainingRecord, candidate: str, now: int) -> list[Metr
     rows = record.backtest.fold_metrics[record.backtest.fold_metrics["candidate"] == candidate]
     metrics = []
     for row in rows.itertuples(index=False):
-        for name in ("mae", "rmse", "wape", "mase", "bias", "coverage", "winkler"):
+        for name in SUMMARY_METRICS:
             value = getattr(row, name)
             if pd.notna(value):
                 metrics.append(Metric(f"fold.{name}.h{row.horizon}", float(value), now, int(row.fold)))
     return metrics
 
 
-def _summary_metrics(record: TrainingRecord, candidate: str) -> dict[str, float]:
+def summary_metrics(record: TrainingRecord, candidate: str) -> dict[str, float]:
     summary = record.backtest.summary.set_index("candidate").loc[candidate]
-    out = {
-        k: float(summary[k])
-        for k in ("mae", "rmse", "wape", "mase", "bias", "coverage", "winkler")
-        if pd.notna(summary[k])
-    }
+    out = {k: float(summary[k]) for k in SUMMARY_METRICS if pd.notna(summary[k])}
     by_h = record.backtest.horizon_metrics[record.backtest.horizon_metrics["candidate"] == candidate]
     for row in by_h.itertuples(index=False):
         for name in ("mase", "wape", "coverage"):
@@ -98,7 +106,25 @@ def _summary_metrics(record: TrainingRecord, candidate: str) -> dict[str, float]
     return out
 
 
+def _batch(client: MlflowClient, run_id: str, *, metrics=(), params=None, tags=None, now: int = 0) -> None:
+    """Params, metrics and tags of one run in as few requests as MLflow's batch limits allow
+    (100 params, 100 tags and 1,000 entries a request)."""
+    metric_list = [m if isinstance(m, Metric) else Metric(m[0], float(m[1]), now, 0) for m in metrics]
+    param_list = [Param(k, str(v)) for k, v in (params or {}).items()]
+    tag_list = [RunTag(k, str(v)) for k, v in (tags or {}).items()]
+    chunk = 0
+    while chunk == 0 or chunk * 100 < max(len(param_list), len(tag_list)) or chunk * 800 < len(metric_list):
+        client.log_batch(
+            run_id,
+            metrics=metric_list[chunk * 800 : (chunk + 1) * 800],
+            params=param_list[chunk * 100 : (chunk + 1) * 100],
+            tags=tag_list[chunk * 100 : (chunk + 1) * 100],
+        )
+        chunk += 1
+
+
 def _log_model(record: TrainingRecord, candidate: str) -> str:
+    """The winner's pyfunc model, logged into its (resumed) child run."""
     fit = record.fits[candidate]
     columns = [*record.table.feature_names, *[c for c in fit.forecast_rows if c.startswith("ref_")]]
     categories = {
@@ -121,34 +147,103 @@ def _log_model(record: TrainingRecord, candidate: str) -> str:
     return info.model_uri
 
 
+def _write_frames(folder: Path, frames: dict[str, pd.DataFrame | str | bytes]) -> None:
+    for name, content in frames.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        elif isinstance(content, str):
+            path.write_text(content)
+        elif name.endswith(".parquet"):
+            content.to_parquet(path, index=False)
+        else:
+            content.to_csv(path, index=False)
+
+
+def _upload(client: MlflowClient, run_id: str, files: dict[str, pd.DataFrame | str | bytes]) -> None:
+    """Every artifact of a run in one upload."""
+    with tempfile.TemporaryDirectory() as tmp:
+        _write_frames(Path(tmp), files)
+        client.log_artifacts(run_id, tmp)
+
+
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(**{c: frame[c].astype(str) for c in ("origin", "target_period") if c in frame})
+
+
+def _parent_files(record: TrainingRecord) -> dict[str, pd.DataFrame | str | bytes]:
+    selection, audits = record.selection, record.audits
+    files: dict[str, pd.DataFrame | str | bytes] = {
+        "experiment.yaml": record.experiment.raw_text,
+        "backtest/comparison.csv": comparison_table(record).reset_index(names="candidate"),
+        "backtest/metrics_by_horizon.csv": record.backtest.horizon_metrics,
+        "backtest/metrics_by_fold.csv": record.backtest.fold_metrics,
+        "backtest/selection.json": json.dumps(
+            {
+                "winner": selection.winner,
+                "metric": selection.metric,
+                "rule": selection.rule,
+                "verdict": selection.verdict,
+                "best_baseline": selection.best_baseline,
+                "best_model": selection.best_model,
+                "beats_baselines": selection.beats_baselines,
+                "ranking": selection.ranking.to_dict(orient="records"),
+            },
+            indent=2,
+            default=str,
+        ),
+        "backtest/features.json": json.dumps(
+            [{"name": f.name, "concept": f.concept, "kind": f.kind} for f in record.table.features], indent=2
+        ),
+        "audit/audit_groups.csv": pd.concat([a.groups.assign(candidate=c) for c, a in audits.items()]),
+        "audit/audit_disparities.csv": pd.concat([a.disparities.assign(candidate=c) for c, a in audits.items()]),
+        "audit/audit_summary.json": json.dumps(
+            {c: {"passed": a.passed, "reasons": a.reasons(limit=20)} for c, a in audits.items()}, indent=2
+        ),
+        "explanations/winner_drivers.csv": _as_text(record.explanations[selection.winner].drivers),
+    }
+    files |= {name: png for name, png in record.figures.items()}
+    return files
+
+
+def _child_files(record: TrainingRecord, candidate: str) -> dict[str, pd.DataFrame | str | bytes]:
+    predictions = record.backtest.predictions[record.backtest.predictions["candidate"] == candidate]
+    files: dict[str, pd.DataFrame | str | bytes] = {
+        "backtest_predictions.parquet": predictions.assign(origin=predictions["origin"].astype(str)),
+        "forecast.csv": _as_text(record.fits[candidate].forecast),
+    }
+    files |= explanation_files(record.explanations[candidate])
+    return files
+
+
 @contextmanager
-def _quiet():
-    """MLflow's own notices (schema hints, pickling advice) are noise at the terminal; errors still show."""
-    logger = logging.getLogger("mlflow")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            yield
-    finally:
-        logger.setLevel(level)
+def training_runs(record: TrainingRecord, evidence: Evidence, *, commit: str, dirty: bool) -> Iterator[LoggedRuns]:
+    """Open and fill the parent and child runs; the caller decides the gate inside the block.
+
+    On an interruption every open run ends KILLED, on any other error FAILED: never RUNNING."""
+    with quiet():
+        uri = tracking_uri()
+        mlflow.set_tracking_uri(uri)
+        client = MlflowClient(uri)
+        exp_id = experiment_id(client, record.experiment.name)
+        logged = _open_runs(client, exp_id, record, commit=commit, dirty=dirty)
+        try:
+            _fill_runs(client, record, logged)
+            _batch(client, logged.parent_run_id, params=_evidence_params(record, evidence))
+            yield logged
+        except Interrupted:
+            _end(client, logged, RunStatus.KILLED)
+            raise
+        except BaseException:
+            _end(client, logged, RunStatus.FAILED)
+            raise
+        _end(client, logged, RunStatus.FINISHED)
 
 
-def log_training(record: TrainingRecord) -> LoggedRuns:
-    """Log `record` to the tracking store. A failure part-way marks the runs FAILED, never RUNNING."""
-    with _quiet():
-        return _log_training(record)
-
-
-def _log_training(record: TrainingRecord) -> LoggedRuns:
-    uri = tracking_uri()
-    mlflow.set_tracking_uri(uri)
-    client = MlflowClient(uri)
-    experiment_id = _experiment_id(client, record.experiment.name, uri)
-    commit, dirty = git_state()
-    description = run_description(record, commit=commit, dirty=dirty)
+def _open_runs(client: MlflowClient, exp_id: str, record: TrainingRecord, *, commit: str, dirty: bool) -> LoggedRuns:
     selection = record.selection
+    contract = record.contract
     tags = {
         "git.commit": commit,
         "git.dirty": str(dirty).lower(),
@@ -159,196 +254,130 @@ def _log_training(record: TrainingRecord) -> LoggedRuns:
         "winner": selection.winner,
         "selection.rule": selection.rule,
         "selection.beats_baselines": str(selection.beats_baselines).lower(),
-        "explanations.logged": str(len(record.explanations) == len(record.experiment.models)).lower(),
-        "explanations.additivity_passed": str(all(e.additivity_passed for e in record.explanations.values())).lower(),
-    }
-    child_ids: dict[str, str] = {}
-    model_uris: dict[str, str] = {}
-    dataset = _dataset(record)
-    with mlflow.start_run(
-        experiment_id=experiment_id, run_name=f"{record.experiment.name}", description=description, tags=tags
-    ) as parent:
-        client.log_batch(parent.info.run_id, params=[Param(k, v) for k, v in _params(record).items()])
-        mlflow.log_input(dataset, context="training")
-        mlflow.log_text(record.experiment.raw_text, "experiment.yaml")
-        with tempfile.TemporaryDirectory() as tmp:
-            folder = Path(tmp)
-            comparison_table(record).to_csv(folder / "comparison.csv")
-            record.backtest.horizon_metrics.to_csv(folder / "metrics_by_horizon.csv", index=False)
-            record.backtest.fold_metrics.to_csv(folder / "metrics_by_fold.csv", index=False)
-            (folder / "selection.json").write_text(
-                json.dumps(
-                    {
-                        "winner": selection.winner,
-                        "metric": selection.metric,
-                        "rule": selection.rule,
-                        "verdict": selection.verdict,
-                        "best_baseline": selection.best_baseline,
-                        "best_model": selection.best_model,
-                        "beats_baselines": selection.beats_baselines,
-                        "ranking": selection.ranking.to_dict(orient="records"),
-                    },
-                    indent=2,
-                    default=str,
-                )
-            )
-            (folder / "features.json").write_text(
-                json.dumps(
-                    [{"name": f.name, "concept": f.concept, "kind": f.kind} for f in record.table.features], indent=2
-                )
-            )
-            mlflow.log_artifacts(tmp, artifact_path="backtest")
-        figure = backtest_figure(
-            record.backtest,
-            winner=selection.winner,
-            baselines=[m.candidate for m in record.experiment.baselines],
-            target=record.experiment.target,
+        "mlflow.runName": record.experiment.name,
+        "mlflow.note.content": run_description(record, commit=commit, dirty=dirty),
+    } | {f"contract.{k}": v for k, v in contract.items()}
+    parent = client.create_run(exp_id, tags=tags, run_name=record.experiment.name)
+    child_ids = {}
+    for spec in record.experiment.models:
+        child = client.create_run(
+            exp_id,
+            run_name=spec.candidate,
+            tags={
+                "mlflow.parentRunId": parent.info.run_id,
+                "candidate": spec.candidate,
+                "kind": spec.kind,
+                "explainer": spec.explainer,
+                "baseline": str(spec.is_baseline).lower(),
+                "winner": str(spec.candidate == selection.winner).lower(),
+                "git.commit": commit,
+                "config.hash": record.experiment.config_hash,
+                "data.digest": record.panel.digest(),
+            },
         )
-        mlflow.log_figure(figure, "backtest/backtest.png")
-        close(figure)
-        winner_metrics = _summary_metrics(record, selection.winner)
-        baseline_metrics = _summary_metrics(record, selection.best_baseline)
-        metrics = {f"winner.{k}": v for k, v in winner_metrics.items()}
-        metrics |= {f"best_baseline.{k}": v for k, v in baseline_metrics.items()}
-        metrics |= {f"time.{k}_s": v for k, v in record.timings.items()}
-        mlflow.log_metrics(metrics)
-        now = int(time.time() * 1000)
-        for spec in record.experiment.models:
-            name = spec.candidate
-            with mlflow.start_run(
-                experiment_id=experiment_id,
-                run_name=name,
-                nested=True,
-                tags={
-                    "candidate": name,
-                    "kind": spec.kind,
-                    "explainer": spec.explainer,
-                    "baseline": str(spec.is_baseline).lower(),
-                    "winner": str(name == selection.winner).lower(),
-                    "git.commit": commit,
-                    "config.hash": record.experiment.config_hash,
-                    "data.digest": record.panel.digest(),
-                },
-            ) as child:
-                params = [Param("model", spec.model)] + [Param(k, str(v)) for k, v in spec.model_dump().items()]
-                client.log_batch(child.info.run_id, params=params, metrics=_fold_metrics(record, name, now))
-                mlflow.log_metrics(_summary_metrics(record, name))
-                mlflow.log_input(dataset, context="training")
-                with tempfile.TemporaryDirectory() as tmp:
-                    predictions = record.backtest.predictions[record.backtest.predictions["candidate"] == name]
-                    predictions.assign(origin=predictions["origin"].astype(str)).to_parquet(
-                        Path(tmp) / "backtest_predictions.parquet", index=False
-                    )
-                    forecast = record.fits[name].forecast
-                    forecast.assign(**{c: forecast[c].astype(str) for c in ("origin", "target_period")}).to_csv(
-                        Path(tmp) / "forecast.csv", index=False
-                    )
-                    mlflow.log_artifacts(tmp)
-                log_explanation(
-                    record.explanations[name], config=record.experiment.explain, seed=record.experiment.seed
-                )
-                audit = record.audits[name]
-                mlflow.log_metrics(audit.headline_metrics())
-                mlflow.set_tag("audit.verdict", "pass" if audit.passed else "fail")
-                model_uris[name] = _log_model(record, name)
-                child_ids[name] = child.info.run_id
-        mlflow.set_tag("winner_run_id", child_ids[selection.winner])
-        _log_audit(record)
-        decision, version = _gate_and_register(
-            client, record, parent.info.run_id, child_ids, model_uris, commit=commit, dirty=dirty
-        )
-        mlflow.set_tag(
-            "mlflow.note.content",
-            run_description(
-                record, commit=commit, dirty=dirty, decision=decision, model=record.experiment.name, version=version
-            ),
-        )
-        winner_drivers = record.explanations[selection.winner].drivers
-        mlflow.log_text(
-            winner_drivers.assign(**{c: winner_drivers[c].astype(str) for c in ("origin", "target_period")}).to_csv(
-                index=False
-            ),
-            "explanations/winner_drivers.csv",
-        )
+        child_ids[spec.candidate] = child.info.run_id
     return LoggedRuns(
-        uri, experiment_id, parent.info.run_id, child_ids, model_uris, record.experiment.name, version, decision
+        tracking_uri(), exp_id, parent.info.run_id, child_ids, {}, record.experiment.name, contract=contract
     )
 
 
-def _log_audit(record: TrainingRecord) -> None:
-    """Audit tables for every candidate, and the winner's report and chart, on the parent run."""
-    audits = record.audits
-    winner = audits[record.selection.winner]
-    config = record.experiment.audit
-    params = {
-        "audit.groupings": ",".join(config.groupings or record.panel.spec.groups),
-        "audit.intersections": config.intersections,
-        "audit.min_group_size": config.min_group_size,
-        "audit.reference": config.reference,
-        "audit.bootstrap": config.bootstrap,
-        "audit.confidence": config.confidence,
-        "audit.block_on_uncertain": config.block_on_uncertain,
+def _evidence_params(record: TrainingRecord, evidence: Evidence) -> dict[str, str]:
+    """Run parameters cannot be changed once logged: the digest of what the gate judges, and the
+    figures a later champion comparison reads, are kept there."""
+    return {
+        EVIDENCE_DIGEST: evidence_digest(evidence.to_dict(), record.experiment.gate.model_dump()),
+        "gate.metric": evidence.metric,
+        "gate.metric_value": repr(evidence.value),
+        "gate.data_digest": evidence.data_digest,
     }
-    params |= {f"audit.threshold.{k}": v for k, v in config.thresholds.model_dump().items()}
-    params |= {f"gate.{k}": v for k, v in record.experiment.gate.model_dump().items()}
-    mlflow.log_params({k: str(v) for k, v in params.items()})
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        pd.concat([a.groups.assign(candidate=c) for c, a in audits.items()]).to_csv(
-            folder / "audit_groups.csv", index=False
-        )
-        pd.concat([a.disparities.assign(candidate=c) for c, a in audits.items()]).to_csv(
-            folder / "audit_disparities.csv", index=False
-        )
-        (folder / "audit_summary.json").write_text(
-            json.dumps({c: {"passed": a.passed, "reasons": a.reasons(limit=20)} for c, a in audits.items()}, indent=2)
-        )
-        mlflow.log_artifacts(tmp, artifact_path="audit")
-    figure = disparity_figure(winner)
-    mlflow.log_figure(figure, "audit/disparities.png")
-    close(figure)
-    mlflow.log_metrics(winner.headline_metrics())
-    mlflow.set_tag("audit.verdict", "pass" if winner.passed else "fail")
 
 
-def _gate_and_register(
-    client: MlflowClient,
+def _fill_runs(client: MlflowClient, record: TrainingRecord, logged: LoggedRuns) -> None:
+    selection = record.selection
+    now = int(time.time() * 1000)
+    dataset = _dataset(record)
+    parent_id = logged.parent_run_id
+    metrics = {f"winner.{k}": v for k, v in summary_metrics(record, selection.winner).items()}
+    metrics |= {f"best_baseline.{k}": v for k, v in summary_metrics(record, selection.best_baseline).items()}
+    metrics |= {f"time.{k}_s": v for k, v in record.timings.items()}
+    metrics |= record.audits[selection.winner].headline_metrics()
+    _batch(
+        client,
+        parent_id,
+        metrics=list(metrics.items()),
+        params=_params(record),
+        tags={
+            "winner_run_id": logged.child_run_ids[selection.winner],
+            "audit.verdict": "pass" if record.audits[selection.winner].passed else "fail",
+            "explanations.logged": str(len(record.explanations) == len(record.experiment.models)).lower(),
+            "explanations.additivity_passed": str(
+                all(e.additivity_passed for e in record.explanations.values())
+            ).lower(),
+        },
+        now=now,
+    )
+    with mlflow.start_run(run_id=parent_id):
+        mlflow.log_input(dataset, context="training")
+    _upload(client, parent_id, _parent_files(record))
+    for spec in record.experiment.models:
+        name = spec.candidate
+        run_id = logged.child_run_ids[name]
+        explanation = record.explanations[name]
+        audit = record.audits[name]
+        child_metrics = [*_fold_metrics(record, name, now)]
+        child_metrics += [Metric(k, v, now, 0) for k, v in summary_metrics(record, name).items()]
+        child_metrics += [Metric(k, v, now, 0) for k, v in explanation.metrics().items()]
+        child_metrics += [Metric(k, v, now, 0) for k, v in audit.headline_metrics().items()]
+        params = {"model": spec.model} | {k: v for k, v in spec.model_dump().items()}
+        tags = explanation.tags() | {"audit.verdict": "pass" if audit.passed else "fail"}
+        _batch(client, run_id, metrics=child_metrics, params=params, tags=tags)
+        _upload(client, run_id, _child_files(record, name))
+    winner_run = logged.child_run_ids[selection.winner]
+    with mlflow.start_run(run_id=parent_id), mlflow.start_run(run_id=winner_run, nested=True):
+        mlflow.log_input(dataset, context="training")
+        logged.model_uris[selection.winner] = _log_model(record, selection.winner)
+
+
+def _end(client: MlflowClient, logged: LoggedRuns, status: int) -> None:
+    for run_id in [*logged.child_run_ids.values(), logged.parent_run_id]:
+        client.set_terminated(run_id, RunStatus.to_string(status))
+
+
+def record_decision(
     record: TrainingRecord,
-    parent_run_id: str,
-    child_ids: dict[str, str],
-    model_uris: dict[str, str],
+    logged: LoggedRuns,
+    decision: Decision,
+    version: str,
     *,
     commit: str,
     dirty: bool,
-):
-    evidence = evidence_from(record, commit=commit, dirty=dirty)
-    settings = record.experiment.gate
-
-    def decide(champion, approval):
-        return evaluate(evidence, champion=champion, approval=approval, **settings.model_dump())
-
+    audit_report: str,
+) -> None:
+    """Write the gate's decision into the parent run: report, summary, tags and the run description."""
+    client = MlflowClient(logged.tracking_uri)
     winner = record.selection.winner
-    version, decision = register(
-        client,
-        name=record.experiment.name,
-        model_uri=model_uris[winner],
-        run_id=child_ids[winner],
-        parent_run_id=parent_run_id,
-        decide=decide,
-    )
-    mlflow.log_text(decision.to_json(), REPORT)
-    mlflow.log_text(decision.summary() + "\n", "gate/gate_summary.md")
-    mlflow.log_text(audit_markdown(record.audits[winner], decision_summary=decision.summary()), "audit/audit_report.md")
     tags = {
         "gate.verdict": decision.verdict,
         "registered_model": record.experiment.name,
         "registered_version": version,
         "alias": "champion" if decision.passed else "challenger",
+        "mlflow.note.content": run_description(
+            record, commit=commit, dirty=dirty, decision=decision, model=record.experiment.name, version=version
+        ),
     }
     tags |= {f"gate.{c.name}": "pass" if c.passed else ("fail" if c.blocking else "noted") for c in decision.checks}
-    mlflow.set_tags(tags)
-    client.set_tag(child_ids[winner], "gate.verdict", decision.verdict)
-    return decision, version
+    with quiet():
+        _upload(
+            client,
+            logged.parent_run_id,
+            {
+                REPORT: decision.to_json(),
+                "gate/gate_summary.md": decision.summary() + "\n",
+                "audit/audit_report.md": audit_report,
+            },
+        )
+        _batch(client, logged.parent_run_id, tags=tags)
+        client.set_tag(logged.child_run_ids[winner], "gate.verdict", decision.verdict)
 
 
-__all__ = ["log_training"]
+__all__ = ["REPORT", "record_decision", "summary_metrics", "training_runs"]

@@ -1,0 +1,227 @@
+"""The execution engine: every fit and every explanation job is a task, run single-threaded.
+
+Three executors share one interface, `Engine.map(function, tasks)`, which returns results in the
+order of the tasks whatever order they finish in:
+
+- `serial`: in this process, one task after another (`jobs: 1`; for debugging and tests);
+- `loky`: a pool of worker processes through joblib, sized from the CPUs this process may use
+  (affinity and cgroup quota, not the machine's count);
+- `dask`: the workers of an existing dask.distributed cluster (`--executor dask --scheduler tcp://...`).
+
+Inside every task BLAS and OpenMP are held to one thread with threadpoolctl, and worker processes
+start with `OMP_WAIT_POLICY=PASSIVE`, so idle OpenMP threads sleep instead of spinning on a shared
+machine. Parallelism lives here and nowhere else: no model sets its own thread count.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from workbench.errors import ConfigError
+
+ExecutorName = Literal["serial", "loky", "dask"]
+JOBS_VARIABLE = "WORKBENCH_JOBS"
+EXECUTOR_VARIABLE = "WORKBENCH_EXECUTOR"
+SCHEDULER_VARIABLE = "WORKBENCH_SCHEDULER"
+# Environment for worker processes: one thread per library, and OpenMP threads that sleep when idle.
+SINGLE_THREADED = {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "NUMBA_NUM_THREADS": "1",
+    "OMP_WAIT_POLICY": "PASSIVE",
+    "KMP_BLOCKTIME": "0",
+}
+
+
+def _cgroup_quota(root: Path = Path("/sys/fs/cgroup")) -> float | None:
+    """CPUs allowed by the cgroup's quota (v2 `cpu.max`, or v1 quota/period); None when unlimited."""
+    try:
+        quota, period = (root / "cpu.max").read_text().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:
+        quota_v1 = int((root / "cpu" / "cpu.cfs_quota_us").read_text())
+        period_v1 = int((root / "cpu" / "cpu.cfs_period_us").read_text())
+        return None if quota_v1 <= 0 else quota_v1 / period_v1
+    except (OSError, ValueError):
+        return None
+
+
+def available_cpus() -> int:
+    """The CPUs this process may actually use: its affinity mask, capped by a cgroup quota."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    quota = _cgroup_quota()
+    if quota is not None:
+        cpus = min(cpus, max(1, math.floor(quota)))
+    return max(1, cpus)
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """How tasks run: resolved from the CLI, then the environment, then the experiment."""
+
+    executor: ExecutorName = "loky"
+    jobs: int | None = None  # None: every available CPU
+    scheduler: str | None = None
+
+    @classmethod
+    def resolve(
+        cls,
+        *,
+        jobs: int | None = None,
+        executor: str | None = None,
+        scheduler: str | None = None,
+        experiment: EngineSettings | None = None,
+    ) -> EngineSettings:
+        base = experiment or cls()
+        env_jobs = os.environ.get(JOBS_VARIABLE)
+        if jobs is None and env_jobs:
+            try:
+                jobs = int(env_jobs)
+            except ValueError:
+                raise ConfigError(f"{JOBS_VARIABLE}={env_jobs!r} is not a whole number; set it to 1 or more") from None
+        jobs = jobs if jobs is not None else base.jobs
+        if jobs is not None and jobs < 1:
+            raise ConfigError(f"jobs must be 1 or more, not {jobs}")
+        chosen = executor or os.environ.get(EXECUTOR_VARIABLE) or base.executor
+        address = scheduler or os.environ.get(SCHEDULER_VARIABLE) or base.scheduler
+        if address and not executor and chosen != "dask":
+            chosen = "dask"
+        if chosen not in ("serial", "loky", "dask"):
+            raise ConfigError(f"executor '{chosen}' is not one of serial, loky, dask")
+        if chosen == "dask" and not address:
+            raise ConfigError("executor 'dask' needs a scheduler address: --scheduler tcp://host:8786")
+        if jobs == 1 and chosen == "loky":
+            chosen = "serial"
+        return cls(executor=chosen, jobs=jobs, scheduler=address)  # type: ignore[arg-type]
+
+    @property
+    def workers(self) -> int:
+        return 1 if self.executor == "serial" else (self.jobs or available_cpus())
+
+    def describe(self) -> str:
+        if self.executor == "dask":
+            return f"dask cluster at {self.scheduler}"
+        if self.executor == "serial":
+            return "1 process"
+        return f"{self.workers} worker processes"
+
+
+@contextmanager
+def single_threaded() -> Iterator[None]:
+    """Hold every BLAS and OpenMP library loaded in this process to one thread."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        yield
+
+
+def run_task(function: Callable[..., Any], task: Any) -> Any:
+    """One task, single-threaded: what every executor calls in its worker."""
+    with single_threaded():
+        return function(task)
+
+
+@dataclass
+class Engine:
+    settings: EngineSettings = field(default_factory=EngineSettings)
+
+    def map(
+        self,
+        function: Callable[[Any], Any],
+        tasks: Sequence[Any],
+        *,
+        on_done: Callable[[int], None] | None = None,
+    ) -> list[Any]:
+        """`function(task)` for every task, in the tasks' order; `on_done(i)` as each one finishes."""
+        if not tasks:
+            return []
+        executor = self.settings.executor
+        if executor == "serial" or (executor == "loky" and min(self.settings.workers, len(tasks)) == 1):
+            return self._serial(function, tasks, on_done)
+        if executor == "dask":
+            return self._dask(function, tasks, on_done)
+        return self._loky(function, tasks, on_done)
+
+    @staticmethod
+    def _serial(function, tasks, on_done) -> list[Any]:
+        results = []
+        for i, task in enumerate(tasks):
+            results.append(run_task(function, task))
+            if on_done:
+                on_done(i)
+        return results
+
+    def _loky(self, function, tasks, on_done) -> list[Any]:
+        from joblib import Parallel, delayed, parallel_config
+
+        workers = min(self.settings.workers, len(tasks))
+        results: list[Any] = [None] * len(tasks)
+        with _worker_environment(), parallel_config(backend="loky", n_jobs=workers, inner_max_num_threads=1):
+            stream = Parallel(return_as="generator_unordered")(
+                delayed(_indexed)(function, i, task) for i, task in enumerate(tasks)
+            )
+            for i, result in stream:
+                results[i] = result
+                if on_done:
+                    on_done(i)
+        return results
+
+    def _dask(self, function, tasks, on_done) -> list[Any]:
+        from distributed import Client, as_completed
+
+        with Client(self.settings.scheduler, set_as_default=False) as client:
+            futures = [client.submit(_indexed, function, i, task, pure=False) for i, task in enumerate(tasks)]
+            results: list[Any] = [None] * len(tasks)
+            try:
+                for future in as_completed(futures):
+                    i, result = future.result()
+                    results[i] = result
+                    if on_done:
+                        on_done(i)
+            except BaseException:
+                client.cancel(futures)
+                raise
+        return results
+
+
+def _indexed(function, i: int, task) -> tuple[int, Any]:
+    return i, run_task(function, task)
+
+
+@contextmanager
+def _worker_environment() -> Iterator[None]:
+    """Workers inherit the environment at start: make it single-threaded with passive OpenMP waits."""
+    previous = {k: os.environ.get(k) for k in SINGLE_THREADED}
+    os.environ.update(SINGLE_THREADED)
+    try:
+        yield
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def shutdown() -> None:
+    """Stop the reusable worker pool now (on interruption), so no worker outlives the command."""
+    from joblib.externals.loky import reusable_executor
+
+    executor = getattr(reusable_executor, "_executor", None)
+    if executor is not None:
+        executor.shutdown(wait=False, kill_workers=True)
+
+
+__all__ = ["Engine", "EngineSettings", "available_cpus", "run_task", "shutdown", "single_threaded"]

@@ -1,0 +1,25 @@
+"""What a forecast produced, as a plain record: below both the forecast step and the report, so
+either can use it without importing the other."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from workbench.config import Experiment
+from workbench.data.contract import Panel
+
+if TYPE_CHECKING:
+    from workbench.tracking.champion import ChampionModel
+
+
+@dataclass(frozen=True)
+class ForecastResult:
+    experiment: Experiment
+    champion: ChampionModel
+    panel: Panel
+    areas: pd.DataFrame  # one row per area and horizon: forecast, interval, change, flags, drivers, sentence
+    history: pd.DataFrame  # area_code, period, actual: the recent history shown beside each forecast
+    made_at: str

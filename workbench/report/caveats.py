@@ -1,0 +1,28 @@
+"""The caveats every published forecast carries, in the report and the model card."""
+
+from __future__ import annotations
+
+from workbench.forecast_record import ForecastResult
+
+
+def caveats(result: ForecastResult) -> list[str]:
+    trained = result.champion.trained
+    items = [
+        "These are statistical forecasts from past patterns. They cannot foresee new policies, local decisions, "
+        "or shocks such as the COVID period (2020 to 2021), when demand behaved differently.",
+        "The drivers describe how the model arrived at each forecast, not proven causes; they compare each area "
+        "with a typical area.",
+        f"Intervals were calibrated on {trained.backtest.origins} backtest periods; coverage in a new period can "
+        "differ, especially after sudden changes.",
+        "Small areas have wide intervals: a handful of households changes the numbers a lot.",
+        "Covariates such as possession claims and the claimant count arrive with a publication lag; the forecast "
+        "only uses what had been published, and later revisions are not reflected.",
+        "Figures are rounded and small numbers suppressed (see the note at the top); rounded figures may not add up.",
+    ]
+    if "synthetic" in result.panel.source:
+        items.insert(
+            0,
+            "The data are synthetic: generated to resemble England's homelessness statistics, with "
+            "invented area names. Do not use these figures for decisions.",
+        )
+    return items
