@@ -7,8 +7,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 EXP    ?= experiments/owed_duty_next_quarter.yaml
 LOCK_INPUTS := requirements.lock pyproject.toml
-# The stamp's name carries a hash of the lock inputs, so a changed lock means a missing stamp.
-ENV_HASH := $(shell cat $(LOCK_INPUTS) 2>/dev/null | $(PYTHON) -c "import hashlib,sys;print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest()[:16])")
+# The stamp's name carries a hash of the lock and of pyproject.toml up to its [tool.*] tables, so a
+# changed dependency means a missing stamp while a linter setting changes nothing.
+ENV_HASH := $(shell (cat requirements.lock; awk '/^\[tool\./{exit} {print}' pyproject.toml) 2>/dev/null | $(PYTHON) -c "import hashlib,sys;print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest()[:16])")
 STAMP  := $(VENV)/.installed-$(ENV_HASH)
 
 .DEFAULT_GOAL := help

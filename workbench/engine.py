@@ -133,9 +133,15 @@ def run_task(function: Callable[..., Any], task: Any) -> Any:
         return function(task)
 
 
+def _in_process() -> EngineSettings:
+    return EngineSettings(executor="serial")
+
+
 @dataclass
 class Engine:
-    settings: EngineSettings = field(default_factory=EngineSettings)
+    """Runs tasks as its settings say; `Engine()` runs them in this process, one after another."""
+
+    settings: EngineSettings = field(default_factory=_in_process)
 
     def map(
         self,

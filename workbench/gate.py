@@ -45,11 +45,11 @@ class Evidence:
     additivity_passed: bool
     data_valid: bool
     data_warnings: int
-    data_problems: list[str]
     dirty: bool
     commit: str
     config_hash: str
     data_digest: str
+    data_problems: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -81,7 +81,8 @@ def read_sheet(path: Path, wanted: str) -> Sheet:
             break
     blocks = raw.iloc[header_rows].copy()
     if len(blocks) > 1:  # merged cells in the upper rows hold their text in the first cell only
-        blocks.iloc[:-1] = blocks.iloc[:-1].ffill(axis=1)
+        with pd.option_context("future.no_silent_downcasting", True):
+            blocks.iloc[:-1] = blocks.iloc[:-1].ffill(axis=1)
     headers = [" ".join(p for p in (clean_header(v) for v in blocks[c]) if p) for c in blocks.columns]
     bottom = [clean_header(v) for v in blocks.iloc[-1]] if len(blocks) else headers
     title_rows = raw.iloc[: header_rows[0] if header_rows else first]
