@@ -60,7 +60,7 @@ def _diseases(raw: pd.DataFrame) -> pd.DataFrame:
     keep = raw[raw["disease"].isin(["Hepatitis A", "Pertussis"]) & raw["year"].between(1980, 2011)]
     return pd.DataFrame(
         {
-            "area": keep["state"].str.replace(" ", "_") + "-" + keep["disease"],
+            "area": (keep["state"] + "-" + keep["disease"]).str.replace(" ", "_"),
             "year": keep["year"],
             "y": keep["count"].astype(float),
             "population": keep["population"],
