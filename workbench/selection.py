@@ -121,7 +121,10 @@ def select(
     excluded = ""
     if len(top_primary) and not (top_primary["rmse_ok"].iloc[0] and top_primary["bias_ok"].iloc[0]):
         first = top_primary.iloc[0]
-        excluded = f"; {first['candidate']} had the lowest {rule.metric.upper()} but was ruled out by {_why_not(first, base, rule)}"
+        excluded = (
+            f"; {first['candidate']}, the model with the lowest {rule.metric.upper()}, was ruled out by "
+            f"{_why_not(first, base, rule)}"
+        )
     m = rule.metric.upper()
     if best_model is not None and rows.loc[best_model, "score"] <= bar:
         win = rows.loc[best_model]

@@ -38,7 +38,9 @@ def test_the_lowest_mase_cannot_win_when_its_rmse_is_clearly_worse_than_the_base
         )
     )
     assert chosen.winner == "glm"
-    assert "log_gbm had the lowest MASE but was ruled out by its RMSE 14.8 is 85% above naive's" in chosen.verdict
+    assert (
+        "log_gbm, the model with the lowest MASE, was ruled out by its RMSE 14.8 is 85% above naive's" in chosen.verdict
+    )
     ranking = chosen.ranking.set_index("candidate")
     assert not ranking.loc["log_gbm", "rmse_ok"] and not ranking.loc["log_gbm", "bias_ok"]
 
@@ -47,8 +49,8 @@ def test_a_model_with_a_clearly_worse_bias_cannot_win() -> None:
     chosen = choose(summary(("naive", 1.0, 0.2, 10.0, 0.0), ("gbm", 0.7, 0.15, 9.0, -0.05)))
     assert chosen.winner == "naive" and not chosen.beats_baselines
     assert chosen.verdict == (
-        "No model passed the RMSE and bias guards, so the baseline naive wins; gbm had the lowest MASE "
-        "but was ruled out by its bias -5.0% against +0.0% for naive."
+        "No model passed the RMSE and bias guards, so the baseline naive wins; gbm, the model with the lowest "
+        "MASE, was ruled out by its bias -5.0% against +0.0% for naive."
     )
 
 
