@@ -1,4 +1,4 @@
-"""Catalogue of model specs: baselines, a Poisson GLM and LightGBM.
+"""Catalogue of model specs: baselines, a Poisson GLM, LightGBM and classical per-series models.
 
 Registration is explicit: add a spec class here to make it usable from an experiment YAML as
 `{model: <name>, ...parameters}`.
@@ -6,6 +6,7 @@ Registration is explicit: add a spec class here to make it usable from an experi
 
 from models.base import Forecaster, ModelSpec
 from models.baselines import Naive, RecentMean, SeasonalNaive
+from models.classical import ARIMA, ETS, TSB, Aggregated, Croston, Theta
 from models.gbm import LightGBM
 from models.glm import PoissonGLM
 
@@ -15,6 +16,12 @@ MODELS: dict[str, type[ModelSpec]] = {
     "recent_mean": RecentMean,
     "poisson_glm": PoissonGLM,
     "lightgbm": LightGBM,
+    "auto_ets": ETS,
+    "auto_arima": ARIMA,
+    "auto_theta": Theta,
+    "croston": Croston,
+    "intermittent_aggregated": Aggregated,
+    "tsb": TSB,
 }
 
 __all__ = ["MODELS", "Forecaster", "ModelSpec"]

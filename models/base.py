@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from features.base import FeatureInfo
 
-Kind = Literal["baseline", "glm", "tree"]
+Kind = Literal["baseline", "glm", "tree", "classical"]
 Explainer = Literal["baseline", "linear", "tree", "model_agnostic"]
 
 

@@ -94,6 +94,18 @@ def validate(experiment: Path = ExperimentArg) -> None:
     console.print("[green]The panel meets the contract.[/]")
 
 
+@app.command("compare-peers")
+def compare_peers(
+    out: Path = typer.Option(Path("outputs/compare"), help="Folder for the table and the panels"),
+) -> None:
+    """Compare the workbench with naive and statsforecast AutoETS on real public panels."""
+    from workbench.compare import compare_peers as run
+
+    path = run(out)
+    _console().print(path.read_text(), markup=False)
+    _console().print(f"Written to {path}")
+
+
 @app.command()
 def train(
     experiment: Path = ExperimentArg,

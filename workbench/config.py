@@ -75,6 +75,13 @@ class CovariateColumn(_Strict):
     count: bool = False
 
 
+class StaticColumn(_Strict):
+    """A static attribute with its type: a category (the default) or a number."""
+
+    column: str
+    type: Literal["category", "numeric"] = "category"
+
+
 class ColumnMap(_Strict):
     """Which column of the file plays which part in the contract. Keys on the left of each
     mapping are the names used in the workbench; values are the file's column names."""
@@ -84,7 +91,7 @@ class ColumnMap(_Strict):
     area_name: str | None = None
     targets: dict[str, str] | list[str]
     covariates: dict[str, str | CovariateColumn] = Field(default_factory=dict)
-    static: dict[str, str] | list[str] = Field(default_factory=dict)
+    static: dict[str, str | StaticColumn] | list[str] = Field(default_factory=dict)
     groups: list[str] = Field(default_factory=list)
 
     @staticmethod
@@ -97,7 +104,16 @@ class ColumnMap(_Strict):
 
     @property
     def static_map(self) -> dict[str, str]:
-        return self._as_dict(self.static)
+        if isinstance(self.static, list):
+            return {name: name for name in self.static}
+        return {name: c if isinstance(c, str) else c.column for name, c in self.static.items()}
+
+    @property
+    def numeric_static(self) -> tuple[str, ...]:
+        """Static attributes declared `type: numeric`; every other static attribute is a category."""
+        if isinstance(self.static, list):
+            return ()
+        return tuple(n for n, c in self.static.items() if isinstance(c, StaticColumn) and c.type == "numeric")
 
     @property
     def covariate_map(self) -> dict[str, CovariateColumn]:
@@ -111,6 +127,9 @@ class ColumnMap(_Strict):
         unknown = [g for g in self.groups if g not in self.static_map and g != "area_name"]
         if unknown:
             raise ValueError(f"groups {unknown} must be names under 'static' ({', '.join(self.static_map) or 'none'})")
+        numeric = [g for g in self.groups if g in self.numeric_static]
+        if numeric:
+            raise ValueError(f"groups {numeric} are numeric static attributes; groups must be categories")
         if not self.target_map:
             raise ValueError("map at least one target")
         return self

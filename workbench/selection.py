@@ -1,11 +1,54 @@
-"""Choosing the winner: the candidate with the best backtest metric, unless it fails to beat the
-baselines, in which case the best baseline wins and the record says so."""
+"""Choosing the winner the way a planner would: on a blend of errors they feel, never at the price
+of large misses or a biased total.
+
+The default rule (`SelectionRule()`):
+
+- score = 0.4 x MASE + 0.3 x WAPE + 0.3 x RMSE, each as a ratio to the best baseline's value
+  (the best baseline on the primary metric scores 1.0). MASE counts every area alike; WAPE weighs
+  areas by their demand, so it tracks the error on totals; RMSE punishes the large misses that
+  fall on the largest areas.
+- guards: a candidate whose RMSE is more than 5% above the best baseline's, or whose absolute bias
+  is more than 2 points above the best baseline's, cannot win, whatever its score.
+- margin: a model must score at least `margin` below every baseline's score; otherwise the best
+  baseline wins and the record says so.
+
+The rule, the guards and the margin are returned in the `Selection`, with a one-sentence reason.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
+
+DEFAULT_WEIGHTS = {"mase": 0.4, "wape": 0.3, "rmse": 0.3}
+
+
+@dataclass(frozen=True)
+class SelectionRule:
+    metric: str = "mase"  # the primary metric: names the best baseline and the gate's comparison
+    weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    margin: float = 0.0
+    rmse_tolerance: float = 0.05  # relative to the best baseline's RMSE
+    bias_tolerance: float = 0.02  # absolute bias, in points above the best baseline's
+
+    @classmethod
+    def around(cls, metric: str, margin: float) -> SelectionRule:
+        """The default blend with `metric` as the primary metric."""
+        weights = dict(DEFAULT_WEIGHTS)
+        if metric not in weights:
+            weights = {metric: weights.pop("mase"), **weights}
+        return cls(metric=metric, weights=weights, margin=margin)
+
+    def describe(self) -> str:
+        blend = " + ".join(f"{w:g} x {m.upper()}" for m, w in self.weights.items())
+        return (
+            f"lowest score = {blend}, each relative to the best baseline; no winner whose RMSE is more than "
+            f"{self.rmse_tolerance:.0%} above the best baseline's or whose absolute bias is more than "
+            f"{self.bias_tolerance * 100:g} points above it; a model must score at least {self.margin:.0%} "
+            "better than the best baseline, otherwise the best baseline wins"
+        )
 
 
 @dataclass(frozen=True)
@@ -13,42 +56,92 @@ class Selection:
     winner: str
     metric: str
     rule: str
-    verdict: str  # one or two plain sentences for the run description and the terminal
-    ranking: pd.DataFrame  # candidate, metric value, baseline flag, rank
+    verdict: str  # one sentence on why the winner won, for the run description and the terminal
+    ranking: pd.DataFrame  # candidate, metrics, score, guard results, baseline flag, rank
     best_baseline: str
-    best_model: str | None  # best non-baseline candidate, if any
+    best_model: str | None  # best eligible non-baseline candidate by score, if any
     beats_baselines: bool
+    settings: dict = field(default_factory=dict)  # weights, margin, tolerances: for the record
+
+
+def _ranking(summary: pd.DataFrame, rule: SelectionRule, baselines: set[str]) -> tuple[pd.DataFrame, str]:
+    columns = list(dict.fromkeys([rule.metric, *rule.weights, "rmse", "bias"]))
+    ranking = summary[["candidate", *columns]].copy()
+    ranking["baseline"] = ranking["candidate"].isin(baselines)
+    base = ranking[ranking["baseline"]].sort_values(rule.metric, kind="stable").iloc[0]
+    parts = [w * ranking[m] / base[m] for m, w in rule.weights.items() if np.isfinite(base[m]) and base[m] > 0]
+    ranking["score"] = sum(parts) / sum(w for m, w in rule.weights.items() if np.isfinite(base[m]) and base[m] > 0)
+    ranking["rmse_ok"] = ranking["rmse"] <= base["rmse"] * (1 + rule.rmse_tolerance)
+    ranking["bias_ok"] = ranking["bias"].abs() <= abs(base["bias"]) + rule.bias_tolerance
+    ranking = ranking.sort_values(["score", rule.metric], kind="stable").reset_index(drop=True)
+    ranking["rank"] = range(1, len(ranking) + 1)
+    return ranking, str(base["candidate"])
+
+
+def _why_not(row: pd.Series, base: pd.Series, rule: SelectionRule) -> str:
+    reasons = []
+    if not row["rmse_ok"]:
+        reasons.append(
+            f"its RMSE {row['rmse']:.3g} is {row['rmse'] / base['rmse'] - 1:.0%} above {base['candidate']}'s"
+        )
+    if not row["bias_ok"]:
+        reasons.append(f"its bias {row['bias']:+.1%} against {base['bias']:+.1%} for {base['candidate']}")
+    return " and ".join(reasons)
 
 
 def select(
-    summary: pd.DataFrame, *, metric: str, margin: float, baselines: set[str], origins: int, horizons: tuple[int, ...]
+    summary: pd.DataFrame,
+    *,
+    baselines: set[str],
+    origins: int,
+    horizons: tuple[int, ...],
+    metric: str = "mase",
+    margin: float = 0.0,
+    rule: SelectionRule | None = None,
 ) -> Selection:
-    ranking = summary[["candidate", metric]].copy()
-    ranking["baseline"] = ranking["candidate"].isin(baselines)
-    ranking = ranking.sort_values(metric, kind="stable").reset_index(drop=True)
-    ranking["rank"] = range(1, len(ranking) + 1)
-    value = ranking.set_index("candidate")[metric]
-    best_baseline = ranking.loc[ranking["baseline"], "candidate"].iloc[0]
-    models = ranking.loc[~ranking["baseline"], "candidate"]
-    best_model = models.iloc[0] if len(models) else None
+    """The winner under `rule` (by default the blend around `metric` with `margin`)."""
+    rule = rule or SelectionRule.around(metric, margin)
+    ranking, best_baseline = _ranking(summary, rule, baselines)
+    rows = ranking.set_index("candidate", drop=False)
+    base = rows.loc[best_baseline]
     span = f"horizon {horizons[0]}" if len(horizons) == 1 else f"horizons {horizons[0]} to {horizons[-1]}"
-    rule = (
-        f"lowest mean {metric.upper()} over {origins} backtest origins and {span}; a model must be at least "
-        f"{margin:.0%} better than the best baseline, otherwise the best baseline wins"
-    )
-    base = value[best_baseline]
-    if best_model is not None and value[best_model] <= base * (1 - margin):
-        gain = 1 - value[best_model] / base if base else 0.0
-        verdict = (
-            f"{best_model} wins with mean {metric.upper()} {value[best_model]:.3f}, {gain:.1%} better than "
-            f"the best baseline ({best_baseline}, {base:.3f})."
+    text = f"over {origins} backtest origins and {span}: {rule.describe()}"
+    bar = float(ranking.loc[ranking["baseline"], "score"].min()) * (1 - rule.margin)
+    settings = {
+        "weights": dict(rule.weights),
+        "margin": rule.margin,
+        "rmse_tolerance": rule.rmse_tolerance,
+        "bias_tolerance": rule.bias_tolerance,
+        "primary_metric": rule.metric,
+    }
+    models = ranking[~ranking["baseline"]]
+    eligible = models[models["rmse_ok"] & models["bias_ok"]]
+    best_model = str(eligible["candidate"].iloc[0]) if len(eligible) else None
+    top_primary = models.sort_values(rule.metric, kind="stable")
+    excluded = ""
+    if len(top_primary) and not (top_primary["rmse_ok"].iloc[0] and top_primary["bias_ok"].iloc[0]):
+        first = top_primary.iloc[0]
+        excluded = (
+            f"; {first['candidate']}, the model with the lowest {rule.metric.upper()}, was ruled out by "
+            f"{_why_not(first, base, rule)}"
         )
-        return Selection(best_model, metric, rule, verdict, ranking, best_baseline, best_model, True)
-    if best_model is None:
-        verdict = f"Only baselines were compared; {best_baseline} wins with mean {metric.upper()} {base:.3f}."
+    m = rule.metric.upper()
+    if best_model is not None and rows.loc[best_model, "score"] <= bar:
+        win = rows.loc[best_model]
+        verdict = (
+            f"{best_model} wins with score {win['score']:.3f} against 1.000 for the best baseline {best_baseline} "
+            f"({m} {win[rule.metric]:.3f} vs {base[rule.metric]:.3f}, RMSE {win['rmse']:.3g} vs {base['rmse']:.3g}, "
+            f"bias {win['bias']:+.1%} vs {base['bias']:+.1%}){excluded}."
+        )
+        return Selection(best_model, rule.metric, text, verdict, ranking, best_baseline, best_model, True, settings)
+    if not len(models):
+        verdict = f"Only baselines were compared; {best_baseline} wins with mean {m} {base[rule.metric]:.3f}."
+    elif best_model is None:
+        verdict = f"No model passed the RMSE and bias guards, so the baseline {best_baseline} wins{excluded}."
     else:
         verdict = (
-            f"No model beat the baselines: the best model, {best_model}, scored {value[best_model]:.3f} "
-            f"against {base:.3f} for {best_baseline}, so the baseline {best_baseline} wins."
+            f"No model beat the baselines: the best model, {best_model}, scored {rows.loc[best_model, 'score']:.3f} "
+            f"against {bar:.3f} needed to beat every baseline (margin {rule.margin:.0%}), so the baseline "
+            f"{best_baseline} wins{excluded}."
         )
-    return Selection(best_baseline, metric, rule, verdict, ranking, best_baseline, best_model, False)
+    return Selection(best_baseline, rule.metric, text, verdict, ranking, best_baseline, best_model, False, settings)

