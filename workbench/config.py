@@ -179,8 +179,26 @@ class BacktestConfig(_Strict):
 
 
 class SelectionConfig(_Strict):
+    """The selection rule (workbench/selection.py): a blend of metrics, each relative to the best
+    baseline, with guards on RMSE and bias. `weights` defaults to 0.4 MASE + 0.3 WAPE + 0.3 RMSE."""
+
     metric: Literal["mase", "wape", "mae", "rmse", "winkler"] = "mase"
     margin: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    weights: dict[Literal["mase", "wape", "mae", "rmse", "winkler"], Annotated[float, Field(ge=0)]] | None = None
+    rmse_tolerance: Annotated[float, Field(ge=0)] = 0.05
+    bias_tolerance: Annotated[float, Field(ge=0)] = 0.02
+
+    def rule(self):
+        from workbench.selection import SelectionRule
+
+        base = SelectionRule.around(self.metric, self.margin)
+        return SelectionRule(
+            metric=self.metric,
+            weights=dict(self.weights) if self.weights else base.weights,
+            margin=self.margin,
+            rmse_tolerance=self.rmse_tolerance,
+            bias_tolerance=self.bias_tolerance,
+        )
 
 
 class ExplainConfig(_Strict):

@@ -77,9 +77,9 @@ def make_forecast(experiment: Experiment, champion: ChampionModel) -> ForecastRe
         lower=predicted["lower"].to_numpy(),
         upper=predicted["upper"].to_numpy(),
     )
-    if spec.is_baseline:
+    if spec.explainer == "baseline":
         drivers = baseline_table(
-            spec.model,
+            spec,
             rows=rows,
             forecast=forecast,
             names=names,

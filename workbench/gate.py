@@ -243,7 +243,8 @@ def evidence_from(record, *, commit: str, dirty: bool) -> Evidence:
         baselines={m.candidate: float(summary[m.candidate]) for m in record.experiment.baselines},
         audit_passed=bool(audit and audit.passed),
         audit_reasons=audit.reasons() if audit else ["no audit was run"],
-        explanations_logged=explanation is not None and (explanation.values is not None or spec.is_baseline),
+        explanations_logged=explanation is not None
+        and (explanation.values is not None or spec.explainer == "baseline"),
         additivity_passed=bool(explanation and explanation.additivity_passed),
         data_valid=not problems,
         data_warnings=sum(f.severity == "warning" for f in record.panel.findings),

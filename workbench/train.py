@@ -136,8 +136,7 @@ def train(
             )
         selection = select(
             backtest.summary,
-            metric=experiment.selection.metric,
-            margin=experiment.selection.margin,
+            rule=experiment.selection.rule(),
             baselines={m.candidate for m in experiment.baselines},
             origins=len(folds),
             horizons=experiment.horizons,

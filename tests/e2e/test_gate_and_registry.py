@@ -85,6 +85,8 @@ def test_a_candidate_biased_against_one_group_is_refused(cli, workdir, store, mo
         "biased",
         [{"model": "biased_lightgbm", "transform": "ratio", "n_estimators": 60}],
         explain={"max_rows_per_fold": 20, "max_evals": 40, "dependence_plots": 1},
+        # the bias guard of selection would rule this model out; here the audit is what must refuse it
+        selection={"bias_tolerance": 1.0},
     )
     result = cli("train", path)
     assert result.exit_code == 0, result.output

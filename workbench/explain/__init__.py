@@ -154,7 +154,7 @@ def explanation_task(
         target_label=target_label,
         fit=fit,
     )
-    if spec.is_baseline:
+    if spec.explainer == "baseline":
         return ExplainTask(**common, background=table.frame.iloc[:0])
     train = table.frame[table.frame["actual"].notna()]
     folds = []
@@ -178,9 +178,9 @@ def explain_candidate(spec, **inputs) -> CandidateExplanation:
 def explain(task: ExplainTask) -> CandidateExplanation:
     start = time.perf_counter()
     spec, fit, config, seed = task.spec, task.fit, task.config, task.seed
-    if spec.is_baseline:
+    if spec.explainer == "baseline":
         drivers = baseline_table(
-            spec.model,
+            spec,
             rows=fit.forecast_rows,
             forecast=fit.forecast,
             names=task.names,

@@ -108,7 +108,7 @@ def driver_table(
 
 
 def baseline_table(
-    model: str,
+    spec,
     *,
     rows: pd.DataFrame,
     forecast: pd.DataFrame,
@@ -116,17 +116,25 @@ def baseline_table(
     level: float,
     target_label: str = "households",
 ) -> pd.DataFrame:
-    """Baselines are explained as what they are: a copy of an earlier value."""
+    """Baselines and per-series classical models are explained as what they are: a copy of an earlier
+    value, or the method the spec describes of itself."""
+    model = spec.model
+    known = model in BASELINE_SENTENCES
+    method = BASELINE_SENTENCES[model].split(" (")[0] if known else spec.describe()
     table = rows[["area_code", "origin", "horizon", "target_period"]].reset_index(drop=True)
     table["area_name"] = _names(table["area_code"], names)
     for column in ("forecast", "lower", "upper"):
         table[column] = forecast[column].to_numpy(float)
     table["latest"] = rows["ref_last"].to_numpy(float)
     table["driver_1"] = "recent demand"
-    table["drivers_text"] = f"This baseline repeats {BASELINE_SENTENCES[model].split(' (')[0]}."
+    table["drivers_text"] = f"This baseline repeats {method}." if known else f"This forecast comes from {method}."
     table["sentence"] = [
-        f"{opening(str(r.area_name), r.forecast, str(r.target_period), r.lower, r.upper, level, r.latest, target_label)}"
-        f". This baseline repeats {BASELINE_SENTENCES[model].format(reference=r.latest, origin=r.origin)}."
+        opening(str(r.area_name), r.forecast, str(r.target_period), r.lower, r.upper, level, r.latest, target_label)
+        + (
+            f". This baseline repeats {BASELINE_SENTENCES[model].format(reference=r.latest, origin=r.origin)}."
+            if known
+            else f". This forecast comes from {method}."
+        )
         for r in table.itertuples(index=False)
     ]
     return table
