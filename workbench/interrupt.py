@@ -3,9 +3,12 @@ way out and the command exits 130 or 143 (128 + the signal's number)."""
 
 from __future__ import annotations
 
+import os
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+FAILPOINT_VARIABLE = "WORKBENCH_FAILPOINT"
 
 
 class Interrupted(KeyboardInterrupt):
@@ -33,9 +36,10 @@ def signals_raise() -> Iterator[None]:
 
 
 @contextmanager
-def deferred() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM until the block ends: for steps that must complete or not start
-    (moving the champion alias). A signal that arrived is raised as `Interrupted` afterwards."""
+def deferred() -> Iterator[list[int]]:
+    """Hold SIGINT and SIGTERM for steps that must complete or not start (registering a version and
+    moving the champion alias). Yields the list of signals that arrived; the caller raises them
+    with `raise_pending` once it is safe."""
     pending: list[int] = []
 
     def hold(signum, _frame):
@@ -43,12 +47,22 @@ def deferred() -> Iterator[None]:
 
     previous = {s: signal.signal(s, hold) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield
+        yield pending
     finally:
         for signum, old in previous.items():
             signal.signal(signum, old)
+
+
+def raise_pending(pending: list[int]) -> None:
     if pending:
         raise Interrupted(pending[0])
 
 
-__all__ = ["Interrupted", "deferred", "signals_raise"]
+def failpoint(stage: str) -> None:
+    """Deliver SIGTERM to this process when WORKBENCH_FAILPOINT names `stage`: lets the tests stop a
+    command at a chosen step through the real signal path. Does nothing otherwise."""
+    if os.environ.get(FAILPOINT_VARIABLE) == stage:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+__all__ = ["Interrupted", "deferred", "failpoint", "raise_pending", "signals_raise"]

@@ -27,7 +27,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from workbench import gate, tracking
+from workbench import gate, interrupt, tracking
 from workbench.audit import audit_candidate
 from workbench.audit.report import audit_markdown, disparity_figure
 from workbench.backtest import rolling_origins, run_backtest
@@ -76,6 +76,7 @@ def check_experiment(experiment: Experiment, panel: Panel) -> None:
 @contextmanager
 def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
     start = time.perf_counter()
+    interrupt.failpoint(stage)
     yield
     timings[stage] = round(time.perf_counter() - start, 3)
 
@@ -92,6 +93,11 @@ def _progress(console: Console) -> Progress:
         transient=True,
         disable=not console.is_terminal or bool(os.environ.get("CI")),
     )
+
+
+def _advance(progress: Progress, bar, stage: str, **fields) -> None:
+    progress.update(bar, advance=1, **fields)
+    interrupt.failpoint(f"{stage}_task")
 
 
 def train(
@@ -132,7 +138,7 @@ def train(
                 min_calibration_folds=b.min_calibration_folds,
                 seed=experiment.seed,
                 engine=engine,
-                on_step=lambda c, f: progress.update(bar, advance=1, step=f"{c} @ {f.origin}"),
+                on_step=lambda c, f: _advance(progress, bar, "backtest", step=f"{c} @ {f.origin}"),
             )
         selection = select(
             backtest.summary,
@@ -158,7 +164,7 @@ def train(
                 for spec in experiment.models
             ]
             bar = progress.add_task("Explain", total=len(tasks), step="SHAP for every candidate")
-            done = engine.map(explain, tasks, on_done=lambda i: progress.update(bar, advance=1))
+            done = engine.map(explain, tasks, on_done=lambda i: _advance(progress, bar, "explain"))
             explanations = {e.candidate: e for e in done}
     with _timed(timings, "audit"), console.status("Auditing every candidate across groups of areas"):
         static = panel.static_table()
@@ -212,15 +218,20 @@ def run(experiment_path: Path, *, console: Console, settings: EngineSettings | N
     evidence = gate.evidence_from(record, commit=commit, dirty=dirty)
     with _timed(timings, "record"), console.status("Recording the runs and the decision in MLflow"):
         with tracking.training_runs(record, evidence, commit=commit, dirty=dirty) as runs:
-            with tracking.champion_lock(experiment.name, record.contract) as registry:
+            # Compare-and-set: the champion is read, judged and moved under one lock; a signal waits
+            # until the version and its record are complete, so the registry is never half-changed.
+            with interrupt.deferred() as held, tracking.champion_lock(experiment.name, record.contract) as registry:
                 decision = gate.decide(
                     evidence, champion=registry.champion(), settings=experiment.gate, seen_champion=seen_champion
                 )
                 version = registry.register(runs, decision)
-            audit_report = audit_markdown(record.audits[record.selection.winner], decision_summary=decision.summary())
-            tracking.record_decision(
-                record, runs, decision, version, commit=commit, dirty=dirty, audit_report=audit_report
-            )
+                audit_report = audit_markdown(
+                    record.audits[record.selection.winner], decision_summary=decision.summary()
+                )
+                tracking.record_decision(
+                    record, runs, decision, version, commit=commit, dirty=dirty, audit_report=audit_report
+                )
+    interrupt.raise_pending(held)
     render(record, runs, decision, version, console=console)
     return runs
 

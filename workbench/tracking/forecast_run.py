@@ -8,6 +8,7 @@ import mlflow
 from mlflow.entities import LoggedModelInput
 
 from workbench.forecast_record import ForecastResult
+from workbench.interrupt import failpoint
 from workbench.tracking.quiet import quiet
 from workbench.tracking.store import git_state
 
@@ -54,5 +55,6 @@ def log_forecast(result: ForecastResult, folder: Path) -> str:
                 "forecast_total": float(result.areas["forecast"].sum()),
             }
         )
+        failpoint("forecast_run")
         mlflow.log_artifacts(str(folder), artifact_path="forecast")
     return run.info.run_id

@@ -30,7 +30,7 @@ from mlflow.tracking import MlflowClient
 
 from workbench.errors import ConfigError, WorkbenchError
 from workbench.gate import Approval, Champion, Decision, Evidence, evaluate
-from workbench.interrupt import deferred
+from workbench.interrupt import deferred, failpoint, raise_pending
 from workbench.record import LoggedRuns
 from workbench.tracking.quiet import quiet
 from workbench.tracking.store import PROJECT_ROOT, tracking_uri
@@ -180,11 +180,12 @@ class Registry:
         return champion_of(self.client, self.name)
 
     def register(self, logged: LoggedRuns, decision: Decision) -> str:
-        """A new version for the winner, tagged and aliased as the decision says. Signals wait until it
-        is done; an error part-way deletes the version, so no bare untagged version is left."""
+        """A new version for the winner, tagged and aliased as the decision says. Call it with signals
+        deferred (see `workbench.interrupt.deferred`); an error part-way deletes the version, so no
+        bare untagged version is left."""
         evidence = decision.evidence
         winner = evidence.candidate
-        with deferred(), quiet():
+        with quiet():
             uri = logged.model_uris[winner]
             created = self.client.create_model_version(
                 self.name,
@@ -193,6 +194,7 @@ class Registry:
                 model_id=uri.removeprefix("models:/") if uri.startswith("models:/m-") else None,
             )
             version = str(created.version)
+            failpoint("registration")
             try:
                 tags = {
                     "candidate": winner,
@@ -277,8 +279,9 @@ def promote(c: MlflowClient, *, name: str, version: str, contract: dict[str, str
             approval=approval_of(c, name, version),
             **report["settings"],
         )
-        with deferred():
+        with deferred() as held:
             _record(c, name, str(version), decision)
+        raise_pending(held)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     with quiet():
         c.log_text(
