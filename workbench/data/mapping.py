@@ -106,5 +106,7 @@ def map_columns(raw: pd.DataFrame, source: FileSource) -> tuple[pd.DataFrame, Pa
         static=tuple(static),
         groups=tuple(columns.groups),
         area_code_pattern=source.area_code_pattern,
+        max_count=source.max_count,
+        missing_covariates=source.missing_covariates,
     )
     return frame, spec, []
