@@ -75,7 +75,8 @@ def check_csv_header(path: Path) -> None:
     commas = header.count(",")
     for separator, name in OTHER_SEPARATORS.items():
         if header.count(separator) > commas:
-            shown = header if len(header) <= 120 else header[:117] + "..."
+            shown = header.replace("\t", "\\t")  # a tab shown as a tab would look like spaces
+            shown = shown if len(shown) <= 120 else shown[:117] + "..."
             raise _fail(msg.NOT_COMMA_SEPARATED, source=source, path=path, name=name, header=shown)
     names = [n.strip() for n in next(csv.reader([header]), [])]
     repeated = [name for name, count in Counter(names).items() if count > 1 and name]

@@ -20,7 +20,7 @@ NOT_A_REGULAR_FILE = (
     "point data.file.path at a .csv or .parquet file, not at a pipe, device or folder",
 )
 FILE_TOO_LARGE = (
-    "panel file '{path}' is {size_mb:,.0f} MB, more than the limit of {limit_mb:,.0f} MB",
+    "panel file '{path}' is {size_mb:,.1f} MB, more than the limit of {limit_mb:g} MB",
     "reading a file needs several times its size in memory: aggregate the panel or save it as parquet, or raise "
     "data.file.max_file_mb in the experiment YAML if this machine has the memory",
 )
