@@ -16,7 +16,8 @@ import yaml
 
 from tests.e2e.test_forecast_report import CHROMIUM, CHROMIUM_FLAGS, CONFIG
 from workbench.data.synthetic.england import generate_england
-from workbench.report.safety import FORMULA_START
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # OWASP; kept here so the test runs against any version
 
 CODES = {  # original code -> hostile code; each payload sets a window flag if it ever runs
     "E06000001": 'E06"><svg onload="window.__xss_code=1">',
