@@ -153,6 +153,8 @@ def test_no_payload_runs_in_a_real_browser(published: Path) -> None:
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         page.goto((published / "report.html").as_uri())
         page.wait_for_load_state("load")
+        script = f"{FLAGS!r}.filter(function (k) {{ return window[k] !== undefined; }})"
+        assert page.evaluate(script) == [], "a payload ran when the report loaded"
         page.fill("#filter-text", "__xss")  # the rows whose code or name carries a payload
         links = page.locator("#area-table tbody tr:not([hidden]) td a").all()
         assert len(links) == 4  # in the first period: the two hostile codes and the two markup names
@@ -166,7 +168,7 @@ def test_no_payload_runs_in_a_real_browser(published: Path) -> None:
         for option in page.locator("#filter-region option").all_inner_texts():
             page.select_option("#filter-region", label=option)
         page.wait_for_timeout(200)
-        ran = page.evaluate(f"{FLAGS!r}.filter(function (k) {{ return window[k] !== undefined; }})")
+        ran = page.evaluate(script)
         shown = page.locator("details.area summary").all_inner_texts()
         browser.close()
     assert ran == []
