@@ -78,6 +78,8 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def write_experiment(workdir: Path) -> Callable[..., Path]:
     def write(data: dict, *, target: str = "owed_duty", name: str = "test_experiment", **extra) -> Path:
+        # a backtest that the small panels made here are long enough for (validate checks the history)
+        extra.setdefault("backtest", {"origins": 2, "min_train_periods": 4})
         path = workdir / f"{name}.yaml"
         path.write_text(yaml.safe_dump({"name": name, "target": target, "data": data, **extra}, sort_keys=False))
         return path

@@ -16,6 +16,7 @@ import pandas as pd
 
 from models.base import ModelSpec
 from workbench.data.contract import AREA
+from workbench.data.history import periods_needed
 from workbench.engine import Engine
 from workbench.errors import ConfigError
 from workbench.featurize import ACTUAL, HORIZON, ORIGIN, TARGET_PERIOD, FeatureTable
@@ -41,10 +42,9 @@ def rolling_origins(
     """The backtest origins, oldest first. Raises ConfigError when the panel is too short."""
     last_origin = last_period - max_horizon
     chosen = [last_origin - step * i for i in range(origins)][::-1]
-    trained_on = (chosen[0] - first_period).n + 1 if chosen[0] >= first_period else 0
-    if trained_on < min_train_periods:
-        needed = min_train_periods + max_horizon + step * (origins - 1)
-        have = (last_period - first_period).n + 1
+    needed = periods_needed(origins=origins, step=step, max_horizon=max_horizon, min_train_periods=min_train_periods)
+    have = (last_period - first_period).n + 1
+    if have < needed:  # the same rule `validate` applies (workbench.data.history)
         raise ConfigError(
             f"the backtest needs {needed} periods ({min_train_periods} to train on before the first origin, "
             f"{origins} origins {step} apart, horizons up to {max_horizon}) but the panel has {have} "

@@ -82,6 +82,7 @@ def _guard() -> Iterator[None]:
 def validate(experiment: Path = ExperimentArg) -> None:
     """Load the experiment's panel, check it against the contract and summarise it."""
     from workbench.config import load_experiment
+    from workbench.data.history import require_history
     from workbench.data.load import load_panel
     from workbench.data.summary import render_summary, summarise
 
@@ -90,6 +91,7 @@ def validate(experiment: Path = ExperimentArg) -> None:
         config = load_experiment(experiment)
         with console.status("Loading and validating the panel"):
             panel = load_panel(config.data)
+        require_history(panel, config)
     render_summary(console, summarise(panel))
     console.print("[green]The panel meets the contract.[/]")
 

@@ -8,17 +8,28 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import re
 from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from features.base import FeatureBuilder
 from models.base import ModelSpec
-from workbench.data.contract import GSS_DISTRICT_PATTERN, Frequency
+from workbench.data.contract import GSS_DISTRICT_PATTERN, MAX_COUNT, Frequency, MissingCovariates
+from workbench.data.files import DEFAULT_MAX_MB
 from workbench.data.synthetic.england import DEFAULT_END, DEFAULT_SEED, DEFAULT_START
 from workbench.errors import ConfigError
 
@@ -29,6 +40,43 @@ def _known_frequency(value: str) -> str:
 
 
 FrequencyName = Annotated[str, AfterValidator(_known_frequency)]
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+NAME_RULE = (
+    "is not a valid experiment name: use letters, digits, '_' and '-', starting with a letter or digit, "
+    "at most 64 characters (e.g. owed_duty_next_quarter); the name becomes a folder and a registered model name"
+)
+
+
+def _slug_name(value: str) -> str:
+    if not re.fullmatch(NAME_PATTERN, value):
+        raise ValueError(f"'{value}' {NAME_RULE}")
+    return value
+
+
+ExperimentName = Annotated[str, AfterValidator(_slug_name)]
+
+
+def project_root(experiment_path: Path) -> Path:
+    """The folder that relative paths in an experiment are read from.
+
+    The nearest folder at or above the experiment that holds a `pyproject.toml` (the project);
+    otherwise the parent of an `experiments/` folder; otherwise the experiment's own folder.
+    It never depends on the directory the command is run from.
+    """
+    folder = experiment_path.resolve().parent
+    for candidate in (folder, *folder.parents):
+        if (candidate / "pyproject.toml").is_file():
+            return candidate
+    return folder.parent if folder.name == "experiments" else folder
+
+
+def _from_root(value: Path | None, info: ValidationInfo) -> Path | None:
+    """A relative path in the YAML, made absolute against the project root when one is known."""
+    root = (info.context or {}).get("root")
+    if value is None or root is None or value.is_absolute():
+        return value
+    return Path(root) / value
 
 
 class _Strict(BaseModel):
@@ -136,13 +184,29 @@ class ColumnMap(_Strict):
 
 
 class FileSource(_Strict):
-    """Any area-by-period panel in CSV or parquet, mapped onto the contract."""
+    """Any area-by-period panel in CSV or parquet, mapped onto the contract.
+
+    `missing_covariates` says what happens to a covariate value that is missing before the
+    covariate's last published period: `refuse` (the default) names the rows; `fill_forward`
+    carries each area's last published value forward (values missing at the start of a series
+    are still refused); `keep` leaves them missing for the models and reports a warning. Values
+    missing only because the latest periods are not yet published (the publication lag) are
+    always accepted.
+    """
 
     path: Path
     columns: ColumnMap
     frequency: FrequencyName | None = None
     area_code_pattern: str = GSS_DISTRICT_PATTERN
     na_values: list[str] = Field(default_factory=list)
+    missing_covariates: MissingCovariates = "refuse"
+    max_count: Annotated[float, Field(gt=0)] = MAX_COUNT  # counts above this are refused
+    max_file_mb: Annotated[float, Field(gt=0)] = DEFAULT_MAX_MB  # larger files are refused before reading
+
+    @field_validator("path")
+    @classmethod
+    def _resolve(cls, value: Path, info: ValidationInfo) -> Path | None:
+        return _from_root(value, info)
 
 
 class OfficialSource(_Strict):
@@ -153,6 +217,11 @@ class OfficialSource(_Strict):
     deprivation: Path | None = None  # IoD 2019 local authority summaries (csv or xlsx)
     claimant_count: Path | None = None  # monthly claimant rates by authority (csv)
     possession_claims: Path | None = None  # quarterly landlord possession claims by authority (csv)
+
+    @field_validator("folder", "deprivation", "claimant_count", "possession_claims")
+    @classmethod
+    def _resolve(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        return _from_root(value, info)
 
 
 class DataConfig(_Strict):
@@ -310,7 +379,7 @@ class EngineConfig(_Strict):
 
 
 class Experiment(_Strict):
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
+    name: ExperimentName
     description: str = ""
     target: str
     data: DataConfig
@@ -470,8 +539,11 @@ def _messages(errors: list[dict[str, Any]], source: Path) -> list[str]:
     return sorted(dict.fromkeys(kept))
 
 
-def parse_experiment(text: str, *, source: Path) -> Experiment:
-    """Parse YAML text into an `Experiment`, turning every schema problem into one ConfigError."""
+def parse_experiment(text: str, *, source: Path, root: Path | None = None) -> Experiment:
+    """Parse YAML text into an `Experiment`, turning every schema problem into one ConfigError.
+
+    With `root`, relative paths in the YAML are made absolute against it; without, they are kept
+    as written (for an experiment read back from a run, whose paths were resolved when it ran)."""
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as error:
@@ -479,7 +551,9 @@ def parse_experiment(text: str, *, source: Path) -> Experiment:
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: an experiment is a YAML mapping with keys name, target and data")
     try:
-        return Experiment.model_validate({**raw, "path": source, "raw_text": text})
+        return Experiment.model_validate(
+            {**raw, "path": source, "raw_text": text}, context={"root": root} if root else None
+        )
     except ValidationError as error:
         raise ConfigError("\n".join(_messages(error.errors(), source))) from None
 
@@ -490,4 +564,4 @@ def load_experiment(path: str | Path) -> Experiment:
         near = sorted(p.name for p in path.parent.glob("*.yaml")) if path.parent.is_dir() else []
         hint = f"; experiments in {path.parent}: {', '.join(near)}" if near else ""
         raise ConfigError(f"experiment file '{path}' does not exist{hint}")
-    return parse_experiment(path.read_text(), source=path)
+    return parse_experiment(path.read_text(), source=path, root=project_root(path))

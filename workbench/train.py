@@ -33,6 +33,7 @@ from workbench.audit.report import audit_markdown, disparity_figure
 from workbench.backtest import rolling_origins, run_backtest
 from workbench.config import Experiment, load_experiment
 from workbench.data.contract import PERIOD, Frequency, Panel
+from workbench.data.history import require_history
 from workbench.data.load import load_panel
 from workbench.describe import comparison_table
 from workbench.engine import Engine, EngineSettings
@@ -107,6 +108,7 @@ def train(
     timings = {} if timings is None else timings
     with _timed(timings, "load"), console.status("Loading and validating the panel"):
         panel = load_panel(experiment.data)
+    require_history(panel, experiment)
     check_experiment(experiment, panel)
     tracking.check_contract(experiment.name, contract_of(experiment, panel), source=str(experiment.path))
     with _timed(timings, "features"):

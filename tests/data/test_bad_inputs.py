@@ -36,7 +36,7 @@ def run_and_expect_failure(cli, workdir: Path, experiment: Path, *expected: str)
 def test_missing_file(cli, workdir, write_experiment) -> None:
     experiment = write_experiment({"file": {"path": "nowhere.csv", "columns": FILE_COLUMNS}})
     run_and_expect_failure(
-        cli, workdir, experiment, message(msg.FILE_NOT_FOUND, path="nowhere.csv"), fix(msg.FILE_NOT_FOUND)
+        cli, workdir, experiment, message(msg.FILE_NOT_FOUND, path=workdir / "nowhere.csv"), fix(msg.FILE_NOT_FOUND)
     )
 
 
@@ -47,7 +47,7 @@ def test_wrong_file_type(cli, workdir, write_experiment) -> None:
         cli,
         workdir,
         experiment,
-        message(msg.WRONG_FILE_TYPE, path="panel.xlsx", suffix=".xlsx"),
+        message(msg.WRONG_FILE_TYPE, path=workdir / "panel.xlsx", suffix=".xlsx"),
         fix(msg.WRONG_FILE_TYPE),
     )
 
@@ -56,14 +56,14 @@ def test_wrong_file_type(cli, workdir, write_experiment) -> None:
 def test_empty_file(cli, workdir, write_experiment, content) -> None:
     (workdir / "panel.csv").write_text(content)
     experiment = write_experiment({"file": {"path": "panel.csv", "columns": FILE_COLUMNS}})
-    run_and_expect_failure(cli, workdir, experiment, message(msg.EMPTY_FILE, path="panel.csv"))
+    run_and_expect_failure(cli, workdir, experiment, message(msg.EMPTY_FILE, path=workdir / "panel.csv"))
 
 
 def test_corrupt_parquet(cli, workdir, write_experiment) -> None:
     (workdir / "panel.parquet").write_bytes(b"this is not parquet at all")
     experiment = write_experiment({"file": {"path": "panel.parquet", "columns": FILE_COLUMNS}})
     output = run_and_expect_failure(cli, workdir, experiment)
-    assert "panel file 'panel.parquet' could not be read as parquet" in output
+    assert f"panel file '{workdir / 'panel.parquet'}' could not be read as parquet" in output
 
 
 def test_yaml_maps_a_column_that_does_not_exist(cli, workdir, file_experiment) -> None:
@@ -241,7 +241,7 @@ def test_unknown_key_in_the_yaml(cli, workdir, write_experiment) -> None:
         workdir,
         experiment,
         f"{experiment.name}: unknown key 'colums' at data.file; known: path, columns, frequency, "
-        "area_code_pattern, na_values; did you mean 'columns'?",
+        "area_code_pattern, na_values, missing_covariates, max_count, max_file_mb; did you mean 'columns'?",
     )
 
 

@@ -107,12 +107,15 @@ def test_monthly_panel_with_dates(workdir, write_experiment) -> None:
 
 
 def test_synthetic_england_round_trips_through_the_file_path(workdir, cli) -> None:
-    """`workbench synthesize` writes a CSV that the shipped file experiment reads back unchanged."""
+    """`workbench synthesize` writes a CSV that the shipped file experiment reads back unchanged
+    (from a copy of the project, whose relative paths are read from its root)."""
     result = cli("synthesize", "--out", "data/synthetic/england.csv")
     assert result.exit_code == 0, result.output
     from pathlib import Path
 
-    shipped = Path(__file__).parents[2] / "experiments" / "england_from_file.yaml"
+    shipped = workdir / "experiments" / "england_from_file.yaml"
+    shipped.parent.mkdir()
+    shipped.write_text((Path(__file__).parents[2] / "experiments" / "england_from_file.yaml").read_text())
     panel = load_panel(load_experiment(shipped).data)
     original = generate_england()
     assert len(panel.frame) == len(original) == 296 * 33

@@ -23,7 +23,7 @@ def test_bad_input_exits_non_zero_from_the_installed_command(tmp_path: Path) -> 
     experiment.write_text("name: bad\ntarget: y\ndata: {file: {path: missing.csv, columns: {targets: [y]}}}\n")
     done = subprocess.run([str(WORKBENCH), "validate", str(experiment)], cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 2
-    assert "panel file 'missing.csv' does not exist" in done.stderr
+    assert f"panel file '{tmp_path / 'missing.csv'}' does not exist" in done.stderr  # read from the project root
     assert "Traceback" not in done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml"]
 

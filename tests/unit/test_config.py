@@ -89,7 +89,7 @@ def test_config_hash_changes_with_the_text() -> None:
         (
             f"name: a\ntarget: y\ndata: {{file: {{{VALID_FILE}, sep: ';'}}}}",
             "experiments/x.yaml: unknown key 'sep' at data.file; known: path, columns, frequency, area_code_pattern, "
-            "na_values",
+            "na_values, missing_covariates, max_count, max_file_mb",
         ),
         (
             "name: a\ntarget: y\ndata: {file: {path: p.csv, columns: {targets: [y], covariates: {c: {column: c, lagg: 1}}}}}",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Literal
 
 import pandas as pd
 
@@ -21,6 +22,12 @@ AREA_TYPE = "area_type"
 URBAN_RURAL = "urban_rural"
 DEPRIVATION_QUINTILE = "deprivation_quintile"
 KEYS = (AREA, PERIOD)
+
+MAX_COUNT = 1e9
+"""No area-level count comes near this; a value above it is an error in the data (configurable per file)."""
+
+MissingCovariates = Literal["refuse", "fill_forward", "keep"]
+"""What to do with a covariate value missing before its last published period (see FileSource)."""
 
 GSS_DISTRICT_PATTERN = r"^E0[6-9]\d{6}$"
 """English local authority districts: E06 unitary, E07 shire district, E08 metropolitan, E09 London."""
@@ -88,6 +95,8 @@ class PanelSpec:
     groups: tuple[str, ...] = ()
     area_code_pattern: str = GSS_DISTRICT_PATTERN
     numeric_static: tuple[str, ...] = ()
+    max_count: float = MAX_COUNT
+    missing_covariates: MissingCovariates = "refuse"
 
     def __post_init__(self) -> None:
         if not self.targets:

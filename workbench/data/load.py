@@ -16,7 +16,7 @@ from workbench.data.mapping import map_columns
 from workbench.data.synthetic.england import SPEC as ENGLAND_SPEC
 from workbench.data.synthetic.england import generate_england
 from workbench.data.synthetic.small_areas import SMALL_AREA_SPEC, generate_small_areas
-from workbench.data.validate import validate_panel
+from workbench.data.validate import fill_covariates, validate_panel
 from workbench.errors import DataError
 
 
@@ -70,7 +70,7 @@ def _synthetic(source: SyntheticSource) -> Panel:
 
 def _file(source: FileSource) -> Panel:
     label = str(source.path)
-    raw = read_table(source.path, na_values=source.na_values)
+    raw = read_table(source.path, na_values=source.na_values, max_mb=source.max_file_mb)
     frame, spec, findings = map_columns(raw, source)
     if errors_in(findings) or spec is None:
         raise DataError(findings, source=label)
@@ -82,5 +82,5 @@ def _validated(frame: pd.DataFrame, spec: PanelSpec, label: str) -> Panel:
     if errors_in(findings):
         raise DataError(findings, source=label)
     numeric = {c: frame[c].astype("float64") for c in (*spec.targets, *spec.covariate_names, *spec.numeric_static)}
-    clean = frame.assign(**numeric).sort_values(list(KEYS)).reset_index(drop=True)
+    clean = fill_covariates(frame.assign(**numeric).sort_values(list(KEYS)).reset_index(drop=True), spec)
     return Panel(frame=clean, spec=spec, source=label, findings=tuple(findings))

@@ -107,5 +107,7 @@ def map_columns(raw: pd.DataFrame, source: FileSource) -> tuple[pd.DataFrame, Pa
         groups=tuple(columns.groups),
         area_code_pattern=source.area_code_pattern,
         numeric_static=columns.numeric_static,
+        max_count=source.max_count,
+        missing_covariates=source.missing_covariates,
     )
     return frame, spec, []

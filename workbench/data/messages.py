@@ -15,6 +15,27 @@ UNREADABLE_FILE = (
     "panel file '{path}' could not be read as {kind}: {reason}",
     "open the file to check it is a valid {kind} file, or re-export it",
 )
+NOT_A_REGULAR_FILE = (
+    "panel file '{path}' is not a regular file (it is {kind}); the workbench only reads files saved on disk",
+    "point data.file.path at a .csv or .parquet file, not at a pipe, device or folder",
+)
+FILE_TOO_LARGE = (
+    "panel file '{path}' is {size_mb:,.1f} MB, more than the limit of {limit_mb:g} MB",
+    "reading a file needs several times its size in memory: aggregate the panel or save it as parquet, or raise "
+    "data.file.max_file_mb in the experiment YAML if this machine has the memory",
+)
+OUT_OF_MEMORY = (
+    "panel file '{path}' ({size_mb:,.0f} MB) did not fit in memory while reading",
+    "aggregate the panel or save it as parquet, or lower data.file.max_file_mb so such files are refused up front",
+)
+NOT_COMMA_SEPARATED = (
+    "panel file '{path}' looks {name}-separated, not comma-separated: its header line is '{header}'",
+    "save the file as comma-separated CSV (in Excel: 'CSV UTF-8 (Comma delimited)'), or convert it to parquet",
+)
+DUPLICATE_COLUMNS = (
+    "panel file '{path}' has more than one column named {names}",
+    "give every column a different name in the file's header row, then map the one you mean under data.file.columns",
+)
 EMPTY_FILE = (
     "panel file '{path}' has no data rows",
     "point data.file.path at a file with at least one row below the header",
@@ -42,6 +63,39 @@ GAPS = (
 NEGATIVE_COUNTS = (
     "column '{column}' has {n} negative value(s); counts cannot be negative",
     "correct the values, or map any negative sentinel codes to missing with data.file.na_values",
+)
+NON_FINITE = (
+    "column '{column}' has {n} value(s) that are not finite numbers, such as '{example}'",
+    "correct the values; a count or covariate must be a finite number (leave a cell empty if it is unknown)",
+)
+ABOVE_MAXIMUM = (
+    "column '{column}' has {n} value(s) above the maximum of {maximum:g}, such as '{example}'",
+    "correct the values, or raise data.file.max_count in the experiment YAML if counts this large are real",
+)
+MISSING_COVARIATES = (
+    "covariate '{column}' is missing in {n} row(s) before its last published period",
+    "fill in the values, set the covariate's publication_lag if its latest periods are not yet published, or set "
+    "data.file.missing_covariates to fill_forward (carry each area's last value forward) or keep (models see them "
+    "as missing)",
+)
+KEPT_MISSING_COVARIATES = (
+    "covariate '{column}' is missing in {n} row(s) before its last published period; kept as missing, as the "
+    "panel's missing-covariate policy is 'keep'",
+    "nothing needed if the models should see them as missing; otherwise fill them in",
+)
+TARGET_ALL_ZERO = (
+    "target '{column}' is zero in every row; no model can learn from it and its error metrics are undefined",
+    "check data.file.columns.targets maps the column that holds the counts, and that the file is not a template",
+)
+TARGET_CONSTANT = (
+    "target '{column}' is {value:g} in every row; no model can learn from it and its error metrics are undefined",
+    "check data.file.columns.targets maps the column that holds the counts",
+)
+TOO_FEW_PERIODS = (
+    "the panel has {have} period(s) ({first} to {last}) but the experiment's backtest needs {needed} "
+    "({min_train} to train on before the first origin, {origins} origin(s) {step} apart, horizons up to "
+    "{horizon})",
+    "add earlier periods, or lower backtest.origins, backtest.min_train_periods or the horizon in the experiment YAML",
 )
 NON_NUMERIC = (
     "column '{column}' has {n} value(s) that are not numbers, such as '{example}'",

@@ -7,6 +7,9 @@ attributes that change, a target with no values) are checked here on top of it.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
@@ -45,11 +48,14 @@ def validate_panel(frame: pd.DataFrame, spec: PanelSpec) -> list[Finding]:
         return findings  # the structural checks below need complete keys
     findings += _gap_findings(frame, spec)
     findings += _static_findings(frame, spec)
+    findings += _covariate_findings(frame, spec)
     for target in spec.targets:
         values = frame[target]
         if values.isna().all():
             findings.append(_finding(msg.TARGET_ALL_MISSING, column=target))
-        elif values.isna().any():
+            continue
+        findings += _constant_findings(values, target)
+        if values.isna().any():
             gaps = frame[values.isna()]
             findings.append(
                 _finding(
@@ -65,29 +71,86 @@ def validate_panel(frame: pd.DataFrame, spec: PanelSpec) -> list[Finding]:
     return findings
 
 
+def _located(entry: tuple[str, str], frame: pd.DataFrame, bad: pd.Series, column: str, **values) -> Finding:
+    """A finding about the rows of `frame` where `bad` holds, naming their areas, periods and rows."""
+    located = frame[bad]
+    return _finding(
+        entry,
+        column=column,
+        n=int(bad.sum()),
+        areas=located[AREA].dropna().unique(),
+        periods=located[PERIOD].dropna().unique(),
+        rows=located.index,
+        **values,
+    )
+
+
 def _coerce_numeric(frame: pd.DataFrame, spec: PanelSpec) -> tuple[pd.DataFrame, list[Finding]]:
-    """Report values that are not numbers in numeric columns, and return a copy with them as missing."""
+    """Report values that are not numbers, not finite, or above the maximum count in numeric
+    columns, and return a copy with them as missing so the later checks see only real numbers."""
     findings: list[Finding] = []
     numeric = {}
+    counts = {*spec.targets, *(c.name for c in spec.covariates if c.count)}
     for column in (*spec.targets, *spec.covariate_names, *spec.numeric_static):
         raw = frame[column]
-        values = pd.to_numeric(raw, errors="coerce")
+        values = pd.to_numeric(raw, errors="coerce").astype("float64")
         bad = values.isna() & raw.notna()
         if bad.any():
-            located = frame[bad]
-            findings.append(
-                _finding(
-                    msg.NON_NUMERIC,
-                    column=column,
-                    n=int(bad.sum()),
-                    example=str(raw[bad].iloc[0]),
-                    areas=located[AREA].unique(),
-                    periods=located[PERIOD].unique(),
-                    rows=located.index,
-                )
-            )
-        numeric[column] = values.astype("float64")
+            findings.append(_located(msg.NON_NUMERIC, frame, bad, column, example=str(raw[bad].iloc[0])))
+        infinite = pd.Series(np.isinf(values.to_numpy()), index=values.index)
+        if infinite.any():
+            findings.append(_located(msg.NON_FINITE, frame, infinite, column, example=str(raw[infinite].iloc[0])))
+        huge = (values > spec.max_count) & ~infinite if column in counts else pd.Series(False, index=values.index)
+        if huge.any():
+            example = str(raw[huge].iloc[0])
+            findings.append(_located(msg.ABOVE_MAXIMUM, frame, huge, column, example=example, maximum=spec.max_count))
+        numeric[column] = values.mask(infinite | huge)
     return frame.assign(**numeric), findings
+
+
+def _constant_findings(values: pd.Series, target: str) -> list[Finding]:
+    known = values.dropna()
+    if (known == 0).all():
+        return [_finding(msg.TARGET_ALL_ZERO, column=target)]
+    if known.nunique() == 1:
+        return [_finding(msg.TARGET_CONSTANT, column=target, value=float(known.iloc[0]))]
+    return []
+
+
+def published_until(frame: pd.DataFrame, spec: PanelSpec, covariate: str) -> pd.Period:
+    """The covariate's last published period: the panel's last period less its publication lag."""
+    return frame[PERIOD].max() - spec.publication_lag(covariate)
+
+
+def _covariate_findings(frame: pd.DataFrame, spec: PanelSpec) -> list[Finding]:
+    """Missing covariate values under the panel's policy; the unpublished latest periods are fine."""
+    findings = []
+    order = frame.sort_values([AREA, PERIOD])
+    for covariate in spec.covariate_names:
+        values = order[covariate]
+        missing = values.isna() & (order[PERIOD] <= published_until(order, spec, covariate))
+        if spec.missing_covariates == "fill_forward":  # a value can be carried forward from earlier in its area
+            missing &= ~values.notna().groupby(order[AREA], sort=False).cummax()
+        if missing.any():
+            keep = spec.missing_covariates == "keep"
+            entry = msg.KEPT_MISSING_COVARIATES if keep else msg.MISSING_COVARIATES
+            found = _located(entry, order, missing, covariate)
+            findings.append(replace(found, severity="warning") if keep else found)
+    return findings
+
+
+def fill_covariates(frame: pd.DataFrame, spec: PanelSpec) -> pd.DataFrame:
+    """Carry each area's last published covariate value forward, within the published periods,
+    when the panel's policy is `fill_forward`; otherwise the frame as it is. `frame` is sorted
+    by (area, period) and already numeric."""
+    if spec.missing_covariates != "fill_forward":
+        return frame
+    filled = {}
+    for covariate in spec.covariate_names:
+        published = frame[PERIOD] <= published_until(frame, spec, covariate)
+        carried = frame[covariate].groupby(frame[AREA], sort=False).ffill()
+        filled[covariate] = frame[covariate].where(~published, carried)
+    return frame.assign(**filled)
 
 
 def _schema_findings(frame: pd.DataFrame, spec: PanelSpec) -> list[Finding]:

@@ -1,8 +1,15 @@
-"""Small inline SVG charts for the HTML report: no scripts, no files, a text alternative each."""
+"""Small inline SVG charts for the HTML report: no scripts, no files, a text alternative each.
+
+Every value that comes from data (ids, labels, descriptions) is escaped here, so the charts are
+returned as `Markup` that the autoescaping template inserts as it is."""
 
 from __future__ import annotations
 
 from html import escape
+
+from markupsafe import Markup
+
+from workbench.report.safety import slug
 
 WIDTH, HEIGHT, PAD = 420, 170, 36
 INK, FORECAST, BAND, UP, DOWN = "#1b1b1b", "#1d4e89", "#c6d9f0", "#b3261e", "#1b6e3a"
@@ -23,13 +30,14 @@ def history_chart(
     lower: list[float],
     upper: list[float],
     description: str,
-) -> str:
+) -> Markup:
     """History (published values; gaps where suppressed) and the forecast with its interval."""
+    chart_id = slug(chart_id)
     labels = periods + forecast_periods
     xs = _scale(list(range(len(labels))), 0, max(len(labels) - 1, 1), PAD, WIDTH - 10)
     known = [v for v in actual if v is not None] + list(upper) + list(lower)
     if not known:
-        return (
+        return Markup(
             f'<p id="{chart_id}" class="note">History and forecast not shown: the numbers are small and were '
             "suppressed.</p>"
         )
@@ -78,13 +86,14 @@ def history_chart(
                 f'fill="{INK}">{escape(labels[i])}</text>'
             )
     parts.append(f'<text x="4" y="16" font-size="11" fill="{INK}">{top / 1.1:,.0f}</text></svg>')
-    return "".join(parts)
+    return Markup("".join(parts))
 
 
-def drivers_chart(*, chart_id: str, drivers: list[tuple[str, float]], description: str) -> str:
+def drivers_chart(*, chart_id: str, drivers: list[tuple[str, float]], description: str) -> Markup:
     """Horizontal bars: each driver's effect on the forecast, in per cent."""
     if not drivers:
-        return ""
+        return Markup("")
+    chart_id = slug(chart_id)
     height = 26 * len(drivers) + 10
     largest = max(abs(p) for _, p in drivers) or 1.0
     middle, half = 305, 60  # labels on the left up to x=205; bars either side of the middle; room for the %
@@ -105,4 +114,4 @@ def drivers_chart(*, chart_id: str, drivers: list[tuple[str, float]], descriptio
             f'text-anchor="{"start" if pct >= 0 else "end"}" fill="{INK}">{pct:+.0f}%</text>'
         )
     parts.append(f'<line x1="{middle}" y1="0" x2="{middle}" y2="{height}" stroke="#6b6b6b"/></svg>')
-    return "".join(parts)
+    return Markup("".join(parts))

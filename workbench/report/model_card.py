@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from workbench.forecast_record import ForecastResult
 from workbench.report.caveats import caveats
+from workbench.report.safety import md_cell
 
 TODO = "TO COMPLETE"
 
@@ -18,7 +19,7 @@ def _groups_table(result: ForecastResult) -> list[str]:
     ]
     for g in single.itertuples(index=False):
         lines.append(
-            f"| {g.grouping} | {g.group} | {g.areas} | {g.wape:.1%} | {g.bias:+.1%} | {g.under_share:.0%} | "
+            f"| {md_cell(g.grouping)} | {md_cell(g.group)} | {g.areas} | {g.wape:.1%} | {g.bias:+.1%} | {g.under_share:.0%} | "
             f"{g.coverage:.0%} |"
         )
     return lines
@@ -170,7 +171,7 @@ def transparency_record(result: ForecastResult) -> dict:
 
 def transparency_markdown(record: dict) -> str:
     lines = [
-        f"# Transparency record (draft): {record['tier_1']['name']}",
+        f"# Transparency record (draft): {md_cell(record['tier_1']['name'])}",
         "",
         f"Fields marked **{TODO}** can only be written by the people responsible for the tool.",
         "",
@@ -184,7 +185,7 @@ def transparency_markdown(record: dict) -> str:
                 walk(value, depth + 1)
             else:
                 text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-                text = text.replace(TODO, f"**{TODO}**")
+                text = md_cell(text).replace(TODO, f"**{TODO}**")
                 lines.append(f"- **{title}:** {text}")
         lines.append("")
 

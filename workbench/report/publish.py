@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader
 
 from workbench.data.contract import AREA, REGION
 from workbench.explain.drivers import phrase
@@ -17,6 +17,7 @@ from workbench.report.caveats import caveats
 from workbench.report.charts import drivers_chart, history_chart
 from workbench.report.disclosure import MARKER, DisclosureRule, protect, protect_total, suppression_mask
 from workbench.report.model_card import model_card, transparency_markdown, transparency_record
+from workbench.report.safety import slug, write_published_csv
 
 INTERVAL_TEXT = (
     "Each forecast comes with an interval. With an {level} interval, the actual number is expected to "
@@ -149,6 +150,11 @@ def _history_values(result: ForecastResult, rule: DisclosureRule) -> pd.DataFram
     return history
 
 
+def _anchor(code: object) -> str:
+    """The element id of an area's section: the same for every link to it, safe for any code."""
+    return f"area-{slug(code)}"
+
+
 def _to_number(text: str) -> float | None:
     return None if text in ("", MARKER) else float(text.replace(",", ""))
 
@@ -190,6 +196,7 @@ def render_report(result: ForecastResult, published: pd.DataFrame) -> str:
         areas.append(
             {
                 "code": row.area_code,
+                "anchor": _anchor(row.area_code),
                 "name": row.area_name,
                 "region": row.region,
                 "headline": (
@@ -198,7 +205,7 @@ def render_report(result: ForecastResult, published: pd.DataFrame) -> str:
                     else "suppressed (small numbers)"
                 ),
                 "history_svg": history_chart(
-                    chart_id=f"h-{row.area_code}",
+                    chart_id=f"h-{slug(row.area_code)}",
                     periods=[str(p) for p in past["period"]] if past is not None else [],
                     actual=actual,
                     forecast_periods=list(mine["period"]) if shown else [],
@@ -208,7 +215,7 @@ def render_report(result: ForecastResult, published: pd.DataFrame) -> str:
                     description=description,
                 ),
                 "drivers_svg": drivers_chart(
-                    chart_id=f"d-{row.area_code}",
+                    chart_id=f"d-{slug(row.area_code)}",
                     drivers=drivers,
                     description="; ".join(f"{name}: {pct:+.0f}%" for name, pct in drivers),
                 )
@@ -245,6 +252,7 @@ def render_report(result: ForecastResult, published: pd.DataFrame) -> str:
         "rises": [
             {
                 "code": r[AREA],
+                "anchor": _anchor(r[AREA]),
                 "name": r["area_name"],
                 "region": r.get(REGION, ""),
                 "period": str(r["target_period"]),
@@ -259,6 +267,7 @@ def render_report(result: ForecastResult, published: pd.DataFrame) -> str:
         "rows": [
             {
                 "code": r.area_code,
+                "anchor": _anchor(r.area_code),
                 "name": r.area_name,
                 "region": r.region,
                 "period": r.period,
@@ -300,15 +309,13 @@ def render_report(result: ForecastResult, published: pd.DataFrame) -> str:
             f"{champion.metrics.get('mase', float('nan')):.3f}, WAPE {champion.metrics.get('wape', float('nan')):.1%}."
         ),
     }
-    env = Environment(
-        loader=PackageLoader("workbench.report", "templates"), autoescape=select_autoescape(["html", "j2"])
-    )
+    env = Environment(loader=PackageLoader("workbench.report", "templates"), autoescape=True)
     return env.get_template("report.html.j2").render(**context)
 
 
 def write_outputs(result: ForecastResult, folder: Path) -> list[str]:
     published = published_table(result)
-    published.to_csv(folder / "forecast.csv", index=False)
+    write_published_csv(published, folder / "forecast.csv")
     (folder / "report.html").write_text(render_report(result, published), encoding="utf-8")
     (folder / "model_card.md").write_text(model_card(result), encoding="utf-8")
     record = transparency_record(result)

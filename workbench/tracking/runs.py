@@ -25,6 +25,7 @@ from workbench.describe import comparison_table, run_description
 from workbench.gate import Decision, Evidence
 from workbench.interrupt import Interrupted
 from workbench.record import LoggedRuns, TrainingRecord
+from workbench.report.safety import write_published_csv
 from workbench.tracking.explanations import explanation_files
 from workbench.tracking.pyfunc import ForecastModel
 from workbench.tracking.quiet import quiet
@@ -157,8 +158,8 @@ def _write_frames(folder: Path, frames: dict[str, pd.DataFrame | str | bytes]) -
             path.write_text(content)
         elif name.endswith(".parquet"):
             content.to_parquet(path, index=False)
-        else:
-            content.to_csv(path, index=False)
+        else:  # text cells that a spreadsheet would run as formulas are guarded
+            write_published_csv(content, path)
 
 
 def _upload(client: MlflowClient, run_id: str, files: dict[str, pd.DataFrame | str | bytes]) -> None:

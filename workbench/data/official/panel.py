@@ -124,6 +124,7 @@ def load_official(
         covariates=tuple(covariates),
         static=tuple(static),
         groups=tuple(groups),
+        missing_covariates="keep",  # covariates are joined as published, so earlier quarters have none
     )
     return frame, spec, findings, notes
 
