@@ -12,7 +12,7 @@ ENV_HASH := $(shell cat $(LOCK_INPUTS) 2>/dev/null | $(PYTHON) -c "import hashli
 STAMP  := $(VENV)/.installed-$(ENV_HASH)
 
 .DEFAULT_GOAL := help
-.PHONY: help env train forecast test validate data ui bench status promote approve lock clean
+.PHONY: help env train forecast test validate data ui bench audit-sim status promote approve lock clean
 
 help: ## List the targets with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -54,6 +54,9 @@ ui: $(STAMP) ## Open the MLflow UI on http://127.0.0.1:5000 against the project'
 
 bench: $(STAMP) ## Time pipeline stages and peak memory at the default and a 33,755-area size
 	$(BIN)/workbench bench $(EXP)
+
+audit-sim: $(STAMP) ## Calibrate the fairness audit by simulation (SEEDS=100); writes outputs/audit_sim/
+	$(BIN)/workbench audit-sim --seeds $(or $(SEEDS),100)
 
 test: $(STAMP) ## Run the test suite
 	$(BIN)/python -m pytest

@@ -17,7 +17,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from workbench.audit import audit_candidate
+from workbench.audit import audit_candidate, status_quo
 from workbench.backtest import rolling_origins, run_backtest
 from workbench.config import Experiment, load_experiment
 from workbench.data.contract import PERIOD, Frequency, Panel
@@ -131,6 +131,7 @@ def train(experiment: Experiment, *, console: Console, timings: dict[str, float]
         }
     with _timed(timings, "audit"), console.status("Auditing every candidate across groups of areas"):
         static = panel.static_table()
+        baseline = result.predictions[result.predictions["candidate"] == status_quo(experiment)]
         audits = {
             spec.candidate: audit_candidate(
                 spec.candidate,
@@ -139,6 +140,7 @@ def train(experiment: Experiment, *, console: Console, timings: dict[str, float]
                 config=experiment.audit,
                 default_groupings=panel.spec.groups,
                 seed=experiment.seed,
+                baseline=baseline,
             )
             for spec in experiment.models
         }
