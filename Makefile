@@ -13,7 +13,7 @@ ENV_HASH := $(shell (cat requirements.lock; awk '/^\[tool\./{exit} {print}' pypr
 STAMP  := $(VENV)/.installed-$(ENV_HASH)
 
 .DEFAULT_GOAL := help
-.PHONY: help env train forecast test validate data ui bench compare status promote approve lock clean
+.PHONY: help env train forecast test validate data ui bench compare audit-sim status promote approve lock clean
 
 help: ## List the targets with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -58,6 +58,9 @@ bench: $(STAMP) ## Time pipeline stages and peak memory at the default and a 33,
 
 compare: $(STAMP) ## Compare the workbench with naive and AutoETS on real panels; writes outputs/compare/peers.md
 	$(BIN)/workbench compare-peers
+
+audit-sim: $(STAMP) ## Calibrate the fairness audit by simulation (SEEDS=100); writes outputs/audit_sim/
+	$(BIN)/workbench audit-sim --seeds $(or $(SEEDS),100)
 
 test: $(STAMP) ## Run the test suite
 	$(BIN)/python -m pytest

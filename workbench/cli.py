@@ -266,6 +266,21 @@ def bench(
     console.print(f"Written to {out / 'bench.md'} and {out / 'bench.json'}")
 
 
+@app.command(name="audit-sim")
+def audit_sim(
+    seeds: int = typer.Option(100, help="Draws per scenario"),
+    out: Path = typer.Option(Path("outputs/audit_sim"), help="Folder for audit_sim.md and audit_sim.csv"),
+) -> None:
+    """Calibrate the fairness audit: false refusals of a fair model and detection of planted under-forecasts."""
+    from workbench.audit.simulate import run
+
+    console = _console()
+    with console.status(f"Simulating {seeds} draws per scenario on two panels"):
+        text = run(seeds=seeds, out=out)
+    console.print(text)
+    console.print(f"Written to {out / 'audit_sim.md'} and {out / 'audit_sim.csv'}")
+
+
 @app.command()
 def ui(port: int = typer.Option(5000, help="Port on localhost")) -> None:
     """Start the MLflow UI on localhost against the workbench's tracking store."""

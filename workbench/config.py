@@ -283,25 +283,64 @@ class ExplainConfig(_Strict):
 
 
 class AuditThresholds(_Strict):
-    """Allowed disparities against the reference group; null switches a check off."""
+    """Tolerances of the judges, each read in the direction of harm (missed need); null switches a
+    judge off. Defaults are calibrated by `make audit-sim` (see the README's audit section)."""
 
-    wape_ratio: tuple[float, float] | None = (0.8, 1.25)
-    mase_ratio: tuple[float, float] | None = None
-    bias_difference: Annotated[float, Field(gt=0)] | None = 0.10  # how much more under-forecast than the reference
-    under_share_difference: Annotated[float, Field(gt=0)] | None = 0.10
-    under_upper_share_difference: Annotated[float, Field(gt=0)] | None = None
-    coverage_min: Annotated[float, Field(gt=0, lt=1)] | None = 0.6  # interval coverage floor in every group
+    bias: Annotated[float, Field(ge=0, lt=1)] | None = (
+        0.01  # extra under-forecast vs like-sized areas, beyond the baseline's
+    )
+    under_rate: Annotated[float, Field(ge=0, lt=1)] | None = (
+        0.05  # extra share of actuals above the upper bound, beyond the baseline's
+    )
+    tail_coverage: Annotated[float, Field(gt=0, lt=1)] | None = (
+        0.7  # floor on the share of actuals at or below the upper bound
+    )
+    skill: Annotated[float, Field(ge=0)] | None = (
+        0.10  # how much larger a group's absolute error may be than the baseline's
+    )
+
+
+AUDIT_ALL_OFF = (
+    "audit.thresholds: every judge is switched off (null), so the audit could never refuse anything; "
+    "switch at least one on, or set 'audit.mode: report' to audit without gating"
+)
 
 
 class AuditConfig(_Strict):
+    """How the fairness audit judges a candidate (see workbench/audit/__init__.py)."""
+
+    mode: Literal["gate", "report"] = "gate"  # report: everything is measured and shown, nothing blocks
     groupings: list[str] | None = None  # default: the panel's groups
-    intersections: bool = True  # also pairwise intersections of the groupings
-    min_group_size: Annotated[int, Field(ge=1)] = 10  # areas; smaller groups are reported, not judged
-    reference: Literal["largest", "best"] | dict[str, str] = "largest"
+    intersections: bool = False  # also pairwise intersections (more comparisons, so less power per group)
+    baseline: str | None = None  # the status quo the disparities are judged against; default the first baseline
+    size_bands: Annotated[int, Field(ge=1, le=10)] = 4  # groups are compared with areas of similar size
+    min_group_size: Annotated[int, Field(ge=2)] = 10  # areas (or area x period blocks for small groups)
+    small_groups: Literal["blocks", "skip"] = "blocks"  # judge groups of few areas on blocks of periods
+    block_length: Annotated[int, Field(ge=1)] = 2  # periods per block when judging on blocks
     bootstrap: Annotated[int, Field(ge=50)] = 200
-    confidence: Annotated[float, Field(gt=0.5, lt=1)] = 0.9
-    block_on_uncertain: bool = False
+    alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.05  # family-wise (holm) or false-discovery (fdr) rate
+    correction: Literal["holm", "fdr", "none"] = "holm"
+    power: Annotated[float, Field(gt=0.5, lt=1)] = 0.8  # for the smallest detectable effect
+    uncertain: Literal["report", "block", "approve"] = "report"
     thresholds: AuditThresholds = Field(default_factory=AuditThresholds)
+
+    @model_validator(mode="after")
+    def _something_to_judge(self) -> AuditConfig:
+        if self.mode == "gate" and all(v is None for v in self.thresholds.model_dump().values()):
+            raise ValueError(AUDIT_ALL_OFF)
+        return self
+
+    @property
+    def confidence(self) -> float:
+        return 1 - self.alpha
+
+    @property
+    def block_on_uncertain(self) -> bool:
+        return self.uncertain == "block"
+
+    @property
+    def reference(self) -> str:
+        return "the other areas of similar size"
 
 
 class GateConfig(_Strict):

@@ -50,6 +50,8 @@ class Evidence:
     config_hash: str
     data_digest: str
     data_problems: list[str] = field(default_factory=list)
+    audit_summary: str = ""
+    audit_needs_approval: bool = False  # the audit's uncertain judgements are for a reviewer to approve
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -161,7 +163,9 @@ def evaluate(
         Check(
             "fairness_audit",
             evidence.audit_passed,
-            "no failing disparity" if evidence.audit_passed else "; ".join(evidence.audit_reasons),
+            (evidence.audit_summary or "no failing disparity")
+            if evidence.audit_passed
+            else "; ".join(evidence.audit_reasons),
         )
     )
     explained = evidence.explanations_logged and evidence.additivity_passed
@@ -187,14 +191,15 @@ def evaluate(
     checks.append(
         Check("clean_tree", not evidence.dirty, f"{tree} at commit {evidence.commit[:12]}", blocking=require_clean_tree)
     )
-    if require_approval:
+    if require_approval or evidence.audit_needs_approval:
+        why = "" if require_approval else " (the audit's uncertain judgements need a reviewer's approval)"
         checks.append(
             Check(
                 "approval",
                 approval is not None,
                 f"approved by {approval.by} on {approval.at}: {approval.note}"
                 if approval
-                else "awaiting approval: run `workbench approve` for this version, then `workbench promote`",
+                else f"awaiting approval{why}: run `workbench approve` for this version, then `workbench promote`",
             )
         )
     settings = {
@@ -243,6 +248,8 @@ def evidence_from(record, *, commit: str, dirty: bool) -> Evidence:
         baselines={m.candidate: float(summary[m.candidate]) for m in record.experiment.baselines},
         audit_passed=bool(audit and audit.passed),
         audit_reasons=audit.reasons() if audit else ["no audit was run"],
+        audit_summary=audit.summary() if audit else "",
+        audit_needs_approval=bool(audit and audit.needs_approval),
         explanations_logged=explanation is not None
         and (explanation.values is not None or spec.explainer == "baseline"),
         additivity_passed=bool(explanation and explanation.additivity_passed),

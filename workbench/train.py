@@ -28,7 +28,7 @@ from rich.progress import (
 from rich.table import Table
 
 from workbench import gate, interrupt, tracking
-from workbench.audit import audit_candidate
+from workbench.audit import audit_candidate, status_quo
 from workbench.audit.report import audit_markdown, disparity_figure
 from workbench.backtest import rolling_origins, run_backtest
 from workbench.config import Experiment, load_experiment
@@ -71,6 +71,7 @@ def check_experiment(experiment: Experiment, panel: Panel) -> None:
         )
     if problems:
         raise ConfigError("\n".join(problems))
+    status_quo(experiment)  # the audit's reference candidate exists
     check_builders(experiment.features, panel, target=experiment.target, source=str(source))
 
 
@@ -170,6 +171,7 @@ def train(
             explanations = {e.candidate: e for e in done}
     with _timed(timings, "audit"), console.status("Auditing every candidate across groups of areas"):
         static = panel.static_table()
+        baseline = result.predictions[result.predictions["candidate"] == status_quo(experiment)]
         audits = {
             spec.candidate: audit_candidate(
                 spec.candidate,
@@ -178,6 +180,7 @@ def train(
                 config=experiment.audit,
                 default_groupings=panel.spec.groups,
                 seed=experiment.seed,
+                baseline=baseline,
             )
             for spec in experiment.models
         }

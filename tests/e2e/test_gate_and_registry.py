@@ -93,7 +93,7 @@ def test_a_candidate_biased_against_one_group_is_refused(cli, workdir, store, mo
     assert "biased_lightgbm wins" in result.output
     assert "Not promoted: version 1 of 'biased' is the challenger" in result.output
     assert "- fairness_audit: " in result.output
-    assert "under_share_difference for region=London" in result.output
+    assert "bias for region=London" in result.output
 
     client = MlflowClient(store)
     assert alias(client, "biased", "champion") is None
@@ -108,7 +108,7 @@ def test_a_candidate_biased_against_one_group_is_refused(cli, workdir, store, mo
     )
     assert parent.data.tags["gate.verdict"] == "fail" and parent.data.tags["alias"] == "challenger"
     assert "**Decision: not promoted.**" in parent.data.tags["mlflow.note.content"]
-    assert parent.data.metrics["fairness.under_share.region.difference"] > 0.10
+    assert parent.data.metrics["fairness.bias.region.worst"] > 0.01
     report = mlflow.artifacts.load_text(f"runs:/{parent.info.run_id}/audit/audit_report.md")
     assert "**Verdict:** FAIL" in report and "region=London" in report
 

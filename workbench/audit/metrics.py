@@ -1,17 +1,16 @@
-"""Scale-free metrics by group of areas, with fairlearn's MetricFrame, and area-bootstrap intervals.
+"""What the audit measures, from backtest predictions: per-row sums by resampling unit, size bands,
+the bootstrap of group sums, and fairlearn's MetricFrame for the context tables.
 
-Backtest predictions are first summed per area (over folds and horizons), so every metric is a
-ratio of sums over the areas in a group:
+Every judged quantity is a ratio of sums over rows (area x period), so a unit's contribution can be
+summed once and the bootstrap only re-weights units. A unit is an area (rows of one area are not
+independent) or, for groups of few areas, a block of consecutive backtest origins of one area.
 
-- wape: absolute error over actual (relative error; large areas weigh more within a group)
-- mase: mean scaled error (each area's errors scaled by its own naive error)
-- bias: (forecast - actual) over actual; negative means the group is under-forecast
-- under_share: share of forecasts below the actual (missed need)
-- under_upper_share: share of actuals above the upper interval bound
-- coverage: share of actuals inside the interval
-
-Confidence intervals come from a bootstrap that resamples whole areas (rows of one area are not
-independent), computed for every replicate at once with sums per group.
+Row sums kept per unit (model = the audited candidate, base = the status quo it is judged against):
+- actual, signed (forecast - actual), abs (|forecast - actual|)
+- under (actual above the interval's upper bound) and cal (rows with an interval)
+- short (actual above forecast, the shortfall)
+- base_signed, base_abs, base_under, base_cal, base_short: the same for the status quo on the same rows
+- context only: below (forecast below actual), covered (actual inside the interval), scaled, scaled_rows
 """
 
 from __future__ import annotations
@@ -20,51 +19,113 @@ import numpy as np
 import pandas as pd
 from fairlearn.metrics import MetricFrame
 
-# metric -> (numerator column, denominator column, kind of comparison with the reference group)
-METRICS: dict[str, tuple[str, str, str]] = {
-    "wape": ("abs_error", "actual", "ratio"),
-    "mase": ("scaled_error", "scaled_rows", "ratio"),
-    "bias": ("signed_error", "actual", "difference"),
-    "under_share": ("under", "rows", "difference"),
-    "under_upper_share": ("under_upper", "calibrated", "difference"),
-    "coverage": ("covered", "calibrated", "difference"),
-}
+from workbench.data.contract import AREA
+
+KEYS = [AREA, "fold", "horizon"]
 STATS = (
     "actual",
-    "abs_error",
-    "signed_error",
-    "scaled_error",
-    "scaled_rows",
+    "signed",
+    "abs",
     "under",
-    "under_upper",
+    "cal",
+    "base_signed",
+    "base_abs",
+    "base_under",
+    "base_cal",
+    "short",
+    "base_short",
+    "below",
     "covered",
-    "calibrated",
+    "scaled",
+    "scaled_rows",
     "rows",
 )
+# context metric -> (numerator, denominator): shown in the groups table, never judged
+CONTEXT: dict[str, tuple[str, str]] = {
+    "wape": ("abs", "actual"),
+    "mase": ("scaled", "scaled_rows"),
+    "bias": ("signed", "actual"),
+    "under_share": ("below", "rows"),
+    "under_upper_share": ("under", "cal"),
+    "coverage": ("covered", "cal"),
+    "skill": ("short", "base_short"),
+}
 
 
-def area_stats(predictions: pd.DataFrame) -> pd.DataFrame:
-    """Per-area sums of what the group metrics need, from backtest predictions of one candidate."""
-    p = predictions
-    error = p["forecast"] - p["actual"]
-    scaled = p["scale"] > 0
-    calibrated = p["lower"].notna() & p["upper"].notna()
-    frame = pd.DataFrame(
+def row_stats(predictions: pd.DataFrame, baseline: pd.DataFrame | None) -> pd.DataFrame:
+    """One row per prediction with the sums the audit needs; the status quo joined on the same rows."""
+    p = predictions.reset_index(drop=True)
+    if baseline is not None:
+        base = baseline[[*KEYS, "forecast", "upper"]].rename(columns={"forecast": "base_f", "upper": "base_u"})
+        p = p.merge(base, on=KEYS, how="inner", validate="one_to_one")
+    else:  # without a status quo the model is compared with a perfectly unbiased, perfectly covered one
+        p = p.assign(base_f=p["actual"], base_u=np.inf)
+    a, f, base_f = (p[c].to_numpy(float) for c in ("actual", "forecast", "base_f"))
+    cal = p["lower"].notna().to_numpy() & p["upper"].notna().to_numpy()
+    base_cal = np.isfinite(p["base_u"].to_numpy(float)) | (baseline is None)
+    upper, base_u = p["upper"].to_numpy(float), p["base_u"].to_numpy(float)
+    scale = p["scale"].to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scaled = np.where(scale > 0, np.abs(f - a) / scale, 0.0)
+    return pd.DataFrame(
         {
-            "area_code": p["area_code"],
-            "actual": p["actual"],
-            "abs_error": error.abs(),
-            "signed_error": error,
-            "scaled_error": (error.abs() / p["scale"]).where(scaled, 0.0),
-            "scaled_rows": scaled.astype(float),
-            "under": (p["actual"] > p["forecast"]).astype(float),
-            "under_upper": ((p["actual"] > p["upper"]) & calibrated).astype(float),
-            "covered": ((p["actual"] >= p["lower"]) & (p["actual"] <= p["upper"]) & calibrated).astype(float),
-            "calibrated": calibrated.astype(float),
+            AREA: p[AREA].to_numpy(),
+            "fold": p["fold"].to_numpy(),
+            "actual": a,
+            "signed": f - a,
+            "abs": np.abs(f - a),
+            "under": ((a > upper) & cal).astype(float),
+            "cal": cal.astype(float),
+            "base_signed": base_f - a,
+            "base_abs": np.abs(base_f - a),
+            "base_under": ((a > base_u) & base_cal).astype(float),
+            "base_cal": base_cal.astype(float),
+            "short": np.maximum(a - f, 0.0),
+            "base_short": np.maximum(a - base_f, 0.0),
+            "below": (a > f).astype(float),
+            "covered": ((a >= p["lower"].to_numpy(float)) & (a <= upper) & cal).astype(float),
+            "scaled": scaled,
+            "scaled_rows": (scale > 0).astype(float),
             "rows": 1.0,
         }
     )
-    return frame.groupby("area_code", sort=True)[list(STATS)].sum()
+
+
+def unit_stats(rows: pd.DataFrame, *, block_length: int | None) -> pd.DataFrame:
+    """Sums per resampling unit: per area, or per area and block of `block_length` consecutive folds."""
+    if block_length is None:
+        units = rows.groupby(AREA, sort=True)[list(STATS)].sum()
+        return units.assign(area=units.index.to_numpy())
+    order = rows["fold"].rank(method="dense").astype(int) - 1
+    block = (order // block_length).astype(str)
+    units = rows.assign(_unit=rows[AREA].astype(str) + "#" + block).groupby("_unit", sort=True)
+    out = units[list(STATS)].sum()
+    return out.assign(area=units[AREA].first().to_numpy())
+
+
+def size_bands(rows: pd.DataFrame, bands: int) -> pd.Series:
+    """Each area's band of size (mean actual over its backtest rows), 1 = smallest, equal-count bands."""
+    size = rows.groupby(AREA, sort=True)["actual"].mean()
+    if bands <= 1 or size.nunique() < bands:
+        return pd.Series(1, index=size.index, name="size_band")
+    ranks = size.rank(method="first")
+    return pd.Series(pd.qcut(ranks, bands, labels=False).astype(int) + 1, index=size.index, name="size_band")
+
+
+def bootstrap_sums(
+    units: pd.DataFrame, cells: np.ndarray, n_cells: int, *, replicates: int, seed: int
+) -> dict[str, np.ndarray]:
+    """Sums of every stat per cell: the point (first row, every unit once) then `replicates` resamples
+    of units with replacement. Arrays of shape (1 + replicates, n_cells)."""
+    n = len(units)
+    rng = np.random.default_rng(seed)
+    picks = np.vstack([np.arange(n)[None, :], rng.integers(0, n, size=(replicates, n))])
+    bins = (np.arange(replicates + 1)[:, None] * n_cells + cells[picks]).ravel()
+    size = (replicates + 1) * n_cells
+    return {
+        s: np.bincount(bins, weights=units[s].to_numpy(float)[picks].ravel(), minlength=size).reshape(-1, n_cells)
+        for s in STATS
+    }
 
 
 def _ratio_of_sums(numerator: str, denominator: str):
@@ -76,31 +137,16 @@ def _ratio_of_sums(numerator: str, denominator: str):
     return metric
 
 
-def metric_frame(stats: pd.DataFrame, groups: pd.Series) -> MetricFrame:
-    """fairlearn's MetricFrame of every metric by group (rows are areas)."""
-    metrics = {name: _ratio_of_sums(num, den) for name, (num, den, _) in METRICS.items()}
-    params = {name: {num: stats[num].to_numpy(), den: stats[den].to_numpy()} for name, (num, den, _) in METRICS.items()}
+def metric_frame(units: pd.DataFrame, groups: pd.Series, *, control: pd.Series | None = None) -> MetricFrame:
+    """fairlearn's MetricFrame of the context metrics by group (rows are units), optionally within
+    size bands (`control_features`)."""
+    metrics = {name: _ratio_of_sums(num, den) for name, (num, den) in CONTEXT.items()}
+    params = {name: {num: units[num].to_numpy(), den: units[den].to_numpy()} for name, (num, den) in CONTEXT.items()}
     return MetricFrame(
         metrics=metrics,
-        y_true=stats["actual"].to_numpy(),
-        y_pred=stats["actual"].to_numpy(),
+        y_true=units["actual"].to_numpy(),
+        y_pred=units["actual"].to_numpy(),
         sensitive_features=groups.rename(groups.name),
+        control_features=None if control is None else control.rename("size_band"),
         sample_params=params,
     )
-
-
-def bootstrap(stats: pd.DataFrame, groups: pd.Series, *, replicates: int, seed: int) -> dict[str, np.ndarray]:
-    """Each metric for each (replicate, group): arrays of shape (replicates, groups), groups in sorted order."""
-    codes, levels = pd.factorize(groups, sort=True)
-    n, g = len(stats), len(levels)
-    rng = np.random.default_rng(seed)
-    picks = rng.integers(0, n, size=(replicates, n))
-    bins = (np.arange(replicates)[:, None] * g + codes[picks]).ravel()
-    sums = {
-        s: np.bincount(bins, weights=stats[s].to_numpy()[picks].ravel(), minlength=replicates * g).reshape(
-            replicates, g
-        )
-        for s in STATS
-    }
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return {name: np.where(sums[den] > 0, sums[num] / sums[den], np.nan) for name, (num, den, _) in METRICS.items()}

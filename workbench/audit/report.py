@@ -1,36 +1,42 @@
-"""The audit report a reviewer reads: markdown tables and a disparity chart."""
+"""The audit report a reviewer reads: the verdict line, every judged group sorted by concern, and a
+chart of the size-controlled comparison against the status quo."""
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from workbench.audit import AuditResult
-from workbench.audit.verdict import CHECKS
+from workbench.audit import UNCERTAIN_POLICY, AuditResult
 
 RULE = (
-    "Each disparity is judged on its {confidence:.0%} bootstrap interval (areas resampled): pass when the whole "
-    "interval is within the allowed range, fail when the whole interval is outside it, uncertain when it "
-    "straddles a bound ({uncertain}). Groups with fewer than {min_size} areas are reported but not judged."
+    "Each group is compared with the other areas of similar size ({bands} size bands, standardised to the "
+    "group's own size mix) and judged against the same gap for {baseline} on the same rows. Judges are "
+    "one-sided in the direction of missed need: a group that is over-forecast, or forecast more accurately, "
+    "never fails for that. A judgement fails when the harm exceeds its limit with {correction} control of "
+    "{alpha:.0%} over all {tests} judgements; it passes when the one-sided {confidence:.0%} bound is within "
+    "the limit; otherwise it is uncertain ({uncertain}). Groups of fewer than {min_size} areas are judged on a "
+    "block bootstrap of {block}-period blocks of each area's rows, which ignores dependence between blocks of "
+    "one area, so its intervals are optimistic. 'detectable' is the smallest value the test would flag with "
+    "{power:.0%} power."
 )
+COLOURS = {"pass": "#2e7d32", "fail": "#c62828", "uncertain": "#ef6c00"}
+SHOWN = ("bias", "under_rate")
 
 
 def disparity_figure(result: AuditResult) -> plt.Figure:
-    """For each single grouping: WAPE ratio and under-forecast share difference against the reference,
-    with intervals and the allowed range."""
-    single = [g for g in result.groups["grouping"].unique() if " x " not in g]
-    shown = [c for c in ("wape_ratio", "under_share_difference") if c in set(result.disparities["check"])]
-    fig, axes = plt.subplots(len(shown), len(single), figsize=(3.6 * len(single), 3.4 * len(shown)), squeeze=False)
+    """For each single grouping and the two missed-need judges: each group's size-controlled gap
+    beyond the status quo's, with its interval and the limit."""
+    d = result.disparities
+    single = [g for g in dict.fromkeys(d["grouping"]) if " x " not in g]
+    shown = [c for c in SHOWN if c in set(d["check"])] or list(dict.fromkeys(d["check"]))[:1]
+    fig, axes = plt.subplots(
+        len(shown), max(len(single), 1), figsize=(3.8 * max(len(single), 1), 3.4 * len(shown)), squeeze=False
+    )
     for row, check in enumerate(shown):
         for col, grouping in enumerate(single):
             ax = axes[row][col]
-            rows = result.disparities[
-                (result.disparities["grouping"] == grouping) & (result.disparities["check"] == check)
-            ]
+            rows = d[(d["grouping"] == grouping) & (d["check"] == check)].sort_values("group")
             y = np.arange(len(rows))
-            colours = (
-                rows["verdict"].map({"pass": "#2e7d32", "fail": "#c62828", "uncertain": "#ef6c00"}).fillna("#757575")
-            )
             ax.errorbar(
                 rows["value"],
                 y,
@@ -38,27 +44,28 @@ def disparity_figure(result: AuditResult) -> plt.Figure:
                 fmt="none",
                 ecolor="#9e9e9e",
             )
-            ax.scatter(rows["value"], y, c=colours, zorder=3)
+            ax.scatter(rows["value"], y, c=rows["verdict"].map(COLOURS).fillna("#757575").tolist(), zorder=3)
             ax.set_yticks(y, [str(g)[:22] for g in rows["group"]], fontsize=7)
-            setting = getattr(result.config.thresholds, check)
-            limits = setting if isinstance(setting, (list, tuple)) else [setting]
-            for limit in limits:
-                ax.axvline(limit, color="#c62828", linestyle="--", linewidth=1)
-            ax.axvline(1.0 if CHECKS[check][1] == "ratio" else 0.0, color="black", linewidth=0.6)
-            ax.set_title(f"{grouping}: {check.replace('_', ' ')}", fontsize=9)
+            if len(rows):
+                ax.axvline(float(rows["limit"].iloc[0]), color="#c62828", linestyle="--", linewidth=1)
+            ax.axvline(0.0, color="black", linewidth=0.6)
+            ax.set_title(f"{grouping}: {check.replace('_', ' ')} gap", fontsize=9)
     fig.suptitle(
-        f"{result.candidate}: disparities against the reference group (green pass, orange uncertain, "
-        f"red fail, grey not judged)",
-        fontsize=10,
+        f"{result.candidate}: size-controlled gap beyond {result.baseline}'s (right of the dashed line is harm; "
+        "green pass, orange uncertain, red fail, grey not judged)",
+        fontsize=9,
     )
     fig.tight_layout()
     return fig
 
 
+def _cell(value) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
 def _table(frame, columns) -> list[str]:
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for row in frame[columns].itertuples(index=False):
-        lines.append("| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row) + " |")
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in frame[columns].itertuples(index=False)]
     return lines
 
 
@@ -66,43 +73,59 @@ def audit_markdown(result: AuditResult, *, decision_summary: str | None = None) 
     config = result.config
     d = result.disparities
     judged = d[d["judged"]]
-    counts = judged["verdict"].value_counts().to_dict()
     lines = [
         f"# Fairness audit: {result.candidate}",
         "",
-        f"**Verdict:** {'PASS' if result.passed else 'FAIL'}: {counts.get('pass', 0)} pass, "
-        f"{counts.get('uncertain', 0)} uncertain, {counts.get('fail', 0)} fail; "
-        f"{int((~d['judged'] & (d['verdict'] != 'reference')).sum())} not judged (small groups).",
+        f"**Verdict:** {'PASS' if result.passed else 'FAIL'}: {result.summary()}.",
         "",
         RULE.format(
-            confidence=config.confidence,
+            bands=config.size_bands,
+            baseline=result.baseline,
+            correction={"holm": "Holm", "fdr": "Benjamini-Hochberg", "none": "no"}[config.correction],
+            alpha=config.alpha,
+            tests=len(judged),
+            confidence=1 - config.alpha,
+            uncertain=UNCERTAIN_POLICY[config.uncertain],
             min_size=config.min_group_size,
-            uncertain="blocking" if config.block_on_uncertain else "reported, not blocking",
+            block=config.block_length,
+            power=config.power,
         ),
         "",
-        "**Thresholds:** "
+        "**Limits:** "
         + "; ".join(f"{k} {v}" for k, v in config.thresholds.model_dump().items() if v is not None)
-        + f". Reference group: {config.reference}.",
+        + ".",
         "",
     ]
+    if config.mode == "report":
+        lines += ["**Report-only mode** (`audit.mode: report`): nothing here blocks promotion.", ""]
     if decision_summary:
         lines += ["## Gate", "", "```", decision_summary, "```", ""]
     if not result.passed:
-        lines += ["## Failing checks", ""] + [f"- {r}" for r in result.reasons(limit=50)] + [""]
-    uncertain = judged[judged["verdict"] == "uncertain"]
-    if len(uncertain):
-        lines += ["## Uncertain (interval straddles a bound)", ""]
-        lines += [*_table(uncertain.head(30), ["grouping", "group", "check", "value", "low", "high", "bounds"]), ""]
+        lines += ["## Failing judgements", ""] + [f"- {r}" for r in result.reasons(limit=len(d))] + [""]
     lines += [
-        "## Groups",
+        "## Every judgement, most concerning first",
         "",
-        "Metrics by group with their intervals (rows are areas summed over backtest folds and horizons).",
+        "value, low and high are in the judge's units (gaps are fractions of the actual or of rows); "
+        "p is adjusted for the number of judgements.",
+        "",
+        *_table(
+            judged,
+            ["grouping", "group", "check", "verdict", "value", "low", "high", "limit", "p_adjusted", "detectable"],
+        ),
         "",
     ]
-    groups = result.groups[result.groups["grouping"].str.contains(" x ") == False]  # noqa: E712
+    unjudged = d[~d["judged"]].drop_duplicates(["grouping", "group"])
+    if len(unjudged):
+        lines += ["## Groups that could not be judged", ""]
+        lines += [f"- {r.grouping}={r.group}: {r.verdict}" for r in unjudged.itertuples()] + [""]
+    lines += ["## Groups (context)", "", "WAPE and MASE are context only; they are not judged.", ""]
+    groups = result.groups[~result.groups["grouping"].str.contains(" x ")]
     lines += _table(
-        groups.assign(**{c: groups[c].round(3) for c in ("wape", "bias", "under_share", "coverage")}),
-        ["grouping", "group", "areas", "judged", "wape", "bias", "under_share", "coverage"],
+        groups, ["grouping", "group", "areas", "judged", "wape", "mase", "bias", "under_upper_share", "skill"]
     )
-    lines += ["", "Intersections of groupings are in `audit_groups.csv`; every disparity in `audit_disparities.csv`."]
+    bands = result.size_band_table()
+    if len(bands):
+        lines += ["", "## Bias within size bands (fairlearn MetricFrame, size band as control feature)", ""]
+        lines += _table(bands, ["grouping", "group", "size_band", "bias", "status_quo_bias", "under_upper_share"])
+    lines += ["", "Every judgement is in `audit_disparities.csv`; every group in `audit_groups.csv`."]
     return "\n".join(lines) + "\n"
