@@ -171,7 +171,7 @@ def train(
             explanations = {e.candidate: e for e in done}
     with _timed(timings, "audit"), console.status("Auditing every candidate across groups of areas"):
         static = panel.static_table()
-        baseline = result.predictions[result.predictions["candidate"] == status_quo(experiment)]
+        baseline = backtest.predictions[backtest.predictions["candidate"] == status_quo(experiment)]
         audits = {
             spec.candidate: audit_candidate(
                 spec.candidate,
