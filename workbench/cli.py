@@ -118,10 +118,13 @@ def train(
     """Run an experiment end to end."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before any OpenMP runtime starts in this process
     with _guard():
-        from workbench.engine import EngineSettings
-        from workbench.train import run
+        from workbench.engine import Engine, EngineSettings
 
         settings = EngineSettings(executor=executor, jobs=jobs, scheduler=scheduler)  # type: ignore[arg-type]
+        # workers start importing the model libraries while this process imports the rest
+        Engine(EngineSettings.resolve(jobs=jobs, executor=executor, scheduler=scheduler)).warm_up()
+        from workbench.train import run
+
         run(experiment, console=_console(), settings=settings)
 
 

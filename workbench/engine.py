@@ -169,19 +169,36 @@ class Engine:
                 on_done(i)
         return results
 
-    def _loky(self, function, tasks, on_done) -> list[Any]:
-        from joblib import Parallel, delayed, parallel_config
+    def _executor(self, workers: int):
+        """joblib's loky pool of worker processes, reused between calls; its workers start with the
+        single-threaded environment and stay up for a short while between stages."""
+        from joblib.externals.loky import get_reusable_executor
 
-        workers = min(self.settings.workers, len(tasks))
+        return get_reusable_executor(max_workers=workers, timeout=60, env=dict(SINGLE_THREADED))
+
+    def warm_up(self) -> None:
+        """Start the worker processes and their imports now, while this process does other work."""
+        if self.settings.executor == "loky" and self.settings.workers > 1:
+            executor = self._executor(self.settings.workers)
+            for _ in range(self.settings.workers):
+                executor.submit(_import_stack)
+
+    def _loky(self, function, tasks, on_done) -> list[Any]:
+        from concurrent.futures import as_completed
+
+        executor = self._executor(self.settings.workers)
+        futures = {executor.submit(_indexed, function, i, task): i for i, task in enumerate(tasks)}
         results: list[Any] = [None] * len(tasks)
-        with _worker_environment(), parallel_config(backend="loky", n_jobs=workers, inner_max_num_threads=1):
-            stream = Parallel(return_as="generator_unordered")(
-                delayed(_indexed)(function, i, task) for i, task in enumerate(tasks)
-            )
-            for i, result in stream:
+        try:
+            for future in as_completed(futures):
+                i, result = future.result()
                 results[i] = result
                 if on_done:
                     on_done(i)
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
         return results
 
     def _dask(self, function, tasks, on_done) -> list[Any]:
@@ -202,23 +219,16 @@ class Engine:
         return results
 
 
+def _import_stack() -> None:
+    """What every fit needs, imported once per worker."""
+    import lightgbm  # noqa: F401
+    import pandas  # noqa: F401
+    import shap  # noqa: F401
+    import sklearn.linear_model  # noqa: F401
+
+
 def _indexed(function, i: int, task) -> tuple[int, Any]:
     return i, run_task(function, task)
-
-
-@contextmanager
-def _worker_environment() -> Iterator[None]:
-    """Workers inherit the environment at start: make it single-threaded with passive OpenMP waits."""
-    previous = {k: os.environ.get(k) for k in SINGLE_THREADED}
-    os.environ.update(SINGLE_THREADED)
-    try:
-        yield
-    finally:
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def shutdown() -> None:

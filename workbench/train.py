@@ -163,6 +163,7 @@ def train(
                     config=experiment.explain,
                     seed=experiment.seed,
                     target_label=experiment.report.target_label,
+                    figures=spec.candidate == selection.winner,
                 )
                 for spec in experiment.models
             ]

@@ -129,6 +129,7 @@ class ExplainTask:
     fit: FinalFit
     background: pd.DataFrame
     folds: tuple[tuple[object, pd.DataFrame, pd.DataFrame], ...] = ()  # (fitted model, rows, background)
+    figures: bool = True  # draw importance, beeswarm and dependence plots (the winner's, by default)
 
 
 def explanation_task(
@@ -141,6 +142,7 @@ def explanation_task(
     config: ExplainConfig,
     seed: int,
     target_label: str = "households",
+    figures: bool = True,
 ) -> ExplainTask:
     """Choose the rows to explain (all forecast rows, a seeded sample of each fold's rows)."""
     names = panel.static_table()[AREA_NAME] if AREA_NAME in panel.spec.static else pd.Series(dtype=str)
@@ -153,6 +155,7 @@ def explanation_task(
         seed=seed,
         target_label=target_label,
         fit=fit,
+        figures=figures,
     )
     if spec.explainer == "baseline":
         return ExplainTask(**common, background=table.frame.iloc[:0])
@@ -237,14 +240,18 @@ def explain(task: ExplainTask) -> CandidateExplanation:
     importance, concept_importance = _importance(everything)
     stability, stability_summary = driver_stability(backtest_expl, top=config.top_drivers)
     values = pd.concat([_long(forecast_expl, "forecast"), _long(backtest_expl, "backtest")], ignore_index=True)
-    figures = explanation_pngs(
-        backtest_expl,
-        concept_importance,
-        importance,
-        candidate=spec.candidate,
-        rows=config.plot_rows,
-        dependence_plots=config.dependence_plots,
-        seed=seed,
+    figures = (
+        explanation_pngs(
+            backtest_expl,
+            concept_importance,
+            importance,
+            candidate=spec.candidate,
+            rows=config.plot_rows,
+            dependence_plots=config.dependence_plots,
+            seed=seed,
+        )
+        if task.figures
+        else {}
     )
     return CandidateExplanation(
         spec.candidate,

@@ -7,6 +7,7 @@ single biggest driver stayed the same.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from workbench.explain.units import by_concept
@@ -15,8 +16,10 @@ from workbench.explain.values import AdditiveExplanation
 
 def top_concepts(explanation: AdditiveExplanation, *, top: int) -> pd.DataFrame:
     values = by_concept(explanation).abs()
-    ranked = values.apply(lambda row: list(row.sort_values(ascending=False).index[:top]), axis=1)
-    return explanation.keys.assign(top=ranked.to_numpy())
+    # a stable descending sort per row, so ties keep the columns' order
+    order = np.argsort(-values.to_numpy(dtype=float), axis=1, kind="stable")[:, :top]
+    names = np.asarray(values.columns)[order]
+    return explanation.keys.assign(top=[list(row) for row in names])
 
 
 def driver_stability(explanation: AdditiveExplanation, *, top: int = 3) -> tuple[pd.DataFrame, dict[str, float]]:

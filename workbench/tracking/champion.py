@@ -10,12 +10,12 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 from mlflow.exceptions import MlflowException
-from mlflow.tracking import MlflowClient
 
 from workbench.config import Experiment, parse_experiment
 from workbench.errors import WorkbenchError
 from workbench.tracking.quiet import quiet
 from workbench.tracking.registry import CHAMPION, verified_report
+from workbench.tracking.registry import client as registry_client
 from workbench.tracking.store import tracking_uri
 
 
@@ -53,7 +53,7 @@ class ChampionModel:
 
 def load_champion(experiment: Experiment) -> ChampionModel:
     mlflow.set_tracking_uri(tracking_uri())
-    client = MlflowClient(tracking_uri())
+    client = registry_client()
     name = experiment.name
     try:
         version = client.get_model_version_by_alias(name, CHAMPION)

@@ -13,6 +13,7 @@ Three guarantees live here:
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -56,8 +57,15 @@ def evidence_digest(evidence: dict, settings: dict) -> str:
 
 
 def client() -> MlflowClient:
+    """A client for the current tracking store, made once per store and process (making one checks
+    the store's schema, which takes a second)."""
     mlflow.set_tracking_uri(tracking_uri())
-    return MlflowClient(tracking_uri())
+    return _client_for(tracking_uri())
+
+
+@functools.lru_cache(maxsize=4)
+def _client_for(uri: str) -> MlflowClient:
+    return MlflowClient(uri)
 
 
 def _registered(c: MlflowClient, name: str):

@@ -30,6 +30,7 @@ from workbench.tracking.explanations import explanation_files
 from workbench.tracking.pyfunc import ForecastModel
 from workbench.tracking.quiet import quiet
 from workbench.tracking.registry import EVIDENCE_DIGEST, REPORT, evidence_digest
+from workbench.tracking.registry import client as registry_client
 from workbench.tracking.store import PROJECT_ROOT, artifact_root, tracking_uri
 
 PACKAGES = ("lightgbm", "scikit-learn", "pandas", "numpy", "pyarrow", "pydantic", "pandera", "cloudpickle")
@@ -226,7 +227,7 @@ def training_runs(record: TrainingRecord, evidence: Evidence, *, commit: str, di
     with quiet():
         uri = tracking_uri()
         mlflow.set_tracking_uri(uri)
-        client = MlflowClient(uri)
+        client = registry_client()
         exp_id = experiment_id(client, record.experiment.name)
         logged = _open_runs(client, exp_id, record, commit=commit, dirty=dirty)
         try:
@@ -355,7 +356,7 @@ def record_decision(
     audit_report: str,
 ) -> None:
     """Write the gate's decision into the parent run: report, summary, tags and the run description."""
-    client = MlflowClient(logged.tracking_uri)
+    client = registry_client()
     winner = record.selection.winner
     tags = {
         "gate.verdict": decision.verdict,

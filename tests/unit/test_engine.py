@@ -1,0 +1,82 @@
+"""The execution engine: pool size from usable CPUs, settings precedence, results in task order."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from workbench import engine
+from workbench.engine import Engine, EngineSettings, available_cpus
+from workbench.errors import ConfigError
+
+
+def test_the_pool_is_sized_from_the_affinity_mask_not_the_machine(monkeypatch) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {3})
+    monkeypatch.setattr(engine, "_cgroup_quota", lambda: None)
+    assert available_cpus() == 1
+    assert EngineSettings(executor="loky").workers == 1
+
+
+def test_a_cgroup_quota_caps_the_pool(monkeypatch, tmp_path: Path) -> None:
+    (tmp_path / "cpu.max").write_text("150000 100000\n")
+    assert engine._cgroup_quota(tmp_path) == 1.5
+    (tmp_path / "cpu.max").write_text("max 100000\n")
+    assert engine._cgroup_quota(tmp_path) is None
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3})
+    monkeypatch.setattr(engine, "_cgroup_quota", lambda: 1.5)
+    assert available_cpus() == 1
+
+
+def test_command_line_beats_environment_beats_experiment(monkeypatch) -> None:
+    experiment = EngineSettings(executor="loky", jobs=3)
+    assert EngineSettings.resolve(experiment=experiment).jobs == 3
+    monkeypatch.setenv("WORKBENCH_JOBS", "2")
+    assert EngineSettings.resolve(experiment=experiment).jobs == 2
+    assert EngineSettings.resolve(jobs=1, experiment=experiment).executor == "serial"
+
+
+def test_bad_engine_settings_are_refused_with_the_fix(monkeypatch) -> None:
+    monkeypatch.setenv("WORKBENCH_JOBS", "two")
+    with pytest.raises(ConfigError, match="WORKBENCH_JOBS='two' is not a whole number"):
+        EngineSettings.resolve()
+    monkeypatch.delenv("WORKBENCH_JOBS")
+    with pytest.raises(ConfigError, match="executor 'dask' needs a scheduler address"):
+        EngineSettings.resolve(executor="dask")
+    with pytest.raises(ConfigError, match="jobs must be 1 or more"):
+        EngineSettings.resolve(jobs=0)
+    assert EngineSettings.resolve(scheduler="tcp://10.0.0.5:8786").executor == "dask"
+
+
+def _slow_square(x: int) -> tuple[int, int, str | None]:
+    import time
+
+    time.sleep(0.05 * (5 - x))  # later tasks finish first
+    return x * x, os.getpid(), os.environ.get("OMP_NUM_THREADS")
+
+
+def _blas_threads(_x: int) -> int:
+    from threadpoolctl import threadpool_info
+
+    import numpy  # noqa: F401 - loads its BLAS
+
+    return max((i["num_threads"] for i in threadpool_info()), default=1)
+
+
+def test_results_come_back_in_task_order_from_worker_processes() -> None:
+    results = Engine(EngineSettings(executor="loky", jobs=2)).map(_slow_square, list(range(5)))
+    assert [r[0] for r in results] == [0, 1, 4, 9, 16]
+    assert all(pid != os.getpid() for _, pid, _ in results)
+    assert {threads for _, _, threads in results} == {"1"}
+
+
+def test_every_task_runs_single_threaded_in_process_too() -> None:
+    assert Engine().map(_blas_threads, [0, 1]) == [1, 1]
+    assert Engine(EngineSettings(executor="loky", jobs=2)).map(_blas_threads, [0, 1]) == [1, 1]
+
+
+def test_progress_is_reported_once_per_task() -> None:
+    seen: list[int] = []
+    Engine(EngineSettings(executor="loky", jobs=2)).map(_slow_square, list(range(4)), on_done=seen.append)
+    assert sorted(seen) == [0, 1, 2, 3]
