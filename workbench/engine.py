@@ -204,7 +204,7 @@ class Engine:
     def _dask(self, function, tasks, on_done) -> list[Any]:
         from distributed import Client, as_completed
 
-        with Client(self.settings.scheduler, set_as_default=False) as client:
+        with Client(self.settings.scheduler) as client:
             futures = [client.submit(_indexed, function, i, task, pure=False) for i, task in enumerate(tasks)]
             results: list[Any] = [None] * len(tasks)
             try:
