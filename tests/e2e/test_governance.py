@@ -178,7 +178,7 @@ def test_simultaneous_trains_end_with_one_champion_judged_in_lock_order(client, 
     for v in registered:
         assert v.tags["gate.champion_at_decision"] == (champion or "none")
         if v.tags["gate.verdict"] == "pass":
-            champion = v.version
+            champion = str(v.version)
     assert alias(client, "governed") == champion
     promoted = [line for out, _ in outputs for line in out.splitlines() if line.startswith("Promoted:")]
     assert len(promoted) == sum(v.tags["gate.verdict"] == "pass" for v in registered)
@@ -202,7 +202,7 @@ def test_sigterm_during_registration_completes_it_and_then_stops(client, workdir
     assert stopped.returncode == 143, stopped.stdout + stopped.stderr
     assert_consistent(client, "governed")
     second = versions(client, "governed")[-1]
-    assert second.version == "2" and second.tags["gate.champion_at_decision"] == "1"
+    assert str(second.version) == "2" and second.tags["gate.champion_at_decision"] == "1"
     assert alias(client, "governed") == ("2" if second.tags["gate.verdict"] == "pass" else "1")
     parents = [r for r in all_runs(client) if "mlflow.parentRunId" not in r.data.tags]
     assert all(r.data.tags.get("gate.verdict") for r in parents)
