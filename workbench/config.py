@@ -1,7 +1,8 @@
 """Experiment YAML -> a frozen, validated `Experiment`.
 
 Validation is strict: an unknown key is an error that names its path and the keys that are
-allowed there. Nothing here reads settings or files at import time.
+allowed there (the wording lives in `workbench/config_messages.py`; the `data:` section's schema
+in `workbench/data/sources.py`). Nothing here reads settings or files at import time.
 """
 
 from __future__ import annotations
@@ -10,36 +11,31 @@ import difflib
 import hashlib
 import re
 from pathlib import Path
-from types import UnionType
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
 from features.base import FeatureBuilder
 from models.base import ModelSpec
-from workbench.data.contract import GSS_DISTRICT_PATTERN, MAX_COUNT, Frequency, MissingCovariates
-from workbench.data.files import DEFAULT_MAX_MB
-from workbench.data.synthetic.england import DEFAULT_END, DEFAULT_SEED, DEFAULT_START
+from workbench.config_messages import messages
+from workbench.data.sources import (
+    ColumnMap,
+    CovariateColumn,
+    DataConfig,
+    FileSource,
+    FrequencyName,
+    OfficialSource,
+    PeriodParts,
+    StaticColumn,
+    Strict,
+    SyntheticSource,
+    project_root,
+)
 from workbench.errors import ConfigError
 
-
-def _known_frequency(value: str) -> str:
-    Frequency.parse(value)
-    return value
-
-
-FrequencyName = Annotated[str, AfterValidator(_known_frequency)]
+_Strict = Strict
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 NAME_RULE = (
@@ -55,185 +51,6 @@ def _slug_name(value: str) -> str:
 
 
 ExperimentName = Annotated[str, AfterValidator(_slug_name)]
-
-
-def project_root(experiment_path: Path) -> Path:
-    """The folder that relative paths in an experiment are read from.
-
-    The nearest folder at or above the experiment that holds a `pyproject.toml` (the project);
-    otherwise the parent of an `experiments/` folder; otherwise the experiment's own folder.
-    It never depends on the directory the command is run from.
-    """
-    folder = experiment_path.resolve().parent
-    for candidate in (folder, *folder.parents):
-        if (candidate / "pyproject.toml").is_file():
-            return candidate
-    return folder.parent if folder.name == "experiments" else folder
-
-
-def _from_root(value: Path | None, info: ValidationInfo) -> Path | None:
-    """A relative path in the YAML, made absolute against the project root when one is known."""
-    root = (info.context or {}).get("root")
-    if value is None or root is None or value.is_absolute():
-        return value
-    return Path(root) / value
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SyntheticSource(_Strict):
-    """The built-in synthetic England panel."""
-
-    seed: int = DEFAULT_SEED
-    start: str = DEFAULT_START
-    end: str = DEFAULT_END
-    trend_per_year: Annotated[float, Field(ge=-0.5, le=1.0)] = 0.0
-    small_areas: Annotated[int | None, Field(ge=296)] = None  # split districts into this many LSOA-like areas
-
-    @field_validator("start", "end")
-    @classmethod
-    def _quarter(cls, value: str) -> str:
-        import pandas as pd
-
-        try:
-            return str(pd.Period(value, freq="Q"))
-        except Exception:
-            raise ValueError(f"'{value}' is not a quarter; write it like 2026Q2") from None
-
-
-class PeriodParts(_Strict):
-    """A period split over two columns, e.g. a year column and a quarter column."""
-
-    year: str
-    quarter: str | None = None
-    month: str | None = None
-
-    @model_validator(mode="after")
-    def _one_part(self) -> PeriodParts:
-        if (self.quarter is None) == (self.month is None):
-            raise ValueError("give exactly one of 'quarter' or 'month' beside 'year'")
-        return self
-
-
-class CovariateColumn(_Strict):
-    column: str
-    publication_lag: Annotated[int, Field(ge=0)] = 0
-    count: bool = False
-
-
-class StaticColumn(_Strict):
-    """A static attribute with its type: a category (the default) or a number."""
-
-    column: str
-    type: Literal["category", "numeric"] = "category"
-
-
-class ColumnMap(_Strict):
-    """Which column of the file plays which part in the contract. Keys on the left of each
-    mapping are the names used in the workbench; values are the file's column names."""
-
-    area: str = "area_code"
-    period: str | PeriodParts = "period"
-    area_name: str | None = None
-    targets: dict[str, str] | list[str]
-    covariates: dict[str, str | CovariateColumn] = Field(default_factory=dict)
-    static: dict[str, str | StaticColumn] | list[str] = Field(default_factory=dict)
-    groups: list[str] = Field(default_factory=list)
-
-    @staticmethod
-    def _as_dict(value: dict[str, str] | list[str]) -> dict[str, str]:
-        return dict(value) if isinstance(value, dict) else {name: name for name in value}
-
-    @property
-    def target_map(self) -> dict[str, str]:
-        return self._as_dict(self.targets)
-
-    @property
-    def static_map(self) -> dict[str, str]:
-        if isinstance(self.static, list):
-            return {name: name for name in self.static}
-        return {name: c if isinstance(c, str) else c.column for name, c in self.static.items()}
-
-    @property
-    def numeric_static(self) -> tuple[str, ...]:
-        """Static attributes declared `type: numeric`; every other static attribute is a category."""
-        if isinstance(self.static, list):
-            return ()
-        return tuple(n for n, c in self.static.items() if isinstance(c, StaticColumn) and c.type == "numeric")
-
-    @property
-    def covariate_map(self) -> dict[str, CovariateColumn]:
-        return {
-            name: c if isinstance(c, CovariateColumn) else CovariateColumn(column=c)
-            for name, c in self.covariates.items()
-        }
-
-    @model_validator(mode="after")
-    def _groups_are_static(self) -> ColumnMap:
-        unknown = [g for g in self.groups if g not in self.static_map and g != "area_name"]
-        if unknown:
-            raise ValueError(f"groups {unknown} must be names under 'static' ({', '.join(self.static_map) or 'none'})")
-        numeric = [g for g in self.groups if g in self.numeric_static]
-        if numeric:
-            raise ValueError(f"groups {numeric} are numeric static attributes; groups must be categories")
-        if not self.target_map:
-            raise ValueError("map at least one target")
-        return self
-
-
-class FileSource(_Strict):
-    """Any area-by-period panel in CSV or parquet, mapped onto the contract.
-
-    `missing_covariates` says what happens to a covariate value that is missing before the
-    covariate's last published period: `refuse` (the default) names the rows; `fill_forward`
-    carries each area's last published value forward (values missing at the start of a series
-    are still refused); `keep` leaves them missing for the models and reports a warning. Values
-    missing only because the latest periods are not yet published (the publication lag) are
-    always accepted.
-    """
-
-    path: Path
-    columns: ColumnMap
-    frequency: FrequencyName | None = None
-    area_code_pattern: str = GSS_DISTRICT_PATTERN
-    na_values: list[str] = Field(default_factory=list)
-    missing_covariates: MissingCovariates = "refuse"
-    max_count: Annotated[float, Field(gt=0)] = MAX_COUNT  # counts above this are refused
-    max_file_mb: Annotated[float, Field(gt=0)] = DEFAULT_MAX_MB  # larger files are refused before reading
-
-    @field_validator("path")
-    @classmethod
-    def _resolve(cls, value: Path, info: ValidationInfo) -> Path | None:
-        return _from_root(value, info)
-
-
-class OfficialSource(_Strict):
-    """A folder of quarterly H-CLIC 'Detailed local authority level tables' (xlsx or ods), with
-    optional covariate files."""
-
-    folder: Path
-    deprivation: Path | None = None  # IoD 2019 local authority summaries (csv or xlsx)
-    claimant_count: Path | None = None  # monthly claimant rates by authority (csv)
-    possession_claims: Path | None = None  # quarterly landlord possession claims by authority (csv)
-
-    @field_validator("folder", "deprivation", "claimant_count", "possession_claims")
-    @classmethod
-    def _resolve(cls, value: Path | None, info: ValidationInfo) -> Path | None:
-        return _from_root(value, info)
-
-
-class DataConfig(_Strict):
-    synthetic: SyntheticSource | None = None
-    file: FileSource | None = None
-    official: OfficialSource | None = None
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> DataConfig:
-        if sum(x is not None for x in (self.synthetic, self.file, self.official)) != 1:
-            raise ValueError("give exactly one data source: 'synthetic', 'file' or 'official'")
-        return self
 
 
 class BacktestConfig(_Strict):
@@ -476,108 +293,6 @@ class Experiment(_Strict):
         return hashlib.sha256(self.raw_text.encode()).hexdigest()[:16]
 
 
-# Errors --------------------------------------------------------------------------------------------
-
-_HIDDEN = {"path", "raw_text"}  # filled in by the loader, not written in YAML
-
-
-def _unwrap(annotation: Any) -> Any:
-    while True:
-        origin = get_origin(annotation)
-        if origin is Annotated:
-            annotation = get_args(annotation)[0]
-        elif origin in (Union, UnionType) and len([a for a in get_args(annotation) if a is not type(None)]) == 1:
-            annotation = next(a for a in get_args(annotation) if a is not type(None))
-        else:
-            return annotation
-
-
-def _walk(loc: tuple[Any, ...]) -> tuple[list[str], Any, str | None]:
-    """Follow a pydantic error location through the schema.
-
-    Returns the YAML path (without pydantic's union tags), the annotation reached, and the union
-    branch (tag) the error came from, so errors from a branch the user clearly did not mean can
-    be dropped.
-    """
-    annotation: Any = Experiment
-    path: list[str] = []
-    branch: str | None = None
-    i = 0
-    while i < len(loc):
-        part = loc[i]
-        origin = get_origin(annotation)
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            field = annotation.model_fields.get(part)
-            path.append(str(part))
-            i += 1
-            if field is None:
-                return path + [str(p) for p in loc[i:]], annotation, branch
-            annotation = field.annotation
-        elif origin is Annotated:
-            annotation = get_args(annotation)[0]
-        elif origin in (Union, UnionType):
-            members = [a for a in get_args(annotation) if a is not type(None)]
-            if len(members) == 1:
-                annotation = members[0]
-                continue
-            models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
-            named = [m for m in models if part == m.__name__ or str(part).endswith(f", {m.__name__}]")]
-            annotation = named[0] if named else next(m for m in members if m not in models)
-            branch = str(part)
-            i += 1
-        elif origin is dict:
-            annotation = get_args(annotation)[1]
-            path.append(str(part))
-            i += 1
-        elif origin is list:
-            annotation = get_args(annotation)[0]
-            path.append(str(part))
-            i += 1
-        else:
-            path.append(str(part))
-            i += 1
-    return path, _unwrap(annotation), branch
-
-
-def _describe(error: dict[str, Any], source: Path) -> tuple[str, str, str | None, bool]:
-    """(YAML path, message, union branch, whether the branch only rejected the kind of value)."""
-    loc = tuple(error["loc"])
-    path, _, branch = _walk(loc)
-    wrong_kind = branch is not None and loc[-1] == branch and error["type"].endswith("_type")
-    dotted = ".".join(path) or "(top level)"
-    if error["type"] == "extra_forbidden":
-        _, parent_model, _ = _walk(loc[:-1])
-        known = [
-            k for k in getattr(parent_model, "model_fields", {}) if not (parent_model is Experiment and k in _HIDDEN)
-        ]
-        key = path[-1]
-        parent = ".".join(path[:-1]) or "the top level"
-        close = difflib.get_close_matches(key, known, n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        return dotted, f"{source}: unknown key '{key}' at {parent}; known: {', '.join(known)}{hint}", branch, False
-    if error["type"] == "workbench_entries":
-        return dotted, "\n".join(f"{source}: {line}" for line in error["msg"].splitlines()), branch, False
-    if error["type"] == "missing":
-        return dotted, f"{source}: missing required key '{dotted}'", branch, False
-    message = error["msg"].removeprefix("Value error, ")
-    return dotted, f"{source}: {dotted}: {message}", branch, wrong_kind
-
-
-def _messages(errors: list[dict[str, Any]], source: Path) -> list[str]:
-    described = [_describe(e, source) for e in errors]
-
-    # When one branch of a union only says "wrong kind of value" and another branch has something
-    # specific to say about the same place, the user meant the other branch.
-    def superseded(path: str, branch: str | None) -> bool:
-        return any(
-            other_branch != branch and (p.startswith(path + ".") or (p == path and not other_kind))
-            for p, _, other_branch, other_kind in described
-        )
-
-    kept = [text for path, text, branch, wrong_kind in described if not (wrong_kind and superseded(path, branch))]
-    return sorted(dict.fromkeys(kept))
-
-
 def parse_experiment(text: str, *, source: Path, root: Path | None = None) -> Experiment:
     """Parse YAML text into an `Experiment`, turning every schema problem into one ConfigError.
 
@@ -594,7 +309,7 @@ def parse_experiment(text: str, *, source: Path, root: Path | None = None) -> Ex
             {**raw, "path": source, "raw_text": text}, context={"root": root} if root else None
         )
     except ValidationError as error:
-        raise ConfigError("\n".join(_messages(error.errors(), source))) from None
+        raise ConfigError("\n".join(messages(error.errors(), source, Experiment))) from None
 
 
 def load_experiment(path: str | Path) -> Experiment:
@@ -604,3 +319,19 @@ def load_experiment(path: str | Path) -> Experiment:
         hint = f"; experiments in {path.parent}: {', '.join(near)}" if near else ""
         raise ConfigError(f"experiment file '{path}' does not exist{hint}")
     return parse_experiment(path.read_text(), source=path, root=project_root(path))
+
+
+__all__ = [
+    "ColumnMap",
+    "CovariateColumn",
+    "DataConfig",
+    "Experiment",
+    "FileSource",
+    "OfficialSource",
+    "PeriodParts",
+    "StaticColumn",
+    "SyntheticSource",
+    "load_experiment",
+    "parse_experiment",
+    "project_root",
+]

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from workbench.config import DataConfig, FileSource, OfficialSource, SyntheticSource
 from workbench.data.contract import KEYS, Panel, PanelSpec
 from workbench.data.files import read_table
 from workbench.data.findings import errors_in
 from workbench.data.mapping import map_columns
+from workbench.data.sources import DataConfig, FileSource, OfficialSource, SyntheticSource
 from workbench.data.synthetic.england import SPEC as ENGLAND_SPEC
 from workbench.data.synthetic.england import generate_england
 from workbench.data.synthetic.small_areas import SMALL_AREA_SPEC, generate_small_areas

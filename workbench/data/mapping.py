@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from workbench.config import FileSource, PeriodParts
 from workbench.data import messages as msg
 from workbench.data.contract import AREA, AREA_NAME, PERIOD, Covariate, Frequency, PanelSpec
 from workbench.data.findings import Finding
 from workbench.data.findings import from_message as _finding
 from workbench.data.periods import parse_periods
+from workbench.data.sources import FileSource, PeriodParts
 
 
 def _roles(source: FileSource) -> dict[str, str]:

@@ -27,11 +27,9 @@ from workbench.data.contract import (
     Frequency,
     PanelSpec,
 )
+from workbench.data.synthetic.defaults import DEFAULT_END, DEFAULT_SEED, DEFAULT_START
 from workbench.data.synthetic.geography import CITY_OF_LONDON, ISLES_OF_SCILLY, england_districts
 
-DEFAULT_SEED = 20180401
-DEFAULT_START = "2018Q2"
-DEFAULT_END = "2026Q2"
 _BURN_IN = 6  # quarters of covariates simulated before the start so lagged effects exist from day one
 
 TARGETS = ("owed_duty", "owed_prevention", "owed_relief", "households_in_ta")
