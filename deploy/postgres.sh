@@ -52,7 +52,7 @@ case "$action" in
       # psql reads the password from the environment, so it never appears in a process list.
       as_owner "${psql[@]}" -d postgres <<'SQL'
 \getenv pw WORKBENCH_DB_PASSWORD
-CREATE ROLE mlflow LOGIN PASSWORD :'pw';
+CREATE ROLE mlflow LOGIN CREATEDB PASSWORD :'pw';
 SQL
       as_owner "${psql[@]}" -d postgres -c "CREATE DATABASE mlflow OWNER mlflow"
       as_owner "${psql[@]}" -d postgres -c "CREATE DATABASE mlflow_auth OWNER mlflow"
