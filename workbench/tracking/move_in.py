@@ -16,6 +16,7 @@ from mlflow.tracking import MlflowClient
 MOVED_FROM = "workbench.moved_from"  # on a copied run: the local run id; on a copied version: local source
 _NOT_COPIED_TAGS = {"mlflow.parentRunId", "mlflow.log-model.history"}
 _BATCH = 900
+HOLDER_EXPERIMENT = "moved-in-models"
 
 
 @dataclass
@@ -124,9 +125,18 @@ def _target_version(target: MlflowClient, name: str, origin: str) -> str:
     return str(versions[0].version)
 
 
+def _holder_run(target: MlflowClient, version) -> str:
+    """A version whose run is not in the local store (deleted, say) keeps its files in a run of its own."""
+    found = target.get_experiment_by_name(HOLDER_EXPERIMENT)
+    experiment_id = found.experiment_id if found else target.create_experiment(HOLDER_EXPERIMENT)
+    run = target.create_run(experiment_id, run_name=f"{version.name}-v{version.version}")
+    target.set_terminated(run.info.run_id)
+    return run.info.run_id
+
+
 def _copy_version(source: MlflowClient, target: MlflowClient, version, run_ids, origin: str) -> str:
     """The model's files go into the copied run under registered/<version>/ and the new version points there."""
-    run_id = run_ids.get(version.run_id)
+    run_id = run_ids.get(version.run_id) or _holder_run(target, version)
     with tempfile.TemporaryDirectory() as folder:
         import mlflow.artifacts
 
