@@ -111,8 +111,22 @@ class TeamServer:
         monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", self.passwords[username])
 
 
+def _show(request: pytest.FixtureRequest, log: Path, headline: str) -> None:
+    """The server's start-up goes to the terminal even while pytest captures output, so CI logs show it."""
+    terminal = request.config.pluginmanager.get_plugin("terminalreporter")
+    if terminal is None:
+        return
+    terminal.write_line("")
+    terminal.write_line(f">> {headline}")
+    for line in log.read_text(errors="replace").splitlines():
+        if any(mark in line for mark in ("Started server process", "Application startup complete", "Uvicorn running")):
+            terminal.write_line(f"   {line}")
+
+
 @pytest.fixture(scope="session")
-def team_server(postgres: Postgres, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TeamServer]:
+def team_server(
+    postgres: Postgres, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[TeamServer]:
     folder = tmp_path_factory.mktemp("team-server")
     passwords = {name: secrets.token_urlsafe(12) for name in ("admin", *ACCOUNTS)}
     with _databases(postgres) as (tracking_db, auth_db):
@@ -136,7 +150,7 @@ def team_server(postgres: Postgres, tmp_path_factory: pytest.TempPathFactory) ->
         process = team.start(config, state=folder / "state", log=log)
         try:
             seconds = team.wait_until_healthy(config.url, process=process, timeout=400)
-            print(f"\nMLflow team server ready on {config.url} after {seconds:.1f} s (log: {log})")
+            _show(request, log, f"MLflow team server ({team.APP_NAME}) ready on {config.url} after {seconds:.1f} s")
             with signed_in("admin", passwords["admin"]):
                 admin = auth_client(config.url)
                 for username, role in ACCOUNTS.items():
