@@ -54,7 +54,11 @@ def _role(name: str) -> Role:
 
 def auth_client(uri: str):
     """MLflow's client for the auth app's REST API; it signs in with MLFLOW_TRACKING_USERNAME/PASSWORD."""
-    from mlflow.server import get_app_client
+    import warnings
+
+    with warnings.catch_warnings():  # importing mlflow.server warns about Starlette internals it uses
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from mlflow.server import get_app_client
 
     return get_app_client("basic-auth", tracking_uri=uri)
 
