@@ -210,6 +210,32 @@ def current_user(uri: str | None = None) -> str | None:
         ) from None
 
 
+@dataclass(frozen=True)
+class Swap:
+    swapped: bool
+    current: str | None  # the champion after the call: `version` if swapped, else the one that won
+
+
+def compare_and_set_champion(name: str, *, expected: str | None, version: str, uri: str | None = None) -> Swap:
+    """Move `champion` to `version` only if it still points at `expected` (None: no champion yet).
+
+    The server does the read and the move under one lock, so of several promotions judged against the same
+    champion exactly one swaps; the others get `Swap(False, current)` and can judge again against `current`.
+    A 403 (not an approver) is raised as MLflow's exception, for `permission_message`."""
+    from mlflow.utils.credentials import get_default_host_creds
+    from mlflow.utils.rest_utils import http_request, verify_rest_response
+
+    from workbench.tracking.server_app import COMPARE_AND_SET_ROUTE
+
+    uri = uri or tracking_uri()
+    body = {"name": name, "expected": expected, "version": str(version)}
+    response = http_request(get_default_host_creds(uri), COMPARE_AND_SET_ROUTE, "POST", json=body, max_retries=0)
+    if response.status_code == 409:
+        return Swap(False, response.json()["current"])
+    answer = verify_rest_response(response, COMPARE_AND_SET_ROUTE).json()
+    return Swap(answer["swapped"], answer["current"])
+
+
 # What each workbench action needs from the server, for the message a 403 becomes.
 NEEDED_ROLE = {
     "train": "data-scientist",

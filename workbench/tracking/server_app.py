@@ -3,17 +3,25 @@
 MLflow lets anyone with EDIT on a registered model set its aliases, and registering a version needs the same
 EDIT, so its permissions alone cannot let data scientists register versions while keeping `champion` for the
 approver. This app runs MLflow's own authentication and permission checks first, then refuses a set or delete
-of the `champion` alias by a user who is neither an admin nor assigned the approver role. It is started by
-`mlflow server --app-name workbench-auth` (an entry point of this package)."""
+of the `champion` alias by a user who is neither an admin nor assigned the approver role.
+
+It also offers what MLflow lacks for the gate: a compare-and-set of the champion (COMPARE_AND_SET_ROUTE),
+serialised by a PostgreSQL advisory lock, so that a promotion judged against one champion cannot overwrite
+another that won meanwhile. It is started by `mlflow server --app-name workbench-auth` (an entry point of
+this package)."""
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+import hashlib
+from contextlib import contextmanager
+
+from flask import Flask, Response, jsonify, request
 
 CHAMPION_ALIAS = "champion"
 APPROVER_ROLE = "approver"
 _ALIAS_ROUTE = "/mlflow/registered-models/alias"
 REFUSAL = f"Permission denied: moving the '{CHAMPION_ALIAS}' alias needs the {APPROVER_ROLE} role"
+COMPARE_AND_SET_ROUTE = "/api/2.0/workbench/champion/compare-and-set"
 
 
 def _moves_champion() -> bool:
@@ -43,12 +51,67 @@ def _champion_guard() -> Response | None:
     return Response(REFUSAL, status=403)
 
 
+def _lock_key(name: str) -> int:
+    return int.from_bytes(hashlib.blake2b(f"champion:{name}".encode(), digest_size=8).digest(), "big", signed=True)
+
+
+@contextmanager
+def _champion_lock(engine, name: str):
+    """A PostgreSQL advisory lock per registered model: it holds across the server's worker processes."""
+    from sqlalchemy import text
+
+    with engine.connect() as connection:
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _lock_key(name)})
+        try:
+            yield
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _lock_key(name)})
+            connection.commit()
+
+
+def _champion_now(store, name: str) -> str | None:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return str(store.get_model_version_by_alias(name, CHAMPION_ALIAS).version)
+    except MlflowException:
+        return None
+
+
+def compare_and_set_champion():
+    """POST {name, expected, version}: move `champion` to `version` only if it still points at `expected`
+    (null: no champion yet). 200 {swapped: true} when moved; 409 {swapped: false, current} when another
+    promotion got there first, so the caller can judge again against the champion that won."""
+    from mlflow.server.auth import authenticate_request
+    from mlflow.server.handlers import _get_model_registry_store
+
+    body = request.get_json(silent=True) or {}
+    name, expected, version = body.get("name"), body.get("expected"), body.get("version")
+    if not name or not version:
+        return jsonify({"error": "name and version are required; expected is the champion you judged against"}), 400
+    if not _may_move_champion(authenticate_request().username):
+        return Response(REFUSAL, status=403)
+    store = _get_model_registry_store()
+    if store.engine.dialect.name != "postgresql":
+        return jsonify({"error": "compare-and-set needs the PostgreSQL backend store"}), 501
+    with _champion_lock(store.engine, name):
+        current = _champion_now(store, name)
+        if current != (None if expected is None else str(expected)):
+            return jsonify({"swapped": False, "current": current}), 409
+        store.set_registered_model_alias(name, CHAMPION_ALIAS, str(version))
+    return jsonify({"swapped": True, "current": str(version)})
+
+
 def create_app(app: Flask | None = None):
     """The basic-auth app (Flask, or FastAPI around it under uvicorn) with the champion rule after its checks."""
     from mlflow.server import app as mlflow_app
+    from mlflow.server.auth import BEFORE_REQUEST_VALIDATORS, validate_can_update_registered_model
     from mlflow.server.auth import create_app as create_basic_auth_app
 
     flask_app = app or mlflow_app
+    # MLflow's checks first (signed in, EDIT on the named model); the view then asks for the approver role.
+    BEFORE_REQUEST_VALIDATORS[(COMPARE_AND_SET_ROUTE, "POST")] = validate_can_update_registered_model
+    flask_app.add_url_rule(COMPARE_AND_SET_ROUTE, view_func=compare_and_set_champion, methods=["POST"])
     wrapped = create_basic_auth_app(flask_app)
     flask_app.before_request(_champion_guard)
     return wrapped
