@@ -17,7 +17,7 @@ from mlflow.tracking import MlflowClient
 
 from workbench.errors import WorkbenchError
 from workbench.tracking.server import current_user, permission_message
-from workbench.tracking.server_app import REFUSAL
+from workbench.tracking.server_app import APPROVAL_REFUSAL, REFUSAL
 
 
 def _unique(prefix: str) -> str:
@@ -65,6 +65,26 @@ def test_a_data_scientist_cannot_move_champion(team_server, monkeypatch):
     assert refused.value.get_http_status_code() == 403
     assert REFUSAL in str(refused.value)
     assert MlflowClient(team_server.url).get_registered_model(name).aliases == {}
+
+
+def test_a_data_scientist_cannot_forge_an_approval(team_server, monkeypatch):
+    name, _ = _registered(team_server, monkeypatch)
+    client = MlflowClient(team_server.url)
+
+    for write in (
+        lambda: client.set_model_version_tag(name, "1", "approval.by", "alex"),
+        lambda: client.set_registered_model_tag(name, "approval.1.by", "alex"),
+    ):
+        with pytest.raises(MlflowException) as refused:
+            write()
+        assert APPROVAL_REFUSAL in str(refused.value)
+    client.set_model_version_tag(name, "1", "gate.verdict", "pass")
+
+    assert "approval.by" not in client.get_model_version(name, "1").tags
+    assert "approval.1.by" not in client.get_registered_model(name).tags
+    team_server.as_user(monkeypatch, "alex")
+    MlflowClient(team_server.url).set_model_version_tag(name, "1", "approval.by", "alex")
+    assert MlflowClient(team_server.url).get_model_version(name, "1").tags["approval.by"] == "alex"
 
 
 def test_a_reviewer_reads_but_a_promotion_is_refused_and_changes_nothing(team_server, monkeypatch):

@@ -3,7 +3,8 @@
 MLflow lets anyone with EDIT on a registered model set its aliases, and registering a version needs the same
 EDIT, so its permissions alone cannot let data scientists register versions while keeping `champion` for the
 approver. This app runs MLflow's own authentication and permission checks first, then refuses a set or delete
-of the `champion` alias by a user who is neither an admin nor assigned the approver role.
+of the `champion` alias, or a write of an `approval.*` tag, by a user who is neither an admin nor assigned
+the approver role.
 
 It also offers what MLflow lacks for the gate: a compare-and-set of the champion (COMPARE_AND_SET_ROUTE),
 serialised by a PostgreSQL advisory lock, so that a promotion judged against one champion cannot overwrite
@@ -24,11 +25,32 @@ REFUSAL = f"Permission denied: moving the '{CHAMPION_ALIAS}' alias needs the {AP
 COMPARE_AND_SET_ROUTE = "/api/2.0/workbench/champion/compare-and-set"
 
 
+APPROVAL_TAG_PREFIX = "approval."
+APPROVAL_REFUSAL = f"Permission denied: writing '{APPROVAL_TAG_PREFIX}*' tags needs the {APPROVER_ROLE} role"
+_TAG_ROUTES = (
+    "/mlflow/model-versions/set-tag",
+    "/mlflow/model-versions/delete-tag",
+    "/mlflow/registered-models/set-tag",
+    "/mlflow/registered-models/delete-tag",
+)
+
+
+def _field(key: str) -> str:
+    body = request.get_json(silent=True) or {}
+    return str(body.get(key) or request.args.get(key) or "")
+
+
 def _moves_champion() -> bool:
     if request.method not in ("POST", "DELETE") or not request.path.endswith(_ALIAS_ROUTE):
         return False
-    body = request.get_json(silent=True) or {}
-    return (body.get("alias") or request.args.get("alias")) == CHAMPION_ALIAS
+    return _field("alias") == CHAMPION_ALIAS
+
+
+def _writes_approval() -> bool:
+    """An approval is a tag on a version or a model; EDIT would let anyone who registers versions forge one."""
+    if request.method not in ("POST", "DELETE") or not request.path.endswith(_TAG_ROUTES):
+        return False
+    return _field("key").startswith(APPROVAL_TAG_PREFIX)
 
 
 def _may_move_champion(username: str) -> bool:
@@ -39,7 +61,8 @@ def _may_move_champion(username: str) -> bool:
 
 
 def _champion_guard() -> Response | None:
-    if not _moves_champion():
+    refusal = REFUSAL if _moves_champion() else APPROVAL_REFUSAL if _writes_approval() else None
+    if refusal is None:
         return None
     from mlflow.server.auth import authenticate_request
 
@@ -48,7 +71,7 @@ def _champion_guard() -> Response | None:
         return authorization
     if _may_move_champion(authorization.username):
         return None
-    return Response(REFUSAL, status=403)
+    return Response(refusal, status=403)
 
 
 def _lock_key(name: str) -> int:
