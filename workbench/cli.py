@@ -293,6 +293,8 @@ def server(
     state: Path = typer.Option(Path(".server"), help="Folder for the generated auth settings and the log"),
 ) -> None:
     """Run the team's MLflow server (basic-auth, PostgreSQL, served artifacts) until Ctrl+C."""
+    import signal
+
     from workbench.tracking import server as team
 
     try:
@@ -304,10 +306,16 @@ def server(
     except WorkbenchError as error:
         _fail(error)
     _console().print(f"Ready after {seconds:.0f} s. Clients: export MLFLOW_TRACKING_URI={settings.url}. Ctrl+C stops.")
+    signal.signal(signal.SIGTERM, _interrupt)  # a service manager's stop ends the server's workers too
     try:
         raise typer.Exit(process.wait())
     except KeyboardInterrupt:
         team.stop(process)
+        _console().print("Stopped the MLflow server.")
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 @app.command("move-in")
