@@ -31,7 +31,11 @@ case "$action" in
     port=$3
     : "${WORKBENCH_DB_PASSWORD:?set WORKBENCH_DB_PASSWORD to the password for the mlflow database role}"
     mkdir -p "$dir"
-    [[ $(id -u) -eq 0 ]] && chown postgres:postgres "$dir" && chmod 700 "$dir"
+    if [[ $(id -u) -eq 0 ]]; then
+      chown postgres:postgres "$dir" && chmod 700 "$dir"
+      runuser -u postgres -- test -x "$dir" || {
+        echo "the postgres user cannot reach $dir: choose a folder whose parents it may enter (chmod o+x)" >&2; exit 3; }
+    fi
     if [[ ! -f "$dir/PG_VERSION" ]]; then
       echo ">> initdb: new cluster in $dir"
       as_owner "$bindir/initdb" --pgdata="$dir" --username=postgres --encoding=UTF8 --locale=C \

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import socket
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -53,12 +55,16 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
         return
     if not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
         _unavailable("PostgreSQL is not installed")
-    folder = tmp_path_factory.mktemp("postgres") / "data"
+    # Not under pytest's own folders: they are private to this user, and the server runs as `postgres`.
+    root = Path(tempfile.mkdtemp(prefix="workbench-test-pg-"))
+    root.chmod(0o755)
+    folder = root / "data"
     found = Postgres(_free_port(), secrets.token_urlsafe(16))
     environment = os.environ | {"WORKBENCH_DB_PASSWORD": found.password}
     subprocess.run([str(POSTGRES_SCRIPT), "start", str(folder), str(found.port)], env=environment, check=True)
     yield found
     subprocess.run([str(POSTGRES_SCRIPT), "stop", str(folder)], env=environment, check=False)
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @contextmanager

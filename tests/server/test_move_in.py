@@ -9,7 +9,6 @@ import mlflow
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
-from tests.server.conftest import signed_in
 from workbench.tracking.move_in import MOVED_FROM, move_in
 
 
@@ -44,9 +43,10 @@ def test_local_runs_and_models_move_to_the_server_and_a_second_move_copies_nothi
     experiment_name, model_name = f"move-in-{uuid.uuid4().hex[:8]}", f"moved-{uuid.uuid4().hex[:8]}"
     local = _local_store(store, experiment_name, model_name)
 
-    with signed_in("admin", team_server.passwords["admin"]):
-        first = move_in(MlflowClient(store), MlflowClient(team_server.url), say=lambda _: None)
-        second = move_in(MlflowClient(store), MlflowClient(team_server.url), say=lambda _: None)
+    team_server.as_user(monkeypatch, "admin")  # as `workbench move-in` runs: MLFLOW_TRACKING_URI names the server
+    first = move_in(MlflowClient(store), MlflowClient(team_server.url), say=lambda _: None)
+    MlflowClient(team_server.url).set_registered_model_alias(model_name, "champion", "1")  # the team moved on
+    second = move_in(MlflowClient(store), MlflowClient(team_server.url), say=lambda _: None)
 
     assert (first.runs_copied, first.versions_copied) == (2, 2)
     assert (second.runs_copied, second.runs_skipped, second.versions_copied, second.versions_skipped) == (0, 2, 0, 2)
@@ -64,7 +64,10 @@ def test_local_runs_and_models_move_to_the_server_and_a_second_move_copies_nothi
     assert child.data.tags["mlflow.parentRunId"] == parent.info.run_id
     comparison = mlflow.artifacts.download_artifacts(run_id=parent.info.run_id, artifact_path="backtest/comparison.csv")
     assert Path(comparison).read_text() == "area,forecast\nE06000001,12\n"
-    champion = server.get_model_version_by_alias(model_name, "champion")
-    assert (champion.version, champion.tags["gate.verdict"], champion.run_id) == ("2", "pass", child.info.run_id)
-    model = mlflow.pyfunc.load_model(f"models:/{model_name}@champion")
+    assert first.aliases == [f"{model_name}@champion=2"]
+    assert second.aliases == [f"{model_name}@champion kept at 1 (local: 2)"]
+    assert server.get_registered_model(model_name).aliases == {"champion": "1"}
+    version = server.get_model_version(model_name, "2")
+    assert (version.tags["gate.verdict"], version.run_id) == ("pass", child.info.run_id)
+    model = mlflow.pyfunc.load_model(f"models:/{model_name}/2")
     assert model.predict(pd.DataFrame({"x": [1.0, 4.0]}))["x"].tolist() == [2.0, 8.0]

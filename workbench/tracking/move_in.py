@@ -1,7 +1,7 @@
 """Copy a local store's runs and registered models to the team server. MLflow has no copy between stores,
 so this replays them through the client API: each run with its params, full metric histories, tags and
 artifacts (parents before children, parent links remapped), then each registered model's versions in order,
-with their tags and aliases. Run it again and what was already copied is skipped, so an interrupted copy
+with their tags and aliases (an alias the server already has for that model is kept). Run it again and what was already copied is skipped, so an interrupted copy
 can be finished. Moving `champion` needs the approver role: run it as an approver or the admin."""
 
 from __future__ import annotations
@@ -101,8 +101,9 @@ def _copy_model(source: MlflowClient, target: MlflowClient, name: str, run_ids, 
 
     model = source.get_registered_model(name)
     try:
-        target.get_registered_model(name)
+        existing = target.get_registered_model(name)
     except MlflowException:
+        existing = None
         target.create_registered_model(name, tags=model.tags, description=model.description)
     copied = {v.tags.get(MOVED_FROM) for v in target.search_model_versions(f"name='{name}'")}
     numbers: dict[str, str] = {}
@@ -116,6 +117,10 @@ def _copy_model(source: MlflowClient, target: MlflowClient, name: str, run_ids, 
         report.versions_copied += 1
         say(f"model {name} version {version.version} -> {numbers[str(version.version)]}")
     for alias, number in model.aliases.items():
+        if existing is not None and alias in existing.aliases:
+            # The team's own alias wins over a local one: moving in never replaces the server's champion.
+            report.aliases.append(f"{name}@{alias} kept at {existing.aliases[alias]} (local: {number})")
+            continue
         target.set_registered_model_alias(name, alias, numbers[str(number)])
         report.aliases.append(f"{name}@{alias}={numbers[str(number)]}")
 
@@ -134,15 +139,28 @@ def _holder_run(target: MlflowClient, version) -> str:
     return run.info.run_id
 
 
+def _download_version(source: MlflowClient, version, folder: str) -> str:
+    """The version's files, found through the source store: a models:/ or runs:/ URI alone would be resolved
+    against whatever store MLFLOW_TRACKING_URI names, which during a move is the server."""
+    import mlflow.artifacts
+
+    model_id = getattr(version, "model_id", None) or (
+        version.source.removeprefix("models:/") if version.source.startswith("models:/m-") else None
+    )
+    if model_id:
+        location = source.get_logged_model(model_id).artifact_location
+        return mlflow.artifacts.download_artifacts(artifact_uri=location, dst_path=folder)
+    if version.source.startswith("runs:/"):
+        run_id, _, path = version.source.removeprefix("runs:/").partition("/")
+        return source.download_artifacts(run_id, path, folder)
+    return mlflow.artifacts.download_artifacts(artifact_uri=version.source, dst_path=folder)
+
+
 def _copy_version(source: MlflowClient, target: MlflowClient, version, run_ids, origin: str) -> str:
     """The model's files go into the copied run under registered/<version>/ and the new version points there."""
     run_id = run_ids.get(version.run_id) or _holder_run(target, version)
     with tempfile.TemporaryDirectory() as folder:
-        import mlflow.artifacts
-
-        local = mlflow.artifacts.download_artifacts(
-            artifact_uri=version.source, dst_path=folder, tracking_uri=source.tracking_uri
-        )
+        local = _download_version(source, version, folder)
         path = f"registered/{version.version}"
         target.log_artifacts(run_id, local, path)
     made = target.create_model_version(
