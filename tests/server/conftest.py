@@ -118,15 +118,15 @@ class TeamServer:
 
 
 def _show(request: pytest.FixtureRequest, log: Path, headline: str) -> None:
-    """The server's start-up goes to the terminal even while pytest captures output, so CI logs show it."""
-    terminal = request.config.pluginmanager.get_plugin("terminalreporter")
-    if terminal is None:
-        return
-    terminal.write_line("")
-    terminal.write_line(f">> {headline}")
-    for line in log.read_text(errors="replace").splitlines():
-        if any(mark in line for mark in ("Started server process", "Application startup complete", "Uvicorn running")):
-            terminal.write_line(f"   {line}")
+    """The server's start-up goes to the terminal past pytest's capture, so CI logs show it."""
+    lines = [f">> {headline}"] + [
+        f"   {line}"
+        for line in log.read_text(errors="replace").splitlines()
+        if any(mark in line for mark in ("Started server process", "Application startup complete", "Uvicorn running"))
+    ]
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        print("\n" + "\n".join(lines), flush=True)
 
 
 @pytest.fixture(scope="session")
