@@ -65,6 +65,14 @@ audit-sim: $(STAMP) ## Calibrate the fairness audit by simulation (SEEDS=100); w
 test: $(STAMP) ## Run the test suite
 	$(BIN)/python -m pytest
 
+.PHONY: server users
+server: $(STAMP) ## Start the team's MLflow server (auth, PostgreSQL, served artifacts) from deploy/server.toml (CONFIG=...)
+	$(BIN)/workbench server --config $(or $(CONFIG),deploy/server.toml)
+
+users: $(STAMP) ## On the team server, create the roles and an account (NAME=dana ROLE=data-scientist|reviewer|approver)
+	$(BIN)/workbench users setup
+	$(if $(NAME),$(BIN)/workbench users add $(NAME) --role $(ROLE))
+
 lock: ## Re-resolve requirements.lock from pyproject.toml (needs the package index)
 	$(PYTHON) -m venv .lock-tools && .lock-tools/bin/python -m pip install --quiet uv==0.13.8
 	.lock-tools/bin/uv pip compile pyproject.toml requirements-build.in --extra dev --generate-hashes \

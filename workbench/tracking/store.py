@@ -1,9 +1,11 @@
-"""Where runs are recorded: a SQLite database in the project unless MLFLOW_TRACKING_URI says otherwise."""
+"""Where runs are recorded: a SQLite database in the project unless MLFLOW_TRACKING_URI or the project's
+`tracking-uri` setting names another store, such as the team server."""
 
 from __future__ import annotations
 
 import os
 import subprocess
+import tomllib
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -11,8 +13,21 @@ DEFAULT_DB = "mlruns.db"
 
 
 def tracking_uri() -> str:
-    """MLFLOW_TRACKING_URI if set, else sqlite:///<project>/mlruns.db. Read when called, never at import."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{PROJECT_ROOT / DEFAULT_DB}"
+    """MLFLOW_TRACKING_URI if set, else the project's `tracking-uri` setting (a team server's address, say),
+    else sqlite:///<project>/mlruns.db. Read when called, never at import."""
+    return (
+        os.environ.get("MLFLOW_TRACKING_URI")
+        or project_setting("tracking-uri")
+        or f"sqlite:///{PROJECT_ROOT / DEFAULT_DB}"
+    )
+
+
+def project_setting(key: str, pyproject: Path = PROJECT_ROOT / "pyproject.toml") -> str | None:
+    """A value from pyproject.toml's [tool.workbench] table, e.g. tracking-uri = "http://127.0.0.1:5000"."""
+    try:
+        return tomllib.loads(pyproject.read_text()).get("tool", {}).get("workbench", {}).get(key)
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
 
 
 def artifact_root(uri: str) -> str | None:

@@ -1,0 +1,168 @@
+"""The team server's roles against a real MLflow server on PostgreSQL: who may train, register, and move
+`champion`, what a refusal says, and that concurrent clients lose no runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+
+import mlflow
+import pytest
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from workbench.errors import WorkbenchError
+from workbench.tracking.server import current_user, permission_message
+from workbench.tracking.server_app import APPROVAL_REFUSAL, REFUSAL
+
+
+def _unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def _registered(team_server, monkeypatch, versions: int = 2) -> tuple[str, list[str]]:
+    """As dana: one run with a metric and an artifact, registered `versions` times under a new model name."""
+    team_server.as_user(monkeypatch, "dana")
+    client = MlflowClient(team_server.url)
+    experiment = client.create_experiment(_unique("roles"))
+    run = client.create_run(experiment)
+    client.log_param(run.info.run_id, "model", "naive")
+    client.log_metric(run.info.run_id, "mae", 1.5)
+    client.log_text(run.info.run_id, "weights", "model/weights.txt")
+    client.set_terminated(run.info.run_id)
+    name = _unique("owed-duty")
+    client.create_registered_model(name)
+    numbers = [
+        client.create_model_version(name, f"{run.info.artifact_uri}/model", run_id=run.info.run_id).version
+        for _ in range(versions)
+    ]
+    return name, [str(n) for n in numbers]
+
+
+def test_a_data_scientist_creates_a_run_and_registers_versions(team_server, monkeypatch):
+    name, numbers = _registered(team_server, monkeypatch)
+
+    client = MlflowClient(team_server.url)
+    assert numbers == ["1", "2"]
+    version = client.get_model_version(name, "1")
+    assert client.get_run(version.run_id).data.metrics == {"mae": 1.5}
+    local = mlflow.artifacts.download_artifacts(run_id=version.run_id, artifact_path="model/weights.txt")
+    assert Path(local).read_text() == "weights"
+    client.set_model_version_tag(name, "1", "gate.verdict", "pass")
+    assert client.get_model_version(name, "1").tags["gate.verdict"] == "pass"
+
+
+def test_a_data_scientist_cannot_move_champion(team_server, monkeypatch):
+    name, _ = _registered(team_server, monkeypatch)
+
+    with pytest.raises(MlflowException) as refused:
+        MlflowClient(team_server.url).set_registered_model_alias(name, "champion", "1")
+
+    assert refused.value.get_http_status_code() == 403
+    assert REFUSAL in str(refused.value)
+    assert MlflowClient(team_server.url).get_registered_model(name).aliases == {}
+
+
+def test_a_data_scientist_cannot_forge_an_approval(team_server, monkeypatch):
+    name, _ = _registered(team_server, monkeypatch)
+    client = MlflowClient(team_server.url)
+
+    for write in (
+        lambda: client.set_model_version_tag(name, "1", "approval.by", "alex"),
+        lambda: client.set_registered_model_tag(name, "approval.1.by", "alex"),
+    ):
+        with pytest.raises(MlflowException) as refused:
+            write()
+        assert APPROVAL_REFUSAL in str(refused.value)
+    client.set_model_version_tag(name, "1", "gate.verdict", "pass")
+
+    assert "approval.by" not in client.get_model_version(name, "1").tags
+    assert "approval.1.by" not in client.get_registered_model(name).tags
+    team_server.as_user(monkeypatch, "alex")
+    MlflowClient(team_server.url).set_model_version_tag(name, "1", "approval.by", "alex")
+    assert MlflowClient(team_server.url).get_model_version(name, "1").tags["approval.by"] == "alex"
+
+
+def test_a_reviewer_reads_but_a_promotion_is_refused_and_changes_nothing(team_server, monkeypatch):
+    name, _ = _registered(team_server, monkeypatch)
+    team_server.as_user(monkeypatch, "alex")
+    MlflowClient(team_server.url).set_registered_model_alias(name, "champion", "1")
+
+    team_server.as_user(monkeypatch, "rita")
+    client = MlflowClient(team_server.url)
+    assert client.get_model_version(name, "2").run_id
+    with pytest.raises(MlflowException) as refused:
+        client.set_registered_model_alias(name, "champion", "2")
+    with pytest.raises(MlflowException):
+        client.set_model_version_tag(name, "2", "approval.by", "rita")
+
+    assert refused.value.get_http_status_code() == 403
+    assert client.get_registered_model(name).aliases == {"champion": "1"}
+    assert "approval.by" not in client.get_model_version(name, "2").tags
+    assert permission_message(refused.value, action="promote") == (
+        f"the server at {team_server.url} refused to let 'rita' promote: that needs the approver role. "
+        "Ask an admin to run `workbench users add rita --role approver`, or sign in as someone who has it."
+    )
+
+
+def test_an_approver_moves_champion(team_server, monkeypatch):
+    name, _ = _registered(team_server, monkeypatch)
+    team_server.as_user(monkeypatch, "alex")
+    client = MlflowClient(team_server.url)
+
+    client.set_registered_model_alias(name, "champion", "1")
+    client.set_registered_model_alias(name, "champion", "2")
+
+    assert client.get_model_version_by_alias(name, "champion").version == "2"
+
+
+def test_current_user_is_the_account_the_server_checked(team_server, monkeypatch):
+    team_server.as_user(monkeypatch, "alex")
+    assert current_user() == "alex"
+
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "not-alex-password")
+    with pytest.raises(WorkbenchError, match="did not accept your credentials"):
+        current_user()
+
+
+def test_current_user_is_none_for_the_local_store(store):
+    assert current_user() is None
+
+
+def test_four_concurrent_clients_lose_no_runs(team_server, monkeypatch):
+    """Four processes, each a data scientist logging runs and registering a version at the same time."""
+    experiment_name, model = _unique("concurrent"), _unique("concurrent-model")
+    team_server.as_user(monkeypatch, "dana")
+    client = MlflowClient(team_server.url)
+    experiment = client.create_experiment(experiment_name)
+    client.create_registered_model(model)
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from mlflow.tracking import MlflowClient
+        client, worker = MlflowClient({team_server.url!r}), sys.argv[1]
+        for i in range(5):
+            run = client.create_run({experiment!r}, tags={{"worker": worker}})
+            client.log_batch(run.info.run_id, metrics=[], params=[])
+            client.log_metric(run.info.run_id, "mae", float(i))
+            client.log_text(run.info.run_id, worker, "who.txt")
+            client.set_terminated(run.info.run_id)
+        client.create_model_version({model!r}, run.info.artifact_uri + "/who.txt", run_id=run.info.run_id)
+        """
+    )
+    workers = [
+        subprocess.Popen([sys.executable, "-c", script, str(w)], env=os.environ.copy(), stderr=subprocess.PIPE)
+        for w in range(4)
+    ]
+    failures = [w.stderr.read().decode() for w in workers if w.wait(timeout=300) != 0]
+
+    assert failures == []
+    runs = client.search_runs([experiment], max_results=100)
+    assert len(runs) == 20
+    assert sorted(r.data.tags["worker"] for r in runs) == sorted(str(w) for w in range(4) for _ in range(5))
+    assert all(r.info.status == "FINISHED" for r in runs)
+    assert sorted(int(v.version) for v in client.search_model_versions(f"name='{model}'")) == [1, 2, 3, 4]
