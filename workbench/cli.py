@@ -48,7 +48,7 @@ def _log_unexpected() -> Path:
 
 
 @contextmanager
-def _guard() -> Iterator[None]:
+def _guard(action: str = "train") -> Iterator[None]:
     """Known errors keep their clear message and exit status; a signal ends the command with 130 or
     143 after every open run is closed; anything unexpected prints one line and the path of a log
     with the traceback, and exits 1."""
@@ -146,7 +146,7 @@ def promote(
     from workbench.record import contract_of
     from workbench.tracking.registry import promote as promote_version
 
-    with _guard():
+    with _guard("promote"):
         client, config = _registry(experiment)
         name = config.name
         decision = promote_version(
@@ -166,7 +166,7 @@ def approve(
     """Record an approval of a version (who and why). Run `promote` afterwards to move the champion alias."""
     from workbench.tracking.registry import approve as approve_version
 
-    with _guard():
+    with _guard("approve"):
         client, config = _registry(experiment)
         name = config.name
         approval = approve_version(client, name=name, version=version, by=by, note=note)

@@ -290,7 +290,12 @@ def render(record: TrainingRecord, logged: LoggedRuns, decision: Decision, versi
         if check.name == "champion_changed":
             console.print(f"[bold]Note:[/] {escape(check.detail)}.")
     name = record.experiment.name
-    if decision.passed:
+    if decision.passed and logged.tracking_uri.startswith(("http://", "https://")):
+        console.print(
+            f"[bold green]Passed the gate:[/] version {version} of '{name}' is the challenger; on the team server an "
+            f"approver makes it the champion: workbench promote {record.experiment.path} --version {version}"
+        )
+    elif decision.passed:
         console.print(f"[bold green]Promoted:[/] version {version} of '{name}' is now the champion.")
     else:
         console.print(f"[bold yellow]Not promoted:[/] version {version} of '{name}' is the challenger because:")

@@ -34,6 +34,7 @@ from workbench.gate import Approval, Champion, Decision, Evidence, evaluate
 from workbench.interrupt import deferred, failpoint, raise_pending
 from workbench.record import LoggedRuns
 from workbench.tracking.quiet import quiet
+from workbench.tracking.server import compare_and_set_champion, current_user, is_server
 from workbench.tracking.store import PROJECT_ROOT, tracking_uri
 
 CHAMPION = "champion"
@@ -42,6 +43,14 @@ REPORT = "gate/gate_report.json"
 EVIDENCE_DIGEST = "gate.evidence_sha256"
 LEASE_TAG = "lock.holder"
 LEASE_SECONDS = 60
+
+
+class ChampionMoved(WorkbenchError):
+    """The champion changed between the decision and the move (server compare-and-set)."""
+
+    def __init__(self, current: str | None):
+        super().__init__(f"the champion moved to version {current} before this promotion could move it")
+        self.current = current
 
 
 class GateRefused(WorkbenchError):
@@ -113,16 +122,30 @@ def approval_of(c: MlflowClient, name: str, version: str) -> Approval | None:
     return Approval(by=tags["approval.by"], note=tags.get("approval.note", ""), at=tags.get("approval.at", ""))
 
 
-def _record(c: MlflowClient, name: str, version: str, decision: Decision) -> None:
+def _record(c: MlflowClient, name: str, version: str, decision: Decision, *, promoting: bool = False) -> None:
+    """Tag the version with the decision and move the aliases. On a team server a training run does
+    not move `champion`: a passing version waits as `challenger` for an approver's `promote`, and
+    the promotion moves the alias by compare-and-set on the server."""
+    on_server = is_server()
     tags = {
         "gate.verdict": decision.verdict,
         "gate.decided_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "gate.reasons": " | ".join(decision.reasons)[:4900] or "none",
     }
     tags |= {f"gate.{ch.name}": "pass" if ch.passed else ("fail" if ch.blocking else "noted") for ch in decision.checks}
+    if on_server and decision.passed and not promoting:
+        tags["gate.awaiting"] = "an approver's promote"
     for key, value in tags.items():
         c.set_model_version_tag(name, version, key, value)
-    if decision.passed:
+    if decision.passed and on_server and not promoting:
+        c.set_registered_model_alias(name, CHALLENGER, version)
+    elif decision.passed and on_server:
+        swap = compare_and_set_champion(
+            name, expected=decision.champion.version if decision.champion else None, version=version
+        )
+        if not swap.swapped:
+            raise ChampionMoved(swap.current)
+    elif decision.passed:
         c.set_registered_model_alias(name, CHAMPION, version)
         try:
             if str(c.get_model_version_by_alias(name, CHALLENGER).version) == str(version):
@@ -277,19 +300,26 @@ def promote(c: MlflowClient, *, name: str, version: str, contract: dict[str, str
     """Re-check the gate for `version` with today's champion and approvals, under the lock; move
     `champion` only if it passes."""
     report = verified_report(c, name, version)
-    with champion_lock(name, contract) as registry:
-        champion = registry.champion()
-        if champion and champion.version == str(version):
-            raise WorkbenchError(f"version {version} of '{name}' is already the champion")
-        decision = evaluate(
-            Evidence(**report["evidence"]),
-            champion=champion,
-            approval=approval_of(c, name, version),
-            **report["settings"],
-        )
-        with deferred() as held:
-            _record(c, name, str(version), decision)
-        raise_pending(held)
+    for _attempt in range(3):  # a server promotion that loses the race is judged again against the winner
+        with champion_lock(name, contract) as registry:
+            champion = registry.champion()
+            if champion and champion.version == str(version):
+                raise WorkbenchError(f"version {version} of '{name}' is already the champion")
+            decision = evaluate(
+                Evidence(**report["evidence"]),
+                champion=champion,
+                approval=approval_of(c, name, version),
+                **report["settings"],
+            )
+            try:
+                with deferred() as held:
+                    _record(c, name, str(version), decision, promoting=True)
+            except ChampionMoved:
+                continue
+            raise_pending(held)
+            break
+    else:
+        raise WorkbenchError(f"the champion of '{name}' kept moving while version {version} was judged; try again")
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     with quiet():
         c.log_text(
@@ -305,10 +335,12 @@ def promote(c: MlflowClient, *, name: str, version: str, contract: dict[str, str
 
 
 def approve(c: MlflowClient, *, name: str, version: str, by: str, note: str) -> Approval:
-    if not by.strip() or not note.strip():
+    if not (by.strip() or is_server()) or not note.strip():
         raise WorkbenchError("an approval needs a name (--by) and a note saying why (--note)")
     _version(c, name, version)
-    approval = Approval(by=by.strip(), note=note.strip(), at=datetime.now(UTC).isoformat(timespec="seconds"))
+    # on a team server the approver is the account the server authenticated, not a typed name
+    approver = current_user() or by.strip()
+    approval = Approval(by=approver, note=note.strip(), at=datetime.now(UTC).isoformat(timespec="seconds"))
     for key, value in {"approval.by": approval.by, "approval.note": approval.note, "approval.at": approval.at}.items():
         c.set_model_version_tag(name, version, key, value)
     return approval
