@@ -26,8 +26,7 @@ import pandas as pd
 from pydantic import Field
 
 from models.base import ModelSpec
-from workbench.data.contract import AREA
-from workbench.featurize import ACTUAL, HORIZON, ORIGIN, TARGET_PERIOD
+from workbench.data.contract import ACTUAL, AREA, HORIZON, ORIGIN, TARGET_PERIOD
 
 MIN_HISTORY = 4  # fewer observed periods than this: the latest value is the forecast
 

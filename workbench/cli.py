@@ -179,17 +179,14 @@ def approve(
 @app.command()
 def status(experiment: Path = ExperimentArg) -> None:
     """List the registered versions of an experiment's model with their gate verdicts and aliases."""
-    from mlflow.exceptions import MlflowException
     from rich.table import Table
+
+    from workbench.tracking.registry import versions_and_aliases
 
     with _guard():
         client, config = _registry(experiment)
         name = config.name
-        try:
-            versions = client.search_model_versions(f"name='{name}'")
-            aliases = client.get_registered_model(name).aliases if versions else {}
-        except MlflowException as error:
-            raise WorkbenchError(f"cannot read the registry at {client.tracking_uri}: {error.message}") from None
+        versions, aliases = versions_and_aliases(client, name)
     by_version: dict[str, list[str]] = {}
     for alias, number in aliases.items():
         by_version.setdefault(str(number), []).append(alias)
@@ -404,9 +401,7 @@ def move_in(
     source: str = typer.Option(None, "--from", help="Local store to copy (default: the project's mlruns.db)"),
 ) -> None:
     """Copy the local store's runs and registered models to the server in MLFLOW_TRACKING_URI (repeatable)."""
-    from mlflow.tracking import MlflowClient
-
-    from workbench.tracking.move_in import move_in as copy_store
+    from workbench.tracking.move_in import move_in_store
     from workbench.tracking.server import is_server
     from workbench.tracking.store import DEFAULT_DB, PROJECT_ROOT, tracking_uri
 
@@ -414,7 +409,7 @@ def move_in(
     if not is_server(target):
         _fail(WorkbenchError("set MLFLOW_TRACKING_URI to the team server's http:// address to move in"))
     origin = source or f"sqlite:///{PROJECT_ROOT / DEFAULT_DB}"
-    report = copy_store(MlflowClient(origin), MlflowClient(target), say=_console().print)
+    report = move_in_store(origin, target, say=_console().print)
     _console().print(f"Moved {origin} to {target}: {report.summary()}")
 
 

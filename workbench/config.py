@@ -74,18 +74,6 @@ class SelectionConfig(_Strict):
     rmse_tolerance: Annotated[float, Field(ge=0)] = 0.05
     bias_tolerance: Annotated[float, Field(ge=0)] = 0.02
 
-    def rule(self):
-        from workbench.selection import SelectionRule
-
-        base = SelectionRule.around(self.metric, self.margin)
-        return SelectionRule(
-            metric=self.metric,
-            weights=dict(self.weights) if self.weights else base.weights,
-            margin=self.margin,
-            rmse_tolerance=self.rmse_tolerance,
-            bias_tolerance=self.bias_tolerance,
-        )
-
 
 class ExplainConfig(_Strict):
     """How much to explain. Forecast rows are always explained in full; backtest folds and plots

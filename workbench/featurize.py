@@ -14,13 +14,9 @@ import numpy as np
 import pandas as pd
 
 from features.base import BuildContext, FeatureBuilder, FeatureInfo
-from workbench.data.contract import AREA, PERIOD, Panel
+from workbench.data.contract import ACTUAL, AREA, HORIZON, ORIGIN, PERIOD, TARGET_PERIOD, Panel
 from workbench.errors import ConfigError
 
-ORIGIN = "origin"
-HORIZON = "horizon"
-TARGET_PERIOD = "target_period"
-ACTUAL = "actual"
 HORIZON_FEATURE = FeatureInfo(HORIZON, "forecast horizon")
 
 

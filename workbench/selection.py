@@ -41,6 +41,18 @@ class SelectionRule:
             weights = {metric: weights.pop("mase"), **weights}
         return cls(metric=metric, weights=weights, margin=margin)
 
+    @classmethod
+    def from_config(cls, config) -> SelectionRule:
+        """The rule an experiment's `selection:` section describes (a SelectionConfig)."""
+        base = cls.around(config.metric, config.margin)
+        return cls(
+            metric=config.metric,
+            weights=dict(config.weights) if config.weights else base.weights,
+            margin=config.margin,
+            rmse_tolerance=config.rmse_tolerance,
+            bias_tolerance=config.bias_tolerance,
+        )
+
     def describe(self) -> str:
         blend = " + ".join(f"{w:g} x {m.upper()}" for m, w in self.weights.items())
         return (

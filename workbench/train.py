@@ -45,7 +45,7 @@ from workbench.fit import fit_final
 from workbench.gate import Decision
 from workbench.plots import backtest_figure, headless
 from workbench.record import LoggedRuns, TrainingRecord, contract_of
-from workbench.selection import select
+from workbench.selection import SelectionRule, select
 
 
 def check_experiment(experiment: Experiment, panel: Panel) -> None:
@@ -145,7 +145,7 @@ def train(
             )
         selection = select(
             backtest.summary,
-            rule=experiment.selection.rule(),
+            rule=SelectionRule.from_config(experiment.selection),
             baselines={m.candidate for m in experiment.baselines},
             origins=len(folds),
             horizons=experiment.horizons,

@@ -22,6 +22,11 @@ AREA_TYPE = "area_type"
 URBAN_RURAL = "urban_rural"
 DEPRIVATION_QUINTILE = "deprivation_quintile"
 KEYS = (AREA, PERIOD)
+# the feature table's own keys and target (workbench/featurize.py): one row per area, origin and horizon
+ORIGIN = "origin"
+HORIZON = "horizon"
+TARGET_PERIOD = "target_period"
+ACTUAL = "actual"
 
 MAX_COUNT = 1e9
 """No area-level count comes near this; a value above it is an error in the data (configurable per file)."""

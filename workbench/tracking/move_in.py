@@ -171,3 +171,8 @@ def _copy_version(source: MlflowClient, target: MlflowClient, version, run_ids, 
         description=version.description,
     )
     return str(made.version)
+
+
+def move_in_store(origin: str, target: str, *, say: Callable[[str], None] = print) -> MoveReport:
+    """`move_in` between two tracking URIs (the local store and the team server)."""
+    return move_in(MlflowClient(origin), MlflowClient(target), say=say)

@@ -262,6 +262,15 @@ def champion_lock(name: str, contract: dict[str, str]) -> Iterator[Registry]:
         yield Registry(c, name, contract)
 
 
+def versions_and_aliases(c: MlflowClient, name: str) -> tuple[list, dict]:
+    """Every version of `name` and its aliases; a store that cannot be read is a clear error."""
+    try:
+        versions = c.search_model_versions(f"name='{name}'")
+        return versions, (c.get_registered_model(name).aliases if versions else {})
+    except MlflowException as error:
+        raise WorkbenchError(f"cannot read the registry at {c.tracking_uri}: {error.message}") from None
+
+
 def _version(c: MlflowClient, name: str, version: str):
     try:
         return c.get_model_version(name, version)
