@@ -13,7 +13,7 @@ ENV_HASH := $(shell (cat requirements.lock; awk '/^\[tool\./{exit} {print}' pypr
 STAMP  := $(VENV)/.installed-$(ENV_HASH)
 
 .DEFAULT_GOAL := help
-.PHONY: help env train forecast test validate data real-data ui bench compare audit-sim status promote approve lock clean
+.PHONY: help env train forecast test test-fast lint validate data real-data ui bench compare audit-sim status promote approve lock clean
 
 help: ## List the targets with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -56,8 +56,9 @@ approve: $(STAMP) ## Record an approval (EXP=... VERSION=N BY="name" NOTE="why")
 ui: $(STAMP) ## Open the MLflow UI on http://127.0.0.1:5000 against the project's store (PORT=5000)
 	$(BIN)/workbench ui --port $(or $(PORT),5000)
 
-bench: $(STAMP) ## Time pipeline stages and peak memory at the default and a 33,755-area size
-	$(BIN)/workbench bench $(EXP)
+bench: $(STAMP) ## Time every stage and peak memory: default, a real 2,197-county panel, 33,755 areas; under load too (SIZES=...)
+	@test -f data/real/countymurders.csv || $(BIN)/workbench real-data
+	$(BIN)/workbench bench --sizes $(or $(SIZES),default,annual,large)
 
 compare: $(STAMP) ## Compare the workbench with naive and AutoETS on real panels; writes outputs/compare/peers.md
 	$(BIN)/workbench compare-peers
@@ -65,8 +66,17 @@ compare: $(STAMP) ## Compare the workbench with naive and AutoETS on real panels
 audit-sim: $(STAMP) ## Calibrate the fairness audit by simulation (SEEDS=100); writes outputs/audit_sim/
 	$(BIN)/workbench audit-sim --seeds $(or $(SEEDS),100)
 
-test: $(STAMP) ## Run the test suite
+test: $(STAMP) ## Run the test suite (in a random order; pytest -p randomly -p "randomly_seed=N" repeats one)
 	$(BIN)/python -m pytest
+
+test-fast: $(STAMP) ## Run the unit and data tests only (about a minute)
+	$(BIN)/python -m pytest tests/unit tests/data
+
+lint: $(STAMP) ## Format check, lint, import layers and types (what CI runs before the tests)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 .PHONY: server users
 server: $(STAMP) ## Start the team's MLflow server (auth, PostgreSQL, served artifacts) from deploy/server.toml (CONFIG=...)

@@ -1,138 +1,226 @@
-"""Benchmarks: how long each stage of `make train` takes (including SHAP explanations), and peak
-memory, at two sizes.
+"""`make bench`: what a user feels, stage by stage, at three sizes, quiet and beside other work.
 
-- default: the experiment as written (296 districts).
-- large: the same experiment on LSOA-like synthetic small areas (33,755 areas by 28 quarters),
-  with fewer backtest origins so a run stays within minutes.
+Sizes (each a whole `make train`: backtest of every candidate, final fits, SHAP, audit, MLflow
+logging and the registry, into a throwaway store):
+- default: the experiment as written (296 districts, quarterly);
+- annual: a real panel, US county murders (2,197 counties x 17 years; `make real-data`);
+- large: synthetic England split into 33,755 small areas x 28 quarters.
 
-Each size runs in its own process so peak memory is that size's alone. Nothing is logged to
-MLflow; results go to outputs/bench/ as markdown and JSON.
+Also measured in the same invocation:
+- the default train beside two CPU-bound processes, as a ratio to the quiet run per stage;
+- the backtest with one worker against every available worker (the speed-up);
+- statsforecast's AutoETS, fitted per series on the annual panel's backtest splits.
+
+Each measurement runs in its own process; peak memory is the largest resident set of that
+process and its workers together, sampled every 0.2 s.
 """
 
 from __future__ import annotations
 
 import json
-import resource
+import os
 import subprocess
 import sys
+import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 
-SIZES = {
-    "default": {},
-    "large": {"small_areas": 33_755, "start": "2019Q3", "end": "2026Q2", "origins": 2},
+from workbench.engine import available_cpus
+
+EXPERIMENTS = {
+    "default": Path("experiments/owed_duty_next_quarter.yaml"),
+    "annual": Path("experiments/us_county_murders.yaml"),
+    "large": Path("experiments/owed_duty_next_quarter.yaml"),
 }
+LARGE = {"small_areas": 33_755, "start": "2019Q3", "end": "2026Q2"}  # 28 quarters
+SIZES = tuple(EXPERIMENTS)
+BUSY = "while True: pass"
 
 
-def _run_size(experiment_path: Path, size: str) -> dict:
-    """Time every stage for one size, in this process."""
+def _tree_rss_mb(pid: int) -> float:
+    """Resident memory of `pid` and every process below it, in MB."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                rss[int(entry.name)] = int(line.split()[1])
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [p for p, pp in parents.items() if pp == parent and p not in tree]
+        tree.update(children)
+        frontier += children
+    return sum(rss.get(p, 0) for p in tree) / 1024
+
+
+@contextmanager
+def _peak_memory(pid: int) -> Iterator[list[float]]:
+    peak = [0.0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], _tree_rss_mb(pid))
+            done.wait(0.2)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield peak
+    finally:
+        done.set()
+        thread.join()
+
+
+def _one(size: str, out: Path) -> None:
+    """Run one size's train in this process and write its stage times to `out` (JSON)."""
     from rich.console import Console
 
-    from workbench.backtest import rolling_origins, run_backtest
+    from workbench.engine import EngineSettings
+    from workbench.train import run
+
+    path = EXPERIMENTS[size]
+    if size == "large":
+        path = _large_experiment(path, out.with_suffix(".yaml"))
+    console = Console(file=open(os.devnull, "w"))  # noqa: SIM115 - the bench reads timings, not the table
+    start = time.perf_counter()
+    with _peak_memory(os.getpid()) as peak:
+        record = run(path, console=console, settings=EngineSettings.resolve())
+    timings = dict(record.timings) | {"total": time.perf_counter() - start}
+    out.write_text(json.dumps({"size": size, "seconds": timings, "peak_mb": peak[0], "engine": record.engine}))
+
+
+def _large_experiment(path: Path, to: Path) -> Path:
+    """The default experiment on 33,755 small areas, with two origins and sampled explanations."""
+    import yaml
+
+    raw = yaml.safe_load(path.read_text())
+    raw["name"] = "bench_large"
+    raw["data"] = {"synthetic": {**(raw["data"].get("synthetic") or {}), **LARGE}}
+    raw["backtest"] = {**raw.get("backtest", {}), "origins": 2}
+    raw["explain"] = {**raw.get("explain", {}), "max_rows_per_fold": 2000, "plot_rows": 1000}
+    raw["gate"] = {**raw.get("gate", {}), "require_clean_tree": False}
+    to.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return to
+
+
+def _measure(size: str, folder: Path, *, env: dict[str, str] | None = None) -> dict:
+    out = folder / f"{size}-{time.monotonic_ns()}.json"
+    store = folder / f"store-{out.stem}"
+    store.mkdir()
+    environment = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{store / 'mlruns.db'}", **(env or {})}
+    done = subprocess.run(
+        [sys.executable, "-m", "workbench.bench", size, str(out)], env=environment, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"bench size {size} failed:\n{done.stderr[-3000:]}")
+    return json.loads(out.read_text())
+
+
+@contextmanager
+def _busy(processes: int) -> Iterator[None]:
+    """CPU-bound competitors, as a second user's work would be."""
+    started = [subprocess.Popen([sys.executable, "-c", BUSY]) for _ in range(processes)]
+    try:
+        time.sleep(1)
+        yield
+    finally:
+        for process in started:
+            process.kill()
+            process.wait()
+
+
+def _ets_seconds() -> float:
+    """statsforecast AutoETS per series on the annual panel's backtest origins (what a user would pick)."""
+    from statsforecast import StatsForecast
+    from statsforecast.models import AutoETS
+
     from workbench.config import load_experiment
-    from workbench.data.contract import PERIOD
     from workbench.data.load import load_panel
-    from workbench.explain import explain_candidate
-    from workbench.featurize import build_feature_table
-    from workbench.fit import fit_final
-    from workbench.train import check_experiment
 
-    experiment = load_experiment(experiment_path)
-    overrides = SIZES[size]
-    data = experiment.data
-    if overrides:
-        synthetic = data.synthetic.model_copy(update={k: overrides[k] for k in ("small_areas", "start", "end")})
-        data = data.model_copy(update={"synthetic": synthetic})
-    origins = overrides.get("origins", experiment.backtest.origins)
-    stages: dict[str, float] = {}
+    experiment = load_experiment(EXPERIMENTS["annual"])
+    panel = load_panel(experiment.data)
+    frame = panel.frame.rename(columns={"area_code": "unique_id", experiment.target: "y"})
+    frame["ds"] = frame["period"].dt.year
+    last = frame["ds"].max()
     start = time.perf_counter()
-    panel = load_panel(data)
-    stages["load and validate"] = time.perf_counter() - start
-    check_experiment(experiment, panel)
-    start = time.perf_counter()
-    table = build_feature_table(
-        panel,
-        target=experiment.target,
-        builders=experiment.features,
-        horizons=experiment.horizons,
-        reference_windows=experiment.reference_windows(),
-    )
-    stages["features"] = time.perf_counter() - start
-    b = experiment.backtest
-    folds = rolling_origins(
-        first_period=panel.frame[PERIOD].min(),
-        last_period=panel.frame[PERIOD].max(),
-        origins=origins,
-        step=b.step,
-        max_horizon=max(experiment.horizons),
-        min_train_periods=min(b.min_train_periods, 8),
-    )
-    results = {}
-    for spec in experiment.models:
-        start = time.perf_counter()
-        results[spec.candidate] = run_backtest(
-            table, [spec], folds, level=b.interval_level, min_calibration_folds=1, seed=experiment.seed
-        )
-        stages[f"backtest {spec.candidate}"] = time.perf_counter() - start
-    bands = {c: r.bands[c] for c, r in results.items()}
-    start = time.perf_counter()
-    fits = fit_final(table, experiment.models, bands=bands, seed=experiment.seed)
-    stages["final fit (all candidates)"] = time.perf_counter() - start
-    for spec in experiment.models:
-        start = time.perf_counter()
-        explain_candidate(
-            spec,
-            table=table,
-            panel=panel,
-            backtest=results[spec.candidate],
-            fit=fits[spec.candidate],
-            config=experiment.explain,
-            seed=experiment.seed,
-        )
-        stages[f"explain (SHAP) {spec.candidate}"] = time.perf_counter() - start
-    Console(stderr=True).print(f"{size}: done")
-    return {
-        "size": size,
-        "areas": int(panel.frame["area_code"].nunique()),
-        "periods": int(panel.frame[PERIOD].nunique()),
-        "rows": len(panel.frame),
-        "feature_rows": len(table.frame),
-        "origins": origins,
-        "stages": stages,
-        "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    }
+    for origin in range(last - experiment.backtest.origins, last):
+        train = frame.loc[frame["ds"] <= origin, ["unique_id", "ds", "y"]]
+        StatsForecast(models=[AutoETS(season_length=1)], freq=1, n_jobs=1).forecast(df=train, h=1)
+    return time.perf_counter() - start
 
 
-def run(experiment_path: Path, *, sizes: list[str], out: Path) -> pd.DataFrame:
-    results = []
-    for size in sizes:
-        done = subprocess.run(
-            [sys.executable, "-m", "workbench.bench", str(experiment_path), size], capture_output=True, text=True
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"benchmark '{size}' failed:\n{done.stderr[-3000:]}")
-        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    rows = []
-    for r in results:
-        for stage, seconds in r["stages"].items():
-            rows.append(
-                {
-                    "size": f"{r['size']} ({r['areas']:,} areas x {r['periods']} periods, {r['origins']} origins)",
-                    "stage": stage,
-                    "seconds": round(seconds, 2),
-                }
-            )
-        rows.append({"size": rows[-1]["size"], "stage": "peak memory (MB)", "seconds": round(r["peak_memory_mb"])})
-    table = pd.DataFrame(rows)
+def run(*, sizes: list[str], out: Path, load: bool = True, speedup: bool = True, ets: bool = True) -> Path:
+    """Every measurement; writes bench.md and bench.json to `out` and returns the markdown's path."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / "bench.json").write_text(json.dumps(results, indent=2))
-    lines = [f"# Benchmark: {experiment_path}", "", "| size | stage | seconds |", "|---|---|---|"]
-    lines += [f"| {r.size} | {r.stage} | {r.seconds:g} |" for r in table.itertuples()]
-    (out / "bench.md").write_text("\n".join(lines) + "\n")
-    return table
+    results: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for size in sizes:
+            results[size] = _measure(size, folder)
+        if load and "default" in sizes:
+            with _busy(2):
+                results["default, 2 busy processes"] = _measure("default", folder)
+        if speedup and "default" in sizes:
+            results["default, 1 worker"] = _measure("default", folder, env={"WORKBENCH_JOBS": "1"})
+    extra = {"autoets_annual_s": _ets_seconds()} if ets and "annual" in sizes else {}
+    (out / "bench.json").write_text(json.dumps({"results": results, **extra}, indent=2))
+    path = out / "bench.md"
+    path.write_text(markdown(results, extra))
+    return path
+
+
+def markdown(results: dict[str, dict], extra: dict) -> str:
+    stages = list(dict.fromkeys(k for r in results.values() for k in r["seconds"]))
+    table = pd.DataFrame({name: r["seconds"] for name, r in results.items()}).reindex(stages)
+    lines = [
+        f"# Benchmark ({available_cpus()} usable CPUs)",
+        "",
+        "Seconds per stage of a whole `make train`, and peak memory of the process and its workers.",
+        "",
+        "| stage | " + " | ".join(results) + " |",
+        "|---|" + "---:|" * len(results),
+    ]
+    for stage in stages:
+        lines.append(f"| {stage} | " + " | ".join(_seconds(table.loc[stage, c]) for c in results) + " |")
+    lines.append("| peak memory (MB) | " + " | ".join(f"{r['peak_mb']:,.0f}" for r in results.values()) + " |")
+    lines.append("| engine | " + " | ".join(r.get("engine", "") for r in results.values()) + " |")
+    quiet, loaded = results.get("default"), results.get("default, 2 busy processes")
+    if quiet and loaded:
+        lines += ["", "Beside two CPU-bound processes, as a ratio to the quiet default run:", ""]
+        lines += ["| stage | ratio |", "|---|---:|"]
+        for stage, seconds in loaded["seconds"].items():
+            base = quiet["seconds"].get(stage) or float("nan")
+            lines.append(f"| {stage} | {seconds / base:.2f} |" if base > 0.05 else f"| {stage} | (under 0.05 s) |")
+    single = results.get("default, 1 worker")
+    if quiet and single:
+        ratio = single["seconds"]["backtest"] / quiet["seconds"]["backtest"]
+        lines += ["", f"Backtest speed-up from 1 worker to {quiet.get('engine')}: {ratio:.2f}x."]
+    if "autoets_annual_s" in extra:
+        lines += [
+            "",
+            f"statsforecast AutoETS per series on the annual panel's origins: {extra['autoets_annual_s']:.1f} s.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _seconds(value: float) -> str:
+    return "" if pd.isna(value) else f"{value:.1f}"
 
 
 if __name__ == "__main__":
-    print(json.dumps(_run_size(Path(sys.argv[1]), sys.argv[2])))
+    _one(sys.argv[1], Path(sys.argv[2]))

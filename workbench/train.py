@@ -212,8 +212,9 @@ def train(
     )
 
 
-def run(experiment_path: Path, *, console: Console, settings: EngineSettings | None = None) -> LoggedRuns:
-    """load -> ... -> gate -> record, for one experiment file."""
+def run(experiment_path: Path, *, console: Console, settings: EngineSettings | None = None) -> TrainingRecord:
+    """load -> ... -> gate -> record, for one experiment file; returns what was computed, with the
+    time each stage took."""
     experiment = load_experiment(experiment_path)
     engine = Engine(EngineSettings.resolve(experiment=_engine_settings(experiment), **_overrides(settings)))
     console.print(f"[bold]Experiment[/] {experiment.name}: {escape(experiment.description.strip())}")
@@ -239,7 +240,7 @@ def run(experiment_path: Path, *, console: Console, settings: EngineSettings | N
                 )
     interrupt.raise_pending(held)
     render(record, runs, decision, version, console=console)
-    return runs
+    return record
 
 
 def _engine_settings(experiment: Experiment) -> EngineSettings:

@@ -15,9 +15,7 @@ PACKAGES = ("workbench", "features", "models")
 
 
 def test_the_layer_contracts_hold() -> None:
-    done = subprocess.run(
-        [str(Path(sys.executable).parent / "lint-imports")], cwd=ROOT, capture_output=True, text=True
-    )
+    done = subprocess.run([str(Path(sys.executable).parent / "lint-imports")], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Contracts: 2 kept, 0 broken." in done.stdout
 
