@@ -112,7 +112,7 @@ def _large_experiment(path: Path, to: Path) -> Path:
     raw["name"] = "bench_large"
     raw["data"] = {"synthetic": {**(raw["data"].get("synthetic") or {}), **LARGE}}
     raw["backtest"] = {**raw.get("backtest", {}), "origins": 2}
-    raw["explain"] = {**raw.get("explain", {}), "max_rows_per_fold": 2000, "plot_rows": 1000}
+    raw["explain"] = {**raw.get("explain", {}), "plot_rows": 1000}
     raw["gate"] = {**raw.get("gate", {}), "require_clean_tree": False}
     to.write_text(yaml.safe_dump(raw, sort_keys=False))
     return to

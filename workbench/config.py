@@ -79,7 +79,7 @@ class ExplainConfig(_Strict):
     """How much to explain. Forecast rows are always explained in full; backtest folds and plots
     are sampled so artifacts stay a reasonable size at tens of thousands of areas."""
 
-    max_rows_per_fold: Annotated[int, Field(ge=1)] = 5000
+    max_rows_per_fold: Annotated[int, Field(ge=1)] = 1000  # a seeded sample of areas, the same at every origin
     plot_rows: Annotated[int, Field(ge=10)] = 2000
     dependence_plots: Annotated[int, Field(ge=0, le=10)] = 3
     top_drivers: Annotated[int, Field(ge=1, le=5)] = 3

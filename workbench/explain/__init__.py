@@ -15,7 +15,7 @@ import pandas as pd
 
 from workbench.backtest import BacktestResult, split
 from workbench.config import ExplainConfig
-from workbench.data.contract import AREA_NAME, Panel
+from workbench.data.contract import AREA, AREA_NAME, Panel
 from workbench.explain.drivers import baseline_table, driver_table
 from workbench.explain.figures import explanation_pngs
 from workbench.explain.stability import driver_stability
@@ -61,6 +61,17 @@ class CandidateExplanation:
         if self.values is not None:
             out["explain.additivity"] = "passed" if self.additivity_passed else "failed"
         return out
+
+
+def _same_areas(rows: pd.DataFrame, limit: int, seed: int) -> pd.DataFrame:
+    """At most about `limit` rows, from a seeded sample of areas that is the same at every origin,
+    so each sampled area's drivers can be compared from one origin to the next."""
+    areas = rows[AREA].unique()
+    per_area = max(1, len(rows) // max(1, len(areas)))
+    if len(rows) <= limit:
+        return rows
+    keep = pd.Series(sorted(areas)).sample(frac=1.0, random_state=seed).iloc[: max(1, limit // per_area)]
+    return rows[rows[AREA].isin(set(keep))]
 
 
 def _sample(rows: pd.DataFrame, limit: int, seed: int) -> pd.DataFrame:
@@ -166,7 +177,7 @@ def explanation_task(
         folds.append(
             (
                 backtest.fitted[(spec.candidate, fold.index)],
-                _sample(test, config.max_rows_per_fold, seed + fold.index),
+                _same_areas(test, config.max_rows_per_fold, seed),
                 _sample(fold_train, BACKGROUND_ROWS, seed),
             )
         )
