@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from features.base import BuildContext, FeatureBuilder, FeatureInfo
+from features.base import BuildContext, FeatureBuilder, FeatureInfo, Kind
 
 RECENT_DEMAND = "recent demand"
 
@@ -42,7 +42,7 @@ class Rolling(FeatureBuilder):
         return f"rolling_{self.stat}_" + "_".join(f"w{w}" for w in self.windows)
 
     def infos(self, spec, target) -> list[FeatureInfo]:
-        kind = "count" if self.stat in {"mean", "min", "max"} else "numeric"
+        kind: Kind = "count" if self.stat in {"mean", "min", "max"} else "numeric"
         return [FeatureInfo(f"{target}_rolling_{self.stat}_w{w}", RECENT_DEMAND, kind) for w in self.windows]
 
     def build(self, ctx: BuildContext) -> pd.DataFrame:

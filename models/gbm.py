@@ -27,7 +27,7 @@ class _LightGBMForecaster:
         return self
 
     def predict_transformed(self, rows: pd.DataFrame) -> np.ndarray:
-        return self.model.predict(feature_matrix(rows, self.features))
+        return np.asarray(self.model.predict(feature_matrix(rows, self.features)), dtype=float)
 
     def predict(self, rows: pd.DataFrame) -> np.ndarray:
         return inverse(self.transform, self.predict_transformed(rows), rows, window=self.window)

@@ -25,9 +25,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features import BUILDERS
+from features.history import Growth, Lag, Rolling
 from models import MODELS
 from models.base import ModelSpec
+from models.baselines import Naive, RecentMean
+from models.gbm import LightGBM
+from models.glm import PoissonGLM
 from workbench.backtest import rolling_origins, run_backtest
 from workbench.combination import combine
 from workbench.config import DataConfig
@@ -111,18 +114,18 @@ TASKS = (
     ),
 )
 FEATURES = [
-    BUILDERS["lag"](lags=[1, 2, 3]),
-    BUILDERS["rolling"](windows=[3]),
-    BUILDERS["growth"](kind="log_ratio", periods=[1]),
+    Lag(lags=[1, 2, 3]),
+    Rolling(windows=[3]),
+    Growth(kind="log_ratio", periods=[1]),
 ]
 
 
 def candidates(task: Task) -> list[ModelSpec]:
     specs = [
-        MODELS["naive"](),
-        MODELS["recent_mean"](window=3),
-        MODELS["poisson_glm"](),
-        MODELS["lightgbm"](transform="ratio", ratio_window=3, n_estimators=100),
+        Naive(),
+        RecentMean(window=3),
+        PoissonGLM(),
+        LightGBM(transform="ratio", ratio_window=3, n_estimators=100),
         MODELS["auto_ets"](),
         MODELS["auto_theta"](),
     ]

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_validator
+from pydantic import AfterValidator, Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
 from features.base import FeatureBuilder
@@ -177,7 +177,7 @@ class ReportConfig(_Strict):
     contact: str = "TO COMPLETE: a contact email for questions about this forecast"
 
 
-def _entries(raw: Any, *, section: str, key: str, registry: dict[str, type[BaseModel]]) -> tuple[list, list[str]]:
+def _entries(raw: Any, *, section: str, key: str, registry: dict[str, Any]) -> tuple[list, list[str]]:
     """Turn `[{<key>: name, ...params}]` into registered objects, with messages naming each bad entry."""
     if not isinstance(raw, list):
         return [], [f"{section}: give a list of entries, each a mapping with '{key}: <name>'"]
@@ -252,7 +252,11 @@ class Experiment(_Strict):
 
         raw = dict(raw)
         problems: list[str] = []
-        for section, key, registry in (("features", "builder", BUILDERS), ("models", "model", MODELS)):
+        catalogues: tuple[tuple[str, str, dict[str, Any]], ...] = (
+            ("features", "builder", BUILDERS),
+            ("models", "model", MODELS),
+        )
+        for section, key, registry in catalogues:
             if section in raw:
                 raw[section], found = _entries(raw[section], section=section, key=key, registry=registry)
                 problems += found
@@ -297,7 +301,7 @@ def parse_experiment(text: str, *, source: Path, root: Path | None = None) -> Ex
             {**raw, "path": source, "raw_text": text}, context={"root": root} if root else None
         )
     except ValidationError as error:
-        raise ConfigError("\n".join(messages(error.errors(), source, Experiment))) from None
+        raise ConfigError("\n".join(messages(list(error.errors()), source, Experiment))) from None
 
 
 def load_experiment(path: str | Path) -> Experiment:

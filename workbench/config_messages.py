@@ -4,6 +4,7 @@ there, and the likely fix."""
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
@@ -93,7 +94,7 @@ def _describe(error: dict[str, Any], source: Path, schema: type[BaseModel]) -> t
     return dotted, f"{source}: {dotted}: {message}", branch, wrong_kind
 
 
-def messages(errors: list[dict[str, Any]], source: Path, schema: type[BaseModel]) -> list[str]:
+def messages(errors: Sequence[Any], source: Path, schema: type[BaseModel]) -> list[str]:
     """One message per problem, in a stable order, for the experiment schema `schema`."""
     described = [_describe(e, source, schema) for e in errors]
 

@@ -86,7 +86,7 @@ def build_feature_table(
     target: str,
     builders: Sequence[FeatureBuilder],
     horizons: Sequence[int],
-    reference_windows: set[int] = frozenset({4}),
+    reference_windows: set[int] | frozenset[int] = frozenset({4}),
 ) -> FeatureTable:
     frame = panel.frame.sort_values([AREA, PERIOD]).reset_index(drop=True)
     infos = (*tuple(info for b in builders for info in b.infos(panel.spec, target)), HORIZON_FEATURE)

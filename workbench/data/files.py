@@ -14,6 +14,7 @@ import os
 import stat
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -27,7 +28,7 @@ OTHER_SEPARATORS = {";": "semicolon", "\t": "tab", "|": "pipe"}
 HEADER_BYTES = 1 << 20  # a header line longer than this is not a panel's
 
 
-def _fail(entry: tuple[str, str], *, source: str, **values: object) -> DataError:
+def _fail(entry: tuple[str, str], *, source: str, **values: Any) -> DataError:
     return DataError([from_message(entry, **values)], source=source)
 
 

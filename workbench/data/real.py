@@ -42,6 +42,10 @@ def write_real_panels(root: Path) -> list[Path]:
         path = root / FOLDER / name
         path.parent.mkdir(parents=True, exist_ok=True)
         frame = make()
-        write_atomically(path, lambda tmp, frame=frame: frame.to_csv(tmp, index=False))
+
+        def write(tmp: Path, frame: pd.DataFrame = frame) -> None:
+            frame.to_csv(tmp, index=False)
+
+        write_atomically(path, write)
         written.append(path)
     return written

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from models.base import ModelSpec
 from workbench.backtest import BacktestResult, split
 from workbench.config import ExplainConfig
 from workbench.data.contract import AREA, AREA_NAME, Panel
@@ -130,7 +131,7 @@ def _importance(explanation: AdditiveExplanation) -> tuple[pd.DataFrame, pd.Data
 class ExplainTask:
     """One candidate's explanation job, with its rows already sampled: what a worker needs."""
 
-    spec: object
+    spec: ModelSpec
     features: tuple
     names: pd.Series
     level: float
@@ -144,7 +145,7 @@ class ExplainTask:
 
 
 def explanation_task(
-    spec,
+    spec: ModelSpec,
     *,
     table: FeatureTable,
     panel: Panel,

@@ -209,7 +209,7 @@ def render_report(result: ForecastResult, published: pd.DataFrame) -> str:
                     periods=[str(p) for p in past["period"]] if past is not None else [],
                     actual=actual,
                     forecast_periods=list(mine["period"]) if shown else [],
-                    forecast=forecasts if shown else [],
+                    forecast=[float(v or 0.0) for v in forecasts] if shown else [],
                     lower=[_to_number(v) or 0.0 for v in mine["lower"]] if shown else [],
                     upper=[_to_number(v) or 0.0 for v in mine["upper"]] if shown else [],
                     description=description,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import mlflow
 import pandas as pd
@@ -29,7 +30,7 @@ class ChampionModel:
     parent_run_id: str  # the training run with the audit and gate reports
     candidate: str
     trained: Experiment  # the configuration it was trained with, as logged
-    model: object = field(repr=False)  # the MLflow pyfunc model
+    model: Any = field(repr=False)  # the MLflow pyfunc model
     metrics: dict[str, float] = field(default_factory=dict)
     audit_groups: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     gate: dict = field(default_factory=dict)

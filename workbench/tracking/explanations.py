@@ -17,7 +17,11 @@ def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 def explanation_files(explanation: CandidateExplanation) -> dict[str, pd.DataFrame | str | bytes]:
     files: dict[str, pd.DataFrame | str | bytes] = {f"{FOLDER}/drivers.csv": _as_text(explanation.drivers)}
-    if explanation.values is not None:
+    if (
+        explanation.values is not None
+        and explanation.importance is not None
+        and explanation.concept_importance is not None
+    ):
         files |= {
             f"{FOLDER}/shap_values.parquet": explanation.values,
             f"{FOLDER}/importance_features.csv": explanation.importance.reset_index(names="feature"),

@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import mlflow
+from mlflow.data.pandas_dataset import from_pandas
 from mlflow.entities import LoggedModelInput
 
 from workbench.forecast_record import ForecastResult
 from workbench.interrupt import failpoint
 from workbench.tracking.quiet import quiet
+from workbench.tracking.registry import client as registry_client
+from workbench.tracking.runs import experiment_id
 from workbench.tracking.store import git_state
 
 
@@ -19,7 +22,7 @@ def log_forecast(result: ForecastResult, folder: Path) -> str:
     with (
         quiet(),
         mlflow.start_run(
-            experiment_id=mlflow.get_experiment_by_name(champion.name).experiment_id,
+            experiment_id=experiment_id(registry_client(), champion.name),
             run_name=f"forecast {result.made_at[:10]}",
             tags={
                 "workbench.run_type": "forecast",
@@ -42,9 +45,7 @@ def log_forecast(result: ForecastResult, folder: Path) -> str:
     ):
         frame = result.panel.frame.assign(period=result.panel.frame["period"].astype(str))
         mlflow.log_input(
-            mlflow.data.from_pandas(
-                frame, source=result.panel.source, name=f"panel:{champion.name}", digest=result.panel.digest()
-            ),
+            from_pandas(frame, source=result.panel.source, name=f"panel:{champion.name}", digest=result.panel.digest()),
             context="forecast",
         )
         if champion.model_id:

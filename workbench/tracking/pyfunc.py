@@ -6,14 +6,14 @@ Output: forecast, lower and upper bound for each row.
 
 from __future__ import annotations
 
-import mlflow.pyfunc
 import numpy as np
 import pandas as pd
+from mlflow.pyfunc import PythonModel
 
 from workbench.intervals import ConformalBand
 
 
-class ForecastModel(mlflow.pyfunc.PythonModel):
+class ForecastModel(PythonModel):
     def __init__(self, *, forecaster, categories: dict[str, list], bands: dict[int, ConformalBand]):
         self.forecaster = forecaster
         self.categories = categories

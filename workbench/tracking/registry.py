@@ -183,12 +183,12 @@ def _lease(c: MlflowClient, name: str, *, timeout: float = 300.0) -> Iterator[No
     me = f"{uuid.uuid4().hex}:{os.getpid()}"
     deadline = time.monotonic() + timeout
     while True:
-        holder = _registered(c, name).tags.get(LEASE_TAG, "")  # type: ignore[union-attr]
+        holder = _registered(c, name).tags.get(LEASE_TAG, "")
         held_by, _, until = holder.rpartition("@")
         if not held_by or float(until or 0) < time.time():
             c.set_registered_model_tag(name, LEASE_TAG, f"{me}@{time.time() + LEASE_SECONDS:.0f}")
             time.sleep(0.5)
-            if _registered(c, name).tags.get(LEASE_TAG, "").startswith(me):  # type: ignore[union-attr]
+            if _registered(c, name).tags.get(LEASE_TAG, "").startswith(me):
                 break
         if time.monotonic() > deadline:
             raise WorkbenchError(f"could not take the lock on '{name}' within {timeout:.0f} s: another run holds it")

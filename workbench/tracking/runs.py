@@ -17,6 +17,7 @@ from pathlib import Path
 
 import mlflow
 import pandas as pd
+from mlflow.data.pandas_dataset import from_pandas
 from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
@@ -48,7 +49,7 @@ def experiment_id(client: MlflowClient, name: str) -> str:
 
 def _dataset(record: TrainingRecord):
     frame = record.panel.frame.assign(period=record.panel.frame["period"].astype(str))
-    return mlflow.data.from_pandas(
+    return from_pandas(
         frame,
         source=record.panel.source,
         targets=record.experiment.target,

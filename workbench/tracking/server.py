@@ -13,8 +13,10 @@ import time
 import tomllib
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from workbench.errors import WorkbenchError
 from workbench.tracking.store import PROJECT_ROOT, tracking_uri
@@ -48,7 +50,7 @@ class ServerConfig:
         return f"http://{self.host}:{self.port}"
 
 
-def load_config(path: Path = DEFAULT_CONFIG, environ: dict[str, str] | None = None) -> ServerConfig:
+def load_config(path: Path = DEFAULT_CONFIG, environ: Mapping[str, str] | None = None) -> ServerConfig:
     """Read the [server] table, filling ${NAME} from the environment; relative paths are from the file's folder."""
     environ = os.environ if environ is None else environ
     try:
@@ -68,7 +70,7 @@ def load_config(path: Path = DEFAULT_CONFIG, environ: dict[str, str] | None = No
                 + ([f"missing setting(s) {', '.join(missing)}"] if missing else [])
             )
         )
-    values = {
+    values: dict[str, Any] = {
         key: _fill(str(value), key, path, environ) if isinstance(value, str) else value for key, value in table.items()
     }
     destination = Path(values["artifacts_destination"])

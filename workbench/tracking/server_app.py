@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from contextlib import contextmanager
+from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
@@ -69,7 +70,7 @@ def _champion_guard() -> Response | None:
     authorization = authenticate_request()
     if isinstance(authorization, Response):
         return authorization
-    if _may_move_champion(authorization.username):
+    if _may_move_champion(authorization.username or ""):
         return None
     return Response(refusal, status=403)
 
@@ -112,9 +113,10 @@ def compare_and_set_champion():
     name, expected, version = body.get("name"), body.get("expected"), body.get("version")
     if not name or not version:
         return jsonify({"error": "name and version are required; expected is the champion you judged against"}), 400
-    if not _may_move_champion(authenticate_request().username):
+    authorization = authenticate_request()
+    if isinstance(authorization, Response) or not _may_move_champion(authorization.username or ""):
         return Response(REFUSAL, status=403)
-    store = _get_model_registry_store()
+    store: Any = _get_model_registry_store()
     if store.engine.dialect.name != "postgresql":
         return jsonify({"error": "compare-and-set needs the PostgreSQL backend store"}), 501
     with _champion_lock(store.engine, name):

@@ -55,7 +55,11 @@ class Merge:
 
 
 def to_current_boundaries(
-    frame: pd.DataFrame, *, counts: list[str], mapping: pd.DataFrame | None = None, keep: list[str] = ()
+    frame: pd.DataFrame,
+    *,
+    counts: list[str],
+    mapping: pd.DataFrame | None = None,
+    keep: tuple[str, ...] | list[str] = (),
 ) -> tuple[pd.DataFrame, list[Merge]]:
     """Rows of predecessor areas folded into their current successor; counts summed per period.
     Columns in `keep` take the successor's own value where it has one, else the first predecessor's."""
@@ -74,7 +78,7 @@ def to_current_boundaries(
                 tuple(sorted(str(p) for p in rows[PERIOD].unique())),
             )
         )
-    agg = {c: (lambda s: s.sum(min_count=1)) for c in counts}
+    agg: dict[str, object] = {c: (lambda s: s.sum(min_count=1)) for c in counts}
     agg |= {c: "first" for c in [AREA_NAME, *keep] if c in mapped}
     combined = mapped.groupby([AREA, PERIOD], sort=True).agg(agg).reset_index()
     return combined, merges

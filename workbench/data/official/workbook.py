@@ -70,7 +70,7 @@ def read_sheet(path: Path, wanted: str) -> Sheet:
     if not rows_with_codes.any():
         raise DataError([from_message(msg.HEADER_MISSING, sheet=name, path=path.name)], source=str(path))
     first = int(np.argmax(rows_with_codes.to_numpy()))
-    header_rows = []
+    header_rows: list[int] = []
     for r in range(first - 1, max(first - 5, -1), -1):
         cells = [c for c in raw.iloc[r] if isinstance(c, str) and c.strip()]
         if not cells:
@@ -93,7 +93,12 @@ def read_sheet(path: Path, wanted: str) -> Sheet:
 
 
 def find_column(
-    sheet: Sheet, *, measure: str, alternatives: list[list[str]], exclude: list[str] = (), required: bool = True
+    sheet: Sheet,
+    *,
+    measure: str,
+    alternatives: list[list[str]],
+    exclude: list[str] | tuple[str, ...] = (),
+    required: bool = True,
 ) -> int | None:
     """The position of the first column whose header has all the words of one alternative and none excluded.
     The last header row is searched first, since merged group labels above it can carry other words."""
