@@ -57,9 +57,8 @@ def _slow_square(x: int) -> tuple[int, int, str | None]:
 
 
 def _blas_threads(_x: int) -> int:
-    from threadpoolctl import threadpool_info
-
     import numpy  # noqa: F401 - loads its BLAS
+    from threadpoolctl import threadpool_info
 
     return max((i["num_threads"] for i in threadpool_info()), default=1)
 
