@@ -84,6 +84,7 @@ def test_publish_score_revise_interrupt_and_drift(cli, workdir, store, england, 
     result = cli("score", experiment)
     assert result.exit_code == 0, result.output
     assert "2 newly scored" in result.output
+    assert "no review needed" in result.output  # no shift yet: the rule is not always on
     scored = read_scored(NAME)
     assert len(scored) == 2 * 296
     # the scores match hand arithmetic on the ledger and the panel
@@ -151,6 +152,8 @@ def test_publish_score_revise_interrupt_and_drift(cli, workdir, store, england, 
     folder = sorted((workdir / "outputs" / "forecasts" / NAME).iterdir())[-1]
     html = (folder / "report.html").read_text()
     assert "How accurate were our last forecasts?" in html
+    latest = read_scored(NAME).query("target_period == '2022Q4'")
+    assert f"range in {latest['hit'].mean():.0%} of areas" in html
     assert "flagged for review" in html
     card = (folder / "model_card.md").read_text()
     assert "## Monitoring" in card
