@@ -49,7 +49,8 @@ def training_last_period(champion: ChampionModel) -> str:
 
 def input_drift(champion: ChampionModel, panel: Panel) -> pd.DataFrame:
     """PSI of each feature at the latest origin after the training data, against the rows the
-    champion was trained on. Empty until the panel goes past the training data."""
+    champion was trained on; calendar features are left out. Empty until the panel goes past the
+    training data."""
     trained = champion.trained
     table = build_feature_table(
         panel,
@@ -64,7 +65,18 @@ def input_drift(champion: ChampionModel, panel: Panel) -> pd.DataFrame:
     live = frame[(frame["origin"] > cutoff) & (frame["origin"] == frame["origin"].max())]
     if live.empty:
         return pd.DataFrame(columns=["feature", "psi", "train_rows", "live_rows"])
-    return psi_table(reference, live, table.feature_names)
+    return psi_table(reference, live, [f for f in table.feature_names if f not in _calendar_features(champion, panel)])
+
+
+def _calendar_features(champion: ChampionModel, panel: Panel) -> set[str]:
+    """Features known in advance (season, structural-break windows): their shift is planned, not drift."""
+    trained = champion.trained
+    return {
+        info.name
+        for builder in trained.features
+        if type(builder).__module__ == "features.calendar"
+        for info in builder.infos(panel.spec, trained.target)
+    }
 
 
 def run_score(experiment_path: Path, *, console: Console) -> ScoreOutcome:

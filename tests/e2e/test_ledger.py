@@ -33,7 +33,7 @@ CONFIG = {
     "features": [
         {"builder": "lag", "lags": [1, 2, 4]},
         {"builder": "rolling", "windows": [4]},
-        {"builder": "covariate", "column": "possession_claims_rate", "transform": "log"},
+        {"builder": "covariate", "column": "possession_claims_rate", "transform": "log", "relative": True},
     ],
     "models": [{"model": "naive"}, {"model": "lightgbm", "transform": "ratio", "n_estimators": 30}],
     "backtest": {"origins": 3, "min_train_periods": 8, "min_calibration_folds": 1},
@@ -136,7 +136,9 @@ def test_publish_score_revise_interrupt_and_drift(cli, workdir, store, england, 
     status = cli("status", experiment)
     assert "Monitoring: version 1" in status.output
     shifted = revised.copy()
-    late = shifted["period"] == "2022Q4"
+    # half the areas see possession claims six times higher: a shift relative to other areas
+    half = shifted["area_code"].isin(shifted["area_code"].drop_duplicates().iloc[::2])
+    late = (shifted["period"] == "2022Q4") & half
     shifted.loc[late, "possession_claims_rate"] *= 6
     publish(workdir, shifted, "2022Q4")
     result = cli("score", experiment)
