@@ -13,7 +13,7 @@ ENV_HASH := $(shell (cat requirements.lock; awk '/^\[tool\./{exit} {print}' pypr
 STAMP  := $(VENV)/.installed-$(ENV_HASH)
 
 .DEFAULT_GOAL := help
-.PHONY: help env train forecast test test-fast lint validate data real-data ui bench compare audit-sim status promote approve lock clean
+.PHONY: help env train forecast score test test-fast lint validate data real-data ui bench compare audit-sim status promote approve lock clean
 
 help: ## List the targets with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -34,6 +34,9 @@ train: $(STAMP) ## Run an experiment end to end (EXP=experiments/<name>.yaml)
 
 forecast: $(STAMP) ## Forecast every area with the champion; writes outputs/forecasts/<experiment>/<date>/ (EXP=...)
 	$(BIN)/workbench forecast $(EXP)
+
+score: $(STAMP) ## Score published forecasts against the experiment's newer data; check the champion for drift (EXP=...)
+	$(BIN)/workbench score $(EXP)
 
 validate: $(STAMP) ## Load and validate an experiment's panel without training (EXP=...)
 	$(BIN)/workbench validate $(EXP)

@@ -205,6 +205,26 @@ def status(experiment: Path = ExperimentArg) -> None:
             escape(t.get("gate.reasons", "")),
         )
     _console().print(table if versions else f"No versions of '{name}' yet: run make train first.")
+    _monitoring_line(versions, aliases)  # forecast ledger (issue 16)
+
+
+def _monitoring_line(versions: list, aliases: dict) -> None:
+    """One line on the champion's monitoring: flagged for review or not, and when it was checked."""
+    champion = next((v for v in versions if str(v.version) == str(aliases.get("champion"))), None)
+    if champion is None:
+        return
+    tags = champion.tags
+    if "monitoring.review" not in tags:
+        _console().print(f"Monitoring: version {champion.version} has not been scored yet (make score).")
+    elif tags["monitoring.review"] == "true":
+        _console().print(
+            f"[bold red]Monitoring: version {champion.version} is flagged for review[/] "
+            f"({escape(tags.get('monitoring.reasons', ''))}; checked {tags.get('monitoring.checked_at', '')})"
+        )
+    else:
+        _console().print(
+            f"Monitoring: version {champion.version} needs no review (checked {tags.get('monitoring.checked_at', '')})."
+        )
 
 
 @app.command()
@@ -214,6 +234,29 @@ def forecast(experiment: Path = ExperimentArg) -> None:
 
     with _guard():
         run_forecast(experiment, console=_console())
+
+
+@app.command()
+def score(experiment: Path = ExperimentArg) -> None:
+    """Score every published forecast that the experiment's (newer) data can resolve; check for drift."""
+    from workbench.score import run_score
+
+    console = _console()
+    with _guard():
+        outcome = run_score(experiment, console=console)
+    for run_id, digest, metrics in outcome.scored:
+        for row in metrics.itertuples(index=False):
+            console.print(
+                f"Scored forecast run {run_id[:8]} for {row.target_period} against actuals {digest[:8]}: "
+                f"{int(row.areas)} areas, WAPE {row.wape:.1%}, MAE {row.mae:.1f}, bias {row.bias:+.1%}, "
+                f"inside the interval {row.coverage:.0%}, WIS {row.wis:.2f}"
+            )
+    console.print(
+        f"{len(outcome.scored)} newly scored, {outcome.already} already scored against these actuals, "
+        f"{outcome.waiting} waiting for actuals."
+    )
+    if outcome.decision is not None:
+        console.print(f"Champion: {escape(outcome.decision.summary())}")
 
 
 @app.command()

@@ -146,6 +146,7 @@ def run_forecast(experiment_path: Path, *, console: Console) -> Path:
     )
     with console.status("Forecasting and explaining every area"):
         result = make_forecast(experiment, champion)
+    result = _with_monitoring(result)  # ledger (issue 16)
     final = _folder(experiment.name)
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".forecast-", dir=final.parent))
@@ -153,8 +154,9 @@ def run_forecast(experiment_path: Path, *, console: Console) -> Path:
     try:
         with console.status("Writing the report, model card and transparency record"):
             written = write_outputs(result, staging)
+        entries = _ledger_entries(result, staging)  # ledger (issue 16)
         with console.status("Logging the forecast run to MLflow"):
-            run_id = log_forecast(result, staging)
+            run_id = log_forecast(result, staging, entries=entries)
         os.replace(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -166,3 +168,23 @@ def run_forecast(experiment_path: Path, *, console: Console) -> Path:
     for name in written:
         console.print(f"  {final / name}")
     return final
+
+
+# --- forecast ledger (issue 16) -------------------------------------------------------------------
+
+
+def _with_monitoring(result: ForecastResult) -> ForecastResult:
+    """The ledger's latest scores and the champion's review flag, for the report and model card."""
+    from dataclasses import replace
+
+    from workbench.tracking.ledger import read_monitoring
+
+    return replace(result, monitoring=read_monitoring(result.champion.name, result.champion.version))
+
+
+def _ledger_entries(result: ForecastResult, staging: Path) -> pd.DataFrame:
+    """The ledger rows of this forecast, with the disclosure status readers were shown."""
+    from workbench.ledger import ledger_entries
+
+    published = pd.read_csv(staging / "forecast.csv", dtype=str, keep_default_na=False)
+    return ledger_entries(result, disclosure=published[[AREA, "period", "suppressed"]])

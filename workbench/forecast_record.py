@@ -10,6 +10,7 @@ import pandas as pd
 
 from workbench.config import Experiment
 from workbench.data.contract import Panel
+from workbench.ledger.record import Monitoring
 
 if TYPE_CHECKING:
     from workbench.tracking.champion import ChampionModel
@@ -23,3 +24,4 @@ class ForecastResult:
     areas: pd.DataFrame  # one row per area and horizon: forecast, interval, change, flags, drivers, sentence
     history: pd.DataFrame  # area_code, period, actual: the recent history shown beside each forecast
     made_at: str
+    monitoring: Monitoring | None = None  # what the forecast ledger says about past forecasts (issue 16)

@@ -4,6 +4,7 @@ the run and the registry. Fields only people can write are marked for completion
 from __future__ import annotations
 
 from workbench.forecast_record import ForecastResult
+from workbench.report.accuracy import monitoring_lines, monitoring_record
 from workbench.report.caveats import caveats
 from workbench.report.safety import md_cell
 
@@ -78,6 +79,7 @@ def model_card(result: ForecastResult) -> str:
             "## Explanations",
             "- SHAP values for every forecast, grouped into plain-language drivers; additivity checked for every row.",
             "",
+            *monitoring_lines(result),  # forecast ledger (issue 16)
             "## Caveats and recommendations",
             *[f"- {x}" for x in caveats(result)],
             f"- Ethical considerations: {TODO}: the team's assessment of how the forecasts will be used and by whom.",
@@ -139,6 +141,7 @@ def transparency_record(result: ForecastResult) -> dict:
                     "thresholds": {k: v for k, v in t.audit.thresholds.model_dump().items() if v is not None},
                 },
                 "datasets": [c.trained_on, result.panel.source],
+                "performance_monitoring": monitoring_record(result),  # forecast ledger (issue 16)
             },
             "development_data": {
                 "source": result.panel.source,

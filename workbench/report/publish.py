@@ -13,6 +13,7 @@ from jinja2 import Environment, PackageLoader
 from workbench.data.contract import AREA, REGION
 from workbench.explain.drivers import phrase
 from workbench.forecast_record import ForecastResult
+from workbench.report.accuracy import accuracy_context, banner
 from workbench.report.caveats import caveats
 from workbench.report.charts import drivers_chart, history_chart
 from workbench.report.disclosure import MARKER, DisclosureRule, protect, protect_total, suppression_mask
@@ -303,6 +304,8 @@ def render_report(result: ForecastResult, published: pd.DataFrame) -> str:
             level=level, pct=level.rstrip("%"), coverage=f"{coverage:.0%}" if coverage is not None else "(not recorded)"
         ),
         "caveats": caveats(result),
+        "review_banner": banner(result),  # forecast ledger (issue 16)
+        "accuracy": accuracy_context(result),  # forecast ledger (issue 16)
         "about": (
             f"Model: {champion.candidate} (registered model '{champion.name}', version {champion.version}), "
             f"trained {champion.trained_at} on {champion.trained_on}. Backtest MASE "

@@ -5,18 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 from mlflow.data.pandas_dataset import from_pandas
 from mlflow.entities import LoggedModelInput
 
 from workbench.forecast_record import ForecastResult
 from workbench.interrupt import failpoint
+from workbench.tracking.ledger import log_entries
 from workbench.tracking.quiet import quiet
 from workbench.tracking.registry import client as registry_client
 from workbench.tracking.runs import experiment_id
 from workbench.tracking.store import git_state
 
 
-def log_forecast(result: ForecastResult, folder: Path) -> str:
+def log_forecast(result: ForecastResult, folder: Path, *, entries: pd.DataFrame | None = None) -> str:
     champion = result.champion
     commit, dirty = git_state()
     with (
@@ -56,6 +58,8 @@ def log_forecast(result: ForecastResult, folder: Path) -> str:
                 "forecast_total": float(result.areas["forecast"].sum()),
             }
         )
+        if entries is not None:  # the forecast ledger (issue 16): part of the run, never a later edit
+            log_entries(entries)
         failpoint("forecast_run")
         mlflow.log_artifacts(str(folder), artifact_path="forecast")
     return run.info.run_id
