@@ -26,7 +26,7 @@ import pandas as pd
 from pydantic import Field
 
 from models.base import ModelSpec
-from workbench.data.contract import ACTUAL, AREA, HORIZON, ORIGIN, TARGET_PERIOD
+from workbench.data.contract import ACTUAL, AREA, HORIZON, ORIGIN, PERIOD, TARGET_PERIOD
 
 MIN_HISTORY = 4  # fewer observed periods than this: the latest value is the forecast
 
@@ -40,20 +40,20 @@ def season_length_of(periods: pd.Series) -> int:
 def histories(rows: pd.DataFrame) -> pd.DataFrame:
     """Every (area, period, value) the rows show as observed: actuals at target periods and the
     latest value at origins."""
-    parts = [rows[[AREA, TARGET_PERIOD, ACTUAL]].set_axis([AREA, "period", "value"], axis=1)]
+    parts = [rows[[AREA, TARGET_PERIOD, ACTUAL]].set_axis([AREA, PERIOD, "value"], axis=1)]
     if "ref_last" in rows:
-        parts.append(rows[[AREA, ORIGIN, "ref_last"]].set_axis([AREA, "period", "value"], axis=1))
+        parts.append(rows[[AREA, ORIGIN, "ref_last"]].set_axis([AREA, PERIOD, "value"], axis=1))
     known = pd.concat(parts, ignore_index=True).dropna(subset=["value"])
-    return known.drop_duplicates([AREA, "period"]).sort_values([AREA, "period"]).reset_index(drop=True)
+    return known.drop_duplicates([AREA, PERIOD]).sort_values([AREA, PERIOD]).reset_index(drop=True)
 
 
 def _series(known: pd.DataFrame, origin: pd.Period) -> np.ndarray:
     """One area's values up to `origin` on a complete period range (gaps carried forward)."""
-    upto = known[known["period"] <= origin]
+    upto = known[known[PERIOD] <= origin]
     if upto.empty:
         return np.array([], dtype=float)
-    index = pd.period_range(upto["period"].iloc[0], origin, freq=origin.freq)
-    return upto.set_index("period")["value"].reindex(index).ffill().dropna().to_numpy(float)
+    index = pd.period_range(upto[PERIOD].iloc[0], origin, freq=origin.freq)
+    return upto.set_index(PERIOD)["value"].reindex(index).ffill().dropna().to_numpy(float)
 
 
 class _PerSeries:
@@ -91,13 +91,13 @@ class _PerSeries:
 
     def predict(self, rows: pd.DataFrame) -> np.ndarray:
         known = histories(rows[[AREA, ORIGIN, TARGET_PERIOD, "ref_last"]].assign(**{ACTUAL: np.nan}))
-        history = pd.concat([self.history_, known]).drop_duplicates([AREA, "period"]).sort_values([AREA, "period"])
+        history = pd.concat([self.history_, known]).drop_duplicates([AREA, PERIOD]).sort_values([AREA, PERIOD])
         by_area = dict(tuple(history.groupby(AREA, sort=False)))
         out = np.full(len(rows), np.nan)
         positions = np.arange(len(rows))
         for (area, origin), group in rows.groupby([AREA, ORIGIN], sort=False).indices.items():
             steps = rows[HORIZON].to_numpy()[group]
-            empty = pd.DataFrame(columns=["period", "value"])
+            empty = pd.DataFrame(columns=[PERIOD, "value"])
             path = self._forecast(_series(by_area.get(area, empty), origin), int(steps.max()))
             out[positions[group]] = path[steps - 1]
         return out

@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 
 from models.base import ModelSpec
-from workbench.data.contract import AREA
+from workbench.data.contract import ACTUAL, AREA, HORIZON, ORIGIN, TARGET_PERIOD
 from workbench.data.history import periods_needed
 from workbench.engine import Engine
 from workbench.errors import ConfigError
-from workbench.featurize import ACTUAL, HORIZON, ORIGIN, TARGET_PERIOD, FeatureTable
+from workbench.featurize import FeatureTable
 from workbench.intervals import ConformalBand, calibrate_by_horizon, log_residuals
 from workbench.metrics import summarise
 
@@ -77,7 +77,7 @@ def _calibrate(predictions: pd.DataFrame, folds: Sequence[Fold], *, level: float
     """Add lower/upper to each fold from residuals of earlier folds whose actuals were known at its origin."""
     out = []
     residuals = predictions.assign(
-        residual=log_residuals(predictions["actual"].to_numpy(float), predictions["forecast"].to_numpy(float))
+        residual=log_residuals(predictions[ACTUAL].to_numpy(float), predictions["forecast"].to_numpy(float))
     )
     for fold in folds:
         for horizon, rows in residuals[residuals["fold"] == fold.index].groupby(HORIZON):
@@ -172,7 +172,7 @@ def run_backtest(
         ]
     )
     residuals = calibrated.assign(
-        residual=log_residuals(calibrated["actual"].to_numpy(float), calibrated["forecast"].to_numpy(float))
+        residual=log_residuals(calibrated[ACTUAL].to_numpy(float), calibrated["forecast"].to_numpy(float))
     )
     bands = {c: calibrate_by_horizon(r, level=level) for c, r in residuals.groupby("candidate", sort=False)}
     return BacktestResult(

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from workbench.data.contract import PERIOD
 from workbench.engine import available_cpus
 
 EXPERIMENTS = {
@@ -155,7 +156,7 @@ def _ets_seconds() -> float:
     experiment = load_experiment(EXPERIMENTS["annual"])
     panel = load_panel(experiment.data)
     frame = panel.frame.rename(columns={"area_code": "unique_id", experiment.target: "y"})
-    frame["ds"] = frame["period"].dt.year
+    frame["ds"] = frame[PERIOD].dt.year
     last = frame["ds"].max()
     start = time.perf_counter()
     for origin in range(last - experiment.backtest.origins, last):

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.backtest import BacktestResult, Fold
-from workbench.featurize import HORIZON
+from workbench.data.contract import ACTUAL, AREA, HORIZON, ORIGIN
 from workbench.intervals import ConformalBand, log_residuals
 from workbench.metrics import point_metrics, summarise
 
@@ -46,9 +46,9 @@ def choose(predictions: pd.DataFrame, members: Sequence[str], folds: Sequence[Fo
         if earlier:
             seen = predictions[predictions["fold"].isin(earlier) & predictions["candidate"].isin(members)]
             mase = {
-                c: point_metrics(
-                    g["actual"].to_numpy(float), g["forecast"].to_numpy(float), g["scale"].to_numpy(float)
-                )["mase"]
+                c: point_metrics(g[ACTUAL].to_numpy(float), g["forecast"].to_numpy(float), g["scale"].to_numpy(float))[
+                    "mase"
+                ]
                 for c, g in seen.groupby("candidate", sort=False)
             }
             chosen = sorted(members, key=lambda c: (mase.get(c, np.inf), list(members).index(c)))[:k]
@@ -59,7 +59,7 @@ def choose(predictions: pd.DataFrame, members: Sequence[str], folds: Sequence[Fo
 
 
 def _calibrate(rows: pd.DataFrame, folds: Sequence[Fold], *, level: float, min_folds: int) -> pd.DataFrame:
-    residual = log_residuals(rows["actual"].to_numpy(float), rows["forecast"].to_numpy(float))
+    residual = log_residuals(rows[ACTUAL].to_numpy(float), rows["forecast"].to_numpy(float))
     rows = rows.assign(residual=residual, lower=np.nan, upper=np.nan)
     for fold in folds:
         for horizon in rows[HORIZON].unique():
@@ -82,7 +82,7 @@ def combine(
     name = f"combination_best{k}"
     predictions = result.predictions
     choices = choose(predictions, members, result.folds, k=k)
-    keys = ["fold", "origin", "area_code", HORIZON]
+    keys = ["fold", ORIGIN, AREA, HORIZON]
     parts = []
     for choice in choices.itertuples(index=False):
         chosen = predictions[
@@ -90,7 +90,7 @@ def combine(
         ]
         parts.append(
             chosen.groupby(keys, sort=False)
-            .agg(actual=("actual", "first"), scale=("scale", "first"), forecast=("forecast", "mean"))
+            .agg(actual=(ACTUAL, "first"), scale=("scale", "first"), forecast=("forecast", "mean"))
             .reset_index()
         )
     rows = pd.concat(parts, ignore_index=True).assign(candidate=name)

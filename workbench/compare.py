@@ -34,9 +34,9 @@ from models.glm import PoissonGLM
 from workbench.backtest import rolling_origins, run_backtest
 from workbench.combination import combine
 from workbench.config import DataConfig
-from workbench.data.contract import AREA, PERIOD, Panel
+from workbench.data.contract import ACTUAL, AREA, HORIZON, PERIOD, REGION, Panel
 from workbench.data.load import load_panel
-from workbench.featurize import HORIZON, build_feature_table
+from workbench.featurize import build_feature_table
 from workbench.metrics import point_metrics
 from workbench.selection import SelectionRule, select
 
@@ -107,7 +107,7 @@ TASKS = (
     Task(
         "produc",
         "plm/Produc",
-        lambda raw: _columns(raw, area="state", y="gsp", region="region").assign(region=lambda f: f["region"]),
+        lambda raw: _columns(raw, area="state", y="gsp", region="region").assign(region=lambda f: f[REGION]),
         "Gross state product, 48 states in 9 regions, 1970-86, annual",
         origins=4,
         static={"region": "category"},
@@ -193,10 +193,10 @@ def size_bands(panel: Panel, before: pd.Period) -> pd.Series:
 def score(rows: pd.DataFrame, bands: pd.Series, calibrated_folds: set[int]) -> dict:
     """Point metrics on every row; coverage overall and by size band on the calibrated folds."""
     values = point_metrics(
-        rows["actual"].to_numpy(float), rows["forecast"].to_numpy(float), rows["scale"].to_numpy(float)
+        rows[ACTUAL].to_numpy(float), rows["forecast"].to_numpy(float), rows["scale"].to_numpy(float)
     )
     judged = rows[rows["fold"].isin(calibrated_folds)].assign(band=lambda r: r[AREA].map(bands))
-    inside = (judged["actual"] >= judged["lower"]) & (judged["actual"] <= judged["upper"])
+    inside = (judged[ACTUAL] >= judged["lower"]) & (judged[ACTUAL] <= judged["upper"])
     values["coverage"] = float(inside.mean())
     values["by_band"] = inside.groupby(judged["band"]).mean().reindex(range(1, BANDS + 1)).to_numpy(float)
     return values
@@ -245,7 +245,7 @@ def run_task(task: Task, folder: Path, rule: SelectionRule) -> tuple[list[dict],
     ets_seconds = time.perf_counter() - ets_start
 
     predictions = combined.predictions
-    keys = predictions[predictions["candidate"] == "naive"][[AREA, "fold", HORIZON, "actual", "scale"]]
+    keys = predictions[predictions["candidate"] == "naive"][[AREA, "fold", HORIZON, ACTUAL, "scale"]]
     ets = keys.merge(ets, on=[AREA, "fold", HORIZON], how="left")
     bands = size_bands(panel, folds[0].origin)
     calibrated = set(predictions.dropna(subset=["lower"])["fold"].unique())

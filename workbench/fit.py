@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from models.base import Forecaster, ModelSpec
-from workbench.data.contract import AREA
+from workbench.data.contract import ACTUAL, AREA, HORIZON, ORIGIN, TARGET_PERIOD
 from workbench.engine import Engine
-from workbench.featurize import ACTUAL, HORIZON, ORIGIN, TARGET_PERIOD, FeatureTable
+from workbench.featurize import FeatureTable
 from workbench.intervals import ConformalBand
 
 

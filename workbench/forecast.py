@@ -19,7 +19,7 @@ import pandas as pd
 from rich.console import Console
 
 from workbench.config import Experiment, load_experiment
-from workbench.data.contract import AREA, AREA_NAME, PERIOD, REGION, Panel
+from workbench.data.contract import ACTUAL, AREA, AREA_NAME, HORIZON, ORIGIN, PERIOD, REGION, TARGET_PERIOD, Panel
 from workbench.data.load import load_panel
 from workbench.errors import ConfigError
 from workbench.explain.drivers import baseline_table, driver_table
@@ -39,7 +39,7 @@ def _model_input(champion: ChampionModel, rows: pd.DataFrame) -> pd.DataFrame:
     for column in columns:
         if isinstance(frame[column].dtype, pd.CategoricalDtype):
             frame[column] = frame[column].astype(str)
-    return frame.assign(horizon=frame["horizon"].astype(float))
+    return frame.assign(horizon=frame[HORIZON].astype(float))
 
 
 def check_contract(experiment: Experiment, champion: ChampionModel, panel: Panel) -> None:
@@ -72,7 +72,7 @@ def make_forecast(experiment: Experiment, champion: ChampionModel) -> ForecastRe
     static = panel.static_table()
     names = static[AREA_NAME] if AREA_NAME in static else pd.Series(dtype=str)
     spec = next(m for m in trained.models if m.candidate == champion.candidate)
-    forecast = rows[[AREA, "origin", "horizon", "target_period"]].assign(
+    forecast = rows[[AREA, ORIGIN, HORIZON, TARGET_PERIOD]].assign(
         forecast=predicted["forecast"].to_numpy(),
         lower=predicted["lower"].to_numpy(),
         upper=predicted["upper"].to_numpy(),
@@ -88,7 +88,7 @@ def make_forecast(experiment: Experiment, champion: ChampionModel) -> ForecastRe
         )
     else:
         forecaster = champion.forecaster
-        train = table.frame[table.frame["actual"].notna()]
+        train = table.frame[table.frame[ACTUAL].notna()]
         explanation = explain_rows(
             spec,
             forecaster,
@@ -112,7 +112,7 @@ def make_forecast(experiment: Experiment, champion: ChampionModel) -> ForecastRe
     if REGION in static:
         areas[REGION] = areas[AREA].map(static[REGION])
     actual = panel.frame.set_index([AREA, PERIOD])[target]
-    last_year = pd.MultiIndex.from_arrays([areas[AREA], areas["target_period"] - panel.spec.frequency.periods_per_year])
+    last_year = pd.MultiIndex.from_arrays([areas[AREA], areas[TARGET_PERIOD] - panel.spec.frequency.periods_per_year])
     areas["last_year"] = actual.reindex(last_year).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         areas["change_vs_last_year"] = areas["forecast"] / areas["last_year"] - 1
@@ -187,4 +187,4 @@ def _ledger_entries(result: ForecastResult, staging: Path) -> pd.DataFrame:
     from workbench.ledger import ledger_entries
 
     published = pd.read_csv(staging / "forecast.csv", dtype=str, keep_default_na=False)
-    return ledger_entries(result, disclosure=published[[AREA, "period", "suppressed"]])
+    return ledger_entries(result, disclosure=published[[AREA, PERIOD, "suppressed"]])

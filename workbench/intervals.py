@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from workbench.data.contract import HORIZON
+
 
 def log_residuals(actual: np.ndarray, forecast: np.ndarray) -> np.ndarray:
     return np.log1p(np.clip(actual, 0, None)) - np.log1p(np.clip(forecast, 0, None))
@@ -47,5 +49,5 @@ class ConformalBand:
 def calibrate_by_horizon(residuals: pd.DataFrame, *, level: float) -> dict[int, ConformalBand]:
     """A band per horizon from a frame with columns horizon and residual."""
     return {
-        int(h): ConformalBand.fit(g["residual"].to_numpy(float), level=level) for h, g in residuals.groupby("horizon")
+        int(h): ConformalBand.fit(g["residual"].to_numpy(float), level=level) for h, g in residuals.groupby(HORIZON)
     }

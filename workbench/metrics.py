@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from workbench.data.contract import ACTUAL
+
 
 def point_metrics(actual: np.ndarray, forecast: np.ndarray, scale: np.ndarray) -> dict[str, float]:
     error = forecast - actual
@@ -45,12 +47,12 @@ def summarise(predictions: pd.DataFrame, *, by: list[str], level: float) -> pd.D
     for key, group in predictions.groupby(by, sort=True, observed=True):
         key = key if isinstance(key, tuple) else (key,)
         values = point_metrics(
-            group["actual"].to_numpy(float), group["forecast"].to_numpy(float), group["scale"].to_numpy(float)
+            group[ACTUAL].to_numpy(float), group["forecast"].to_numpy(float), group["scale"].to_numpy(float)
         )
         calibrated = group.dropna(subset=["lower", "upper"])
         if len(calibrated):
             values |= interval_metrics(
-                calibrated["actual"].to_numpy(float),
+                calibrated[ACTUAL].to_numpy(float),
                 calibrated["lower"].to_numpy(float),
                 calibrated["upper"].to_numpy(float),
                 level=level,

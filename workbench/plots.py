@@ -6,6 +6,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 
 from workbench.backtest import BacktestResult
+from workbench.data.contract import ACTUAL, HORIZON, ORIGIN
 
 
 def headless() -> None:
@@ -18,14 +19,14 @@ def backtest_figure(result: BacktestResult, *, winner: str, baselines: list[str]
     Right: MASE by horizon for every candidate."""
     headless()
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8))
-    first = result.predictions[result.predictions["horizon"] == result.predictions["horizon"].min()]
-    totals = first.groupby(["candidate", "origin"])[["actual", "forecast"]].sum().reset_index()
-    actual = totals.drop_duplicates("origin").set_index("origin")["actual"]
-    x = [str(o + int(first["horizon"].min())) for o in actual.index]
+    first = result.predictions[result.predictions[HORIZON] == result.predictions[HORIZON].min()]
+    totals = first.groupby(["candidate", ORIGIN])[[ACTUAL, "forecast"]].sum().reset_index()
+    actual = totals.drop_duplicates(ORIGIN).set_index(ORIGIN)[ACTUAL]
+    x = [str(o + int(first[HORIZON].min())) for o in actual.index]
     left.plot(x, actual.to_numpy(), color="black", linewidth=2.5, label="actual")
     shown = [winner, *[b for b in baselines if b != winner]]
     for candidate in shown:
-        series = totals[totals["candidate"] == candidate].set_index("origin")["forecast"]
+        series = totals[totals["candidate"] == candidate].set_index(ORIGIN)["forecast"]
         left.plot(
             x,
             series.reindex(actual.index).to_numpy(),

@@ -17,7 +17,7 @@ import pandas as pd
 from rich.console import Console
 
 from workbench.config import load_experiment
-from workbench.data.contract import PERIOD, Panel
+from workbench.data.contract import ACTUAL, AREA, ORIGIN, PERIOD, TARGET_PERIOD, Panel
 from workbench.data.load import load_panel
 from workbench.featurize import build_feature_table
 from workbench.ledger import (
@@ -61,8 +61,8 @@ def input_drift(champion: ChampionModel, panel: Panel) -> pd.DataFrame:
     )
     cutoff = pd.Period(training_last_period(champion), freq=panel.spec.frequency.value)
     frame = table.frame
-    reference = frame[(frame["target_period"] <= cutoff) & frame["actual"].notna()]
-    live = frame[(frame["origin"] > cutoff) & (frame["origin"] == frame["origin"].max())]
+    reference = frame[(frame[TARGET_PERIOD] <= cutoff) & frame[ACTUAL].notna()]
+    live = frame[(frame[ORIGIN] > cutoff) & (frame[ORIGIN] == frame[ORIGIN].max())]
     if live.empty:
         return pd.DataFrame(columns=["feature", "psi", "train_rows", "live_rows"])
     return psi_table(reference, live, [f for f in table.feature_names if f not in _calendar_features(champion, panel)])
@@ -115,7 +115,7 @@ def run_score(experiment_path: Path, *, console: Console) -> ScoreOutcome:
             groups=groups,
             tags={
                 "ledger.forecast_run_id": str(run_id),
-                "ledger.origin": str(first["origin"]),
+                "ledger.origin": str(first[ORIGIN]),
                 "ledger.vintage": str(first["vintage"]),
                 "actuals.digest": digest,
                 "actuals.source": panel.source[:500],
@@ -137,7 +137,7 @@ def _monitor(name: str, experiment, panel: Panel, console: Console) -> ReviewDec
         psi = input_drift(champion, panel)
         mine = read_scored(name)
         mine = mine[mine["model_version"] == champion.version]
-        latest = mine.sort_values("vintage").drop_duplicates(["area_code", "target_period"], keep="last")
+        latest = mine.sort_values("vintage").drop_duplicates([AREA, TARGET_PERIOD], keep="last")
         checks = performance_check(
             period_metrics(latest) if len(latest) else pd.DataFrame(),
             fold_wapes=fold_wapes(champion.run_id, min(champion.trained.horizons)),

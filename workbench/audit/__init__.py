@@ -18,6 +18,7 @@ from workbench.audit.judges import JUDGES, estimate, limit_for
 from workbench.audit.metrics import CONTEXT, STATS, bootstrap_sums, metric_frame, row_stats, size_bands, unit_stats
 from workbench.audit.verdict import judge_all
 from workbench.config import AuditConfig, AuditThresholds
+from workbench.data.contract import ACTUAL
 
 __all__ = ["AuditResult", "audit_candidate", "groupings_for", "status_quo"]
 
@@ -65,8 +66,8 @@ class AuditResult:
             unit_labels = labels.reindex(units["area"]).set_axis(units.index)
             frame = metric_frame(units, unit_labels, control=units["size_band"]).by_group
             part = frame[["bias", "under_upper_share"]].reset_index().rename(columns={name: "group"})
-            base = units.groupby([units["size_band"], unit_labels])[["base_signed", "actual"]].sum()
-            part["status_quo_bias"] = (base["base_signed"] / base["actual"]).reindex(frame.index).to_numpy()
+            base = units.groupby([units["size_band"], unit_labels])[["base_signed", ACTUAL]].sum()
+            part["status_quo_bias"] = (base["base_signed"] / base[ACTUAL]).reindex(frame.index).to_numpy()
             parts.append(part.assign(grouping=name))
         return pd.concat(parts, ignore_index=True)
 

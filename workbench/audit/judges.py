@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from workbench.data.contract import ACTUAL
+
 
 @dataclass(frozen=True)
 class Judge:
@@ -80,7 +82,7 @@ def estimate(name: str, sums: dict[str, np.ndarray]) -> tuple[np.ndarray, np.nda
     (replicate, group, band). The standard error is taken from `spread`, the same quantity before
     over-forecast gaps are set to zero, so a gap near zero keeps an honest spread."""
     if name == "bias":
-        return _gap_beyond_status_quo(sums, "signed", "actual", "actual", bias=True)
+        return _gap_beyond_status_quo(sums, "signed", ACTUAL, ACTUAL, bias=True)
     if name == "under_rate":
         return _gap_beyond_status_quo(sums, "under", "cal", "cal", bias=False)
     if name == "tail_coverage":

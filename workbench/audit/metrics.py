@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 from fairlearn.metrics import MetricFrame
 
-from workbench.data.contract import AREA
+from workbench.data.contract import ACTUAL, AREA, HORIZON
 
-KEYS = [AREA, "fold", "horizon"]
+KEYS = [AREA, "fold", HORIZON]
 STATS = (
     "actual",
     "signed",
@@ -42,9 +42,9 @@ STATS = (
 )
 # context metric -> (numerator, denominator): shown in the groups table, never judged
 CONTEXT: dict[str, tuple[str, str]] = {
-    "wape": ("abs", "actual"),
+    "wape": ("abs", ACTUAL),
     "mase": ("scaled", "scaled_rows"),
-    "bias": ("signed", "actual"),
+    "bias": ("signed", ACTUAL),
     "under_share": ("below", "rows"),
     "under_upper_share": ("under", "cal"),
     "coverage": ("covered", "cal"),
@@ -59,8 +59,8 @@ def row_stats(predictions: pd.DataFrame, baseline: pd.DataFrame | None) -> pd.Da
         base = baseline[[*KEYS, "forecast", "upper"]].rename(columns={"forecast": "base_f", "upper": "base_u"})
         p = p.merge(base, on=KEYS, how="inner", validate="one_to_one")
     else:  # without a status quo the model is compared with a perfectly unbiased, perfectly covered one
-        p = p.assign(base_f=p["actual"], base_u=np.inf)
-    a, f, base_f = (p[c].to_numpy(float) for c in ("actual", "forecast", "base_f"))
+        p = p.assign(base_f=p[ACTUAL], base_u=np.inf)
+    a, f, base_f = (p[c].to_numpy(float) for c in (ACTUAL, "forecast", "base_f"))
     cal = p["lower"].notna().to_numpy() & p["upper"].notna().to_numpy()
     base_cal = np.isfinite(p["base_u"].to_numpy(float)) | (baseline is None)
     upper, base_u = p["upper"].to_numpy(float), p["base_u"].to_numpy(float)
@@ -105,7 +105,7 @@ def unit_stats(rows: pd.DataFrame, *, block_length: int | None) -> pd.DataFrame:
 
 def size_bands(rows: pd.DataFrame, bands: int) -> pd.Series:
     """Each area's band of size (mean actual over its backtest rows), 1 = smallest, equal-count bands."""
-    size = rows.groupby(AREA, sort=True)["actual"].mean()
+    size = rows.groupby(AREA, sort=True)[ACTUAL].mean()
     if bands <= 1 or size.nunique() < bands:
         return pd.Series(1, index=size.index, name="size_band")
     ranks = size.rank(method="first")
@@ -144,8 +144,8 @@ def metric_frame(units: pd.DataFrame, groups: pd.Series, *, control: pd.Series |
     params = {name: {num: units[num].to_numpy(), den: units[den].to_numpy()} for name, (num, den) in CONTEXT.items()}
     return MetricFrame(
         metrics=metrics,
-        y_true=units["actual"].to_numpy(),
-        y_pred=units["actual"].to_numpy(),
+        y_true=units[ACTUAL].to_numpy(),
+        y_pred=units[ACTUAL].to_numpy(),
         sensitive_features=groups.rename(groups.name),
         control_features=None if control is None else control.rename("size_band"),
         sample_params=params,

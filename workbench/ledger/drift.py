@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from workbench.data.contract import TARGET_PERIOD
+
 FLOOR = 1e-4
 BINS = 10
 
@@ -97,8 +99,8 @@ def performance_check(metrics: pd.DataFrame, *, fold_wapes: list[float], backtes
     """Checks for the latest scored period. Coverage above its range is no harm, so only a shortfall counts."""
     if metrics.empty:
         return []
-    last = metrics.sort_values("target_period").iloc[-1]
-    period = str(last["target_period"])
+    last = metrics.sort_values(TARGET_PERIOD).iloc[-1]
+    period = str(last[TARGET_PERIOD])
     checks = [
         wape_check(period, float(last["wape"]), fold_wapes),
         coverage_check(period, float(last["coverage"]), backtest_coverage, int(last["areas"])),

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from workbench.data.contract import AREA
+from workbench.data.contract import AREA, HORIZON, ORIGIN, PERIOD, TARGET_PERIOD
 
 if TYPE_CHECKING:
     from workbench.forecast_record import ForecastResult
@@ -38,8 +38,8 @@ def ledger_entries(result: ForecastResult, *, disclosure: pd.DataFrame) -> pd.Da
     """The rows the ledger keeps for a forecast. `disclosure` is the published table (area_code,
     period, suppressed), so the ledger records what readers were shown."""
     champion, areas = result.champion, result.areas
-    status = disclosure.assign(period=disclosure["period"].astype(str)).set_index([AREA, "period"])["suppressed"]
-    keys = pd.MultiIndex.from_arrays([areas[AREA], areas["target_period"].astype(str)])
+    status = disclosure.assign(period=disclosure[PERIOD].astype(str)).set_index([AREA, PERIOD])["suppressed"]
+    keys = pd.MultiIndex.from_arrays([areas[AREA], areas[TARGET_PERIOD].astype(str)])
     frame = pd.DataFrame(
         {
             "experiment": result.experiment.name,
@@ -48,9 +48,9 @@ def ledger_entries(result: ForecastResult, *, disclosure: pd.DataFrame) -> pd.Da
             "candidate": champion.candidate,
             "made_at": result.made_at,
             "data_digest": result.panel.digest(),
-            "origin": areas["origin"].astype(str).to_numpy(),
-            "target_period": areas["target_period"].astype(str).to_numpy(),
-            "horizon": areas["horizon"].astype(int).to_numpy(),
+            "origin": areas[ORIGIN].astype(str).to_numpy(),
+            "target_period": areas[TARGET_PERIOD].astype(str).to_numpy(),
+            "horizon": areas[HORIZON].astype(int).to_numpy(),
             AREA: areas[AREA].to_numpy(),
             "forecast": areas["forecast"].astype(float).to_numpy(),
             "lower": areas["lower"].astype(float).to_numpy(),

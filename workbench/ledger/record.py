@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from workbench.data.contract import TARGET_PERIOD
+
 
 @dataclass(frozen=True)
 class Monitoring:
@@ -24,5 +26,5 @@ class Monitoring:
         """The scored rows of the most recent target period (one vintage per area: the latest)."""
         if self.scored.empty:
             return self.scored
-        last = self.scored["target_period"].max()
-        return self.scored[self.scored["target_period"] == last]
+        last = self.scored[TARGET_PERIOD].max()
+        return self.scored[self.scored[TARGET_PERIOD] == last]

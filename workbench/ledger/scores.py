@@ -17,7 +17,7 @@ import hashlib
 import numpy as np
 import pandas as pd
 
-from workbench.data.contract import AREA, PERIOD
+from workbench.data.contract import ACTUAL, AREA, PERIOD, TARGET_PERIOD
 from workbench.ledger.entries import GROUP_PREFIX
 
 
@@ -32,7 +32,7 @@ def wis(actual: np.ndarray, median: np.ndarray, lower: np.ndarray, upper: np.nda
 def actuals_for(panel_frame: pd.DataFrame, target: str) -> pd.Series:
     """The target by (area, period as text), dropping periods not yet published."""
     frame = panel_frame[[AREA, PERIOD, target]].dropna(subset=[target])
-    return frame.set_index([frame[AREA], frame[PERIOD].astype(str)])[target].rename_axis([AREA, "target_period"])
+    return frame.set_index([frame[AREA], frame[PERIOD].astype(str)])[target].rename_axis([AREA, TARGET_PERIOD])
 
 
 def actuals_digest(entries: pd.DataFrame, actuals: pd.Series) -> str | None:
@@ -47,7 +47,7 @@ def actuals_digest(entries: pd.DataFrame, actuals: pd.Series) -> str | None:
 
 
 def _matched(entries: pd.DataFrame, actuals: pd.Series) -> pd.Series:
-    keys = pd.MultiIndex.from_arrays([entries[AREA], entries["target_period"]])
+    keys = pd.MultiIndex.from_arrays([entries[AREA], entries[TARGET_PERIOD]])
     return pd.Series(actuals.reindex(keys).to_numpy(), index=keys)
 
 
@@ -55,7 +55,7 @@ def score_entries(entries: pd.DataFrame, actuals: pd.Series) -> pd.DataFrame:
     """The entries whose actual is published, each with its scores. Never changes `entries`."""
     actual = _matched(entries, actuals).to_numpy()
     scored = entries.assign(actual=actual).loc[~np.isnan(actual)].copy()
-    y, f = scored["actual"].to_numpy(float), scored["forecast"].to_numpy(float)
+    y, f = scored[ACTUAL].to_numpy(float), scored["forecast"].to_numpy(float)
     lower, upper = scored["lower"].to_numpy(float), scored["upper"].to_numpy(float)
     scored["error"] = f - y
     scored["abs_error"] = np.abs(f - y)
@@ -68,7 +68,7 @@ def score_entries(entries: pd.DataFrame, actuals: pd.Series) -> pd.DataFrame:
 
 
 def _summary(part: pd.DataFrame) -> dict[str, float]:
-    actual = part["actual"].sum()
+    actual = part[ACTUAL].sum()
     return {
         "mae": float(part["abs_error"].mean()),
         "wape": float(part["abs_error"].sum() / actual) if actual else float("nan"),
@@ -83,7 +83,7 @@ def _summary(part: pd.DataFrame) -> dict[str, float]:
 
 def period_metrics(scored: pd.DataFrame) -> pd.DataFrame:
     """One row per target period with the summary scores."""
-    rows = [{"target_period": p, **_summary(part)} for p, part in scored.groupby("target_period", sort=True)]
+    rows = [{"target_period": p, **_summary(part)} for p, part in scored.groupby(TARGET_PERIOD, sort=True)]
     return pd.DataFrame(rows)
 
 
@@ -92,8 +92,8 @@ def group_bias(scored: pd.DataFrame) -> pd.DataFrame:
     share of actuals above the interval (missed need)."""
     rows = []
     for column in [c for c in scored.columns if c.startswith(GROUP_PREFIX)]:
-        for (period, group), part in scored.groupby(["target_period", column], sort=True):
-            actual = part["actual"].sum()
+        for (period, group), part in scored.groupby([TARGET_PERIOD, column], sort=True):
+            actual = part[ACTUAL].sum()
             rows.append(
                 {
                     "target_period": period,
@@ -104,4 +104,4 @@ def group_bias(scored: pd.DataFrame) -> pd.DataFrame:
                     "above_rate": float(part["above"].mean()),
                 }
             )
-    return pd.DataFrame(rows, columns=["target_period", "grouping", "group", "areas", "bias", "above_rate"])
+    return pd.DataFrame(rows, columns=[TARGET_PERIOD, "grouping", "group", "areas", "bias", "above_rate"])

@@ -6,13 +6,14 @@ import json
 
 import pandas as pd
 
+from workbench.data.contract import ORIGIN, TARGET_PERIOD
 from workbench.explain import CandidateExplanation
 
 FOLDER = "explanations"
 
 
 def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.assign(**{c: frame[c].astype(str) for c in ("origin", "target_period") if c in frame})
+    return frame.assign(**{c: frame[c].astype(str) for c in (ORIGIN, TARGET_PERIOD) if c in frame})
 
 
 def explanation_files(explanation: CandidateExplanation) -> dict[str, pd.DataFrame | str | bytes]:

@@ -9,6 +9,7 @@ import pandas as pd
 from mlflow.data.pandas_dataset import from_pandas
 from mlflow.entities import LoggedModelInput
 
+from workbench.data.contract import AREA, PERIOD
 from workbench.forecast_record import ForecastResult
 from workbench.interrupt import failpoint
 from workbench.tracking.ledger import log_entries
@@ -45,7 +46,7 @@ def log_forecast(result: ForecastResult, folder: Path, *, entries: pd.DataFrame 
             },
         ) as run,
     ):
-        frame = result.panel.frame.assign(period=result.panel.frame["period"].astype(str))
+        frame = result.panel.frame.assign(period=result.panel.frame[PERIOD].astype(str))
         mlflow.log_input(
             from_pandas(frame, source=result.panel.source, name=f"panel:{champion.name}", digest=result.panel.digest()),
             context="forecast",
@@ -54,7 +55,7 @@ def log_forecast(result: ForecastResult, folder: Path, *, entries: pd.DataFrame 
             mlflow.log_input(model=LoggedModelInput(champion.model_id))
         mlflow.log_metrics(
             {
-                "areas": float(result.areas["area_code"].nunique()),
+                "areas": float(result.areas[AREA].nunique()),
                 "forecast_total": float(result.areas["forecast"].sum()),
             }
         )

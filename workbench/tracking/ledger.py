@@ -22,6 +22,7 @@ import pandas as pd
 from mlflow.entities import Metric
 from mlflow.exceptions import MlflowException
 
+from workbench.data.contract import AREA, HORIZON, ORIGIN, TARGET_PERIOD
 from workbench.interrupt import deferred, failpoint, raise_pending
 from workbench.ledger.drift import DriftCheck
 from workbench.ledger.record import Monitoring
@@ -40,7 +41,7 @@ def log_entries(entries: pd.DataFrame) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "entries.parquet"
         entries.to_parquet(path, index=False)
-        mlflow.set_tags({"ledger.origin": ",".join(sorted(entries["origin"].unique())), "ledger.rows": len(entries)})
+        mlflow.set_tags({"ledger.origin": ",".join(sorted(entries[ORIGIN].unique())), "ledger.rows": len(entries)})
         mlflow.log_artifact(str(path), artifact_path="ledger")
 
 
@@ -82,7 +83,7 @@ def read_entries(name: str) -> pd.DataFrame:
         return pd.DataFrame()
     ledger = pd.concat(frames, ignore_index=True)
     firsts = ledger.drop_duplicates("forecast_run_id").sort_values(["started", "forecast_run_id"])
-    firsts["vintage"] = firsts.groupby(["model_version", "origin"]).cumcount() + 1
+    firsts["vintage"] = firsts.groupby(["model_version", ORIGIN]).cumcount() + 1
     return ledger.merge(firsts[["forecast_run_id", "vintage"]], on="forecast_run_id").drop(columns="started")
 
 
@@ -125,7 +126,7 @@ def record_score(
     client = registry_client()
     now = int(datetime.now(UTC).timestamp() * 1000)
     values = [
-        Metric(f"live.{k}", float(row[k]), now, _period_step(row["target_period"]))
+        Metric(f"live.{k}", float(row[k]), now, _period_step(row[TARGET_PERIOD]))
         for _, row in metrics.iterrows()
         for k in ("mae", "wape", "mape", "bias", "coverage", "above_rate", "wis")
         if pd.notna(row[k])
@@ -163,7 +164,7 @@ def _link_to_model(metrics: pd.DataFrame, model_id: str) -> None:
     for _, row in metrics.iterrows():
         mlflow.log_metrics(
             {f"live.{k}": float(row[k]) for k in ("wape", "bias", "coverage", "wis") if pd.notna(row[k])},
-            step=_period_step(row["target_period"]),
+            step=_period_step(row[TARGET_PERIOD]),
             model_id=model_id,
         )
 
@@ -247,8 +248,8 @@ def _latest(scored: pd.DataFrame) -> pd.DataFrame:
     latest actuals vintage (score runs are read oldest first)."""
     if scored.empty:
         return scored
-    ordered = scored.sort_values(["horizon", "vintage"], ascending=[False, True], kind="stable")
-    return ordered.drop_duplicates(["area_code", "target_period"], keep="last").reset_index(drop=True)
+    ordered = scored.sort_values([HORIZON, "vintage"], ascending=[False, True], kind="stable")
+    return ordered.drop_duplicates([AREA, TARGET_PERIOD], keep="last").reset_index(drop=True)
 
 
 __all__ = [

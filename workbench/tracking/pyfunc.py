@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from mlflow.pyfunc import PythonModel
 
+from workbench.data.contract import HORIZON
 from workbench.intervals import ConformalBand
 
 
@@ -33,7 +34,7 @@ class ForecastModel(PythonModel):
         forecast = np.asarray(self.forecaster.predict(rows), dtype=float)
         lower = np.full(len(rows), np.nan)
         upper = np.full(len(rows), np.nan)
-        horizons = rows["horizon"].to_numpy()
+        horizons = rows[HORIZON].to_numpy()
         for horizon, band in self.bands.items():
             mask = horizons == horizon
             if mask.any():

@@ -22,6 +22,7 @@ from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
+from workbench.data.contract import AREA, HORIZON, ORIGIN, PERIOD, TARGET_PERIOD
 from workbench.describe import comparison_table, run_description
 from workbench.gate import Decision, Evidence
 from workbench.interrupt import Interrupted
@@ -48,7 +49,7 @@ def experiment_id(client: MlflowClient, name: str) -> str:
 
 
 def _dataset(record: TrainingRecord):
-    frame = record.panel.frame.assign(period=record.panel.frame["period"].astype(str))
+    frame = record.panel.frame.assign(period=record.panel.frame[PERIOD].astype(str))
     return from_pandas(
         frame,
         source=record.panel.source,
@@ -70,9 +71,9 @@ def _params(record: TrainingRecord) -> dict[str, str]:
         "features": ",".join(b.name for b in e.features),
         "candidates": ",".join(m.candidate for m in e.models),
         "n_features": len(record.table.features),
-        "n_areas": record.panel.frame["area_code"].nunique(),
-        "first_period": str(record.panel.frame["period"].min()),
-        "last_period": str(record.panel.frame["period"].max()),
+        "n_areas": record.panel.frame[AREA].nunique(),
+        "first_period": str(record.panel.frame[PERIOD].min()),
+        "last_period": str(record.panel.frame[PERIOD].max()),
         "data_source": record.panel.source,
         "engine": record.engine,
     }
@@ -134,9 +135,7 @@ def _log_model(record: TrainingRecord, candidate: str) -> str:
         f.name: list(fit.forecast_rows[f.name].cat.categories) for f in record.table.features if f.kind == "category"
     }
     example = fit.forecast_rows[columns].head(5)
-    example = example.assign(
-        **{c: example[c].astype(str) for c in categories}, horizon=example["horizon"].astype(float)
-    )
+    example = example.assign(**{c: example[c].astype(str) for c in categories}, horizon=example[HORIZON].astype(float))
     model = ForecastModel(forecaster=fit.forecaster, categories=categories, bands=fit.bands)
     output = model.predict(None, example)
     info = mlflow.pyfunc.log_model(
@@ -172,7 +171,7 @@ def _upload(client: MlflowClient, run_id: str, files: dict[str, pd.DataFrame | s
 
 
 def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.assign(**{c: frame[c].astype(str) for c in ("origin", "target_period") if c in frame})
+    return frame.assign(**{c: frame[c].astype(str) for c in (ORIGIN, TARGET_PERIOD) if c in frame})
 
 
 def _parent_files(record: TrainingRecord) -> dict[str, pd.DataFrame | str | bytes]:
@@ -213,7 +212,7 @@ def _parent_files(record: TrainingRecord) -> dict[str, pd.DataFrame | str | byte
 def _child_files(record: TrainingRecord, candidate: str) -> dict[str, pd.DataFrame | str | bytes]:
     predictions = record.backtest.predictions[record.backtest.predictions["candidate"] == candidate]
     files: dict[str, pd.DataFrame | str | bytes] = {
-        "backtest_predictions.parquet": predictions.assign(origin=predictions["origin"].astype(str)),
+        "backtest_predictions.parquet": predictions.assign(origin=predictions[ORIGIN].astype(str)),
         "forecast.csv": _as_text(record.fits[candidate].forecast),
     }
     files |= explanation_files(record.explanations[candidate])
