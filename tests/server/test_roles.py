@@ -50,7 +50,9 @@ def test_a_data_scientist_creates_a_run_and_registers_versions(team_server, monk
     assert numbers == ["1", "2"]
     version = client.get_model_version(name, "1")
     assert client.get_run(version.run_id).data.metrics == {"mae": 1.5}
-    local = mlflow.artifacts.download_artifacts(run_id=version.run_id, artifact_path="model/weights.txt")
+    local = mlflow.artifacts.download_artifacts(
+        run_id=version.run_id, artifact_path="model/weights.txt", tracking_uri=team_server.url
+    )
     assert Path(local).read_text() == "weights"
     client.set_model_version_tag(name, "1", "gate.verdict", "pass")
     assert client.get_model_version(name, "1").tags["gate.verdict"] == "pass"
