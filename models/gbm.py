@@ -22,7 +22,8 @@ LINKS: dict[str, Link] = {"poisson": "log", "tweedie": "log", "l2": "identity"}
 class LightGBMForecaster(RegressorMixin, BaseEstimator):
     """LightGBM on a transform of the target, fitted on feature-table rows.
 
-    Fitted attributes: `transform_` (the fitted target transform), `regressor_` (the fitted
+    `target_transform` (default `Identity()`) decides what the trees learn. Fitted attributes:
+    `transform_` (the fitted target transform), `regressor_` (the fitted
     `lgb.LGBMRegressor`, whose raw margin is on `link_`), `n_features_in_`, `feature_names_in_`.
     It never sets a thread count: the engine limits threads.
     """
@@ -31,7 +32,7 @@ class LightGBMForecaster(RegressorMixin, BaseEstimator):
         self,
         features: tuple[FeatureInfo, ...] = (),
         *,
-        transform: TargetTransform | None = None,
+        target_transform: TargetTransform | None = None,
         objective: Objective = "poisson",
         n_estimators: int = 300,
         learning_rate: float = 0.05,
@@ -44,7 +45,7 @@ class LightGBMForecaster(RegressorMixin, BaseEstimator):
         random_state: int | None = None,
     ):
         self.features = features
-        self.transform = transform
+        self.target_transform = target_transform
         self.objective = objective
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -79,7 +80,7 @@ class LightGBMForecaster(RegressorMixin, BaseEstimator):
     def fit(self, rows: pd.DataFrame, y: np.ndarray) -> LightGBMForecaster:
         if self.objective not in LINKS:
             raise ValueError(f"objective '{self.objective}' is not one of {sorted(LINKS)}")
-        transform = self.transform if self.transform is not None else Identity()
+        transform = self.target_transform if self.target_transform is not None else Identity()
         X = check_rows(self, rows, self.features, transform.reference_columns(), reset=True)
         y = checked_target(y, rows)
         self.link_: Link = LINKS[self.objective]
@@ -149,7 +150,7 @@ class LightGBM(ModelSpec):
     def make(self, *, features, seed):
         return LightGBMForecaster(
             features,
-            transform=self.target_transform(),
+            target_transform=self.target_transform(),
             **self.model_dump(exclude={"name", "transform", "ratio_window"}),
             random_state=seed,
         )
