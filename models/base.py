@@ -3,6 +3,15 @@
 A spec is a frozen model of parameters that names its candidate, says what kind of model it is and
 how it is explained, and makes a fresh `Forecaster`. A forecaster is fitted on feature-table rows
 (features plus the reference columns `ref_*`) and predicts the target in its own units.
+
+The forecasters are scikit-learn estimators: `__init__` stores parameters, `fit` validates and
+returns self, fitted attributes end in `_`, and `sklearn.base.clone` makes an unfitted copy. What
+the explainer may use is public and documented on each forecaster:
+
+- tree (`models.gbm.LightGBMForecaster`): `regressor_`, the fitted LightGBM model, and
+  `explain_margin(margin, rows=..., background=...)`, which asks the target transform how SHAP
+  values of the raw margin add up to the forecast.
+- linear (`models.glm.GLMForecaster`): `design_matrix(rows)`, with `coef_` and `intercept_` on it.
 """
 
 from __future__ import annotations
@@ -12,6 +21,8 @@ from typing import ClassVar, Literal, Protocol
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_consistent_length, column_or_1d, validate_data
 
 from features.base import FeatureInfo
 
@@ -54,3 +65,34 @@ class ModelSpec(BaseModel):
 
 def feature_matrix(rows: pd.DataFrame, features: tuple[FeatureInfo, ...]) -> pd.DataFrame:
     return rows[[f.name for f in features]]
+
+
+def check_rows(
+    estimator: BaseEstimator,
+    rows: pd.DataFrame,
+    features: tuple[FeatureInfo, ...],
+    references: list[str],
+    *,
+    reset: bool,
+) -> pd.DataFrame:
+    """The feature matrix of feature-table rows, after checking that they are a frame carrying the
+    features and the reference columns the estimator reads. Records (`reset`) or checks the
+    feature names and count, as scikit-learn estimators do."""
+    if not isinstance(rows, pd.DataFrame):
+        raise TypeError(
+            f"{type(estimator).__name__} takes feature-table rows (a pandas DataFrame with the feature and "
+            f"reference columns), not {type(rows).__name__}"
+        )
+    missing = [c for c in [*(f.name for f in features), *references] if c not in rows.columns]
+    if missing:
+        raise ValueError(f"the rows lack the columns {missing}; build them with the experiment's feature table")
+    X = feature_matrix(rows, features)
+    validate_data(estimator, X, skip_check_array=True, reset=reset)
+    return X
+
+
+def checked_target(y: np.ndarray, rows: pd.DataFrame) -> np.ndarray:
+    """The target as a 1-d float array, one value per row."""
+    y = column_or_1d(y, dtype=np.float64)
+    check_consistent_length(rows, y)
+    return y

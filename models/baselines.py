@@ -10,21 +10,36 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 from pydantic import Field
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
 
-from models.base import ModelSpec
+from models.base import ModelSpec, check_rows, checked_target
+
+LAST = "ref_last"
 
 
-class _Reference:
-    """A forecaster that copies a reference column (falling back to the last value where missing)."""
+class ReferenceForecaster(RegressorMixin, BaseEstimator):
+    """Copies a reference column of the feature-table rows, falling back to the last value
+    (`ref_last`) where it is missing. It learns nothing; `fit` checks the rows carry the columns.
 
-    def __init__(self, column: str):
+    Fitted attributes: `n_features_in_` (0: it reads no features).
+    """
+
+    def __init__(self, column: str = LAST):
         self.column = column
 
-    def fit(self, rows: pd.DataFrame, y: np.ndarray) -> _Reference:
+    def _references(self) -> list[str]:
+        return list(dict.fromkeys([self.column, LAST]))
+
+    def fit(self, rows: pd.DataFrame, y: np.ndarray) -> ReferenceForecaster:
+        check_rows(self, rows, (), self._references(), reset=True)
+        checked_target(y, rows)
         return self
 
     def predict(self, rows: pd.DataFrame) -> np.ndarray:
-        return rows[self.column].fillna(rows["ref_last"]).to_numpy(dtype=float)
+        check_is_fitted(self)
+        check_rows(self, rows, (), self._references(), reset=False)
+        return rows[self.column].fillna(rows[LAST]).to_numpy(dtype=float)
 
 
 class Naive(ModelSpec):
@@ -35,7 +50,7 @@ class Naive(ModelSpec):
     explainer: ClassVar = "baseline"
 
     def make(self, *, features, seed):
-        return _Reference("ref_last")
+        return ReferenceForecaster(LAST)
 
 
 class SeasonalNaive(ModelSpec):
@@ -46,7 +61,7 @@ class SeasonalNaive(ModelSpec):
     explainer: ClassVar = "baseline"
 
     def make(self, *, features, seed):
-        return _Reference("ref_same_period_last_year")
+        return ReferenceForecaster("ref_same_period_last_year")
 
 
 class RecentMean(ModelSpec):
@@ -64,4 +79,4 @@ class RecentMean(ModelSpec):
         return {self.window}
 
     def make(self, *, features, seed):
-        return _Reference(f"ref_recent_mean_w{self.window}")
+        return ReferenceForecaster(f"ref_recent_mean_w{self.window}")

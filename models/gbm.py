@@ -8,29 +8,99 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
 
-from models.base import ModelSpec, feature_matrix
-from models.transforms import TransformName, forward, inverse
+from features.base import FeatureInfo
+from models.base import ModelSpec, check_rows, checked_target
+from models.transforms import Difference, Identity, Link, Log1p, Margin, Ratio, TargetTransform
+
+Objective = Literal["poisson", "tweedie", "l2"]
+LINKS: dict[str, Link] = {"poisson": "log", "tweedie": "log", "l2": "identity"}
 
 
-class _LightGBMForecaster:
-    def __init__(self, features, *, transform: TransformName, window: int, params: dict):
+class LightGBMForecaster(RegressorMixin, BaseEstimator):
+    """LightGBM on a transform of the target, fitted on feature-table rows.
+
+    `target_transform` (default `Identity()`) decides what the trees learn. Fitted attributes:
+    `transform_` (the fitted target transform), `regressor_` (the fitted
+    `lgb.LGBMRegressor`, whose raw margin is on `link_`), `n_features_in_`, `feature_names_in_`.
+    It never sets a thread count: the engine limits threads.
+    """
+
+    def __init__(
+        self,
+        features: tuple[FeatureInfo, ...] = (),
+        *,
+        target_transform: TargetTransform | None = None,
+        objective: Objective = "poisson",
+        n_estimators: int = 300,
+        learning_rate: float = 0.05,
+        num_leaves: int = 15,
+        min_child_samples: int = 20,
+        subsample: float = 0.8,
+        colsample_bytree: float = 0.8,
+        reg_lambda: float = 1.0,
+        tweedie_variance_power: float = 1.5,
+        random_state: int | None = None,
+    ):
         self.features = features
-        self.transform = transform
-        self.window = window
-        self.model = lgb.LGBMRegressor(**params)
+        self.target_transform = target_transform
+        self.objective = objective
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.reg_lambda = reg_lambda
+        self.tweedie_variance_power = tweedie_variance_power
+        self.random_state = random_state
 
-    def fit(self, rows: pd.DataFrame, y: np.ndarray) -> _LightGBMForecaster:
-        z = forward(self.transform, y, rows, window=self.window)
+    def _regressor(self) -> lgb.LGBMRegressor:
+        params: dict = dict(
+            objective=self.objective,
+            n_estimators=self.n_estimators,
+            learning_rate=self.learning_rate,
+            num_leaves=self.num_leaves,
+            min_child_samples=self.min_child_samples,
+            subsample=self.subsample,
+            subsample_freq=1,
+            colsample_bytree=self.colsample_bytree,
+            reg_lambda=self.reg_lambda,
+            random_state=self.random_state,
+            verbose=-1,
+            deterministic=True,
+            force_row_wise=True,
+        )
+        if self.objective == "tweedie":
+            params["tweedie_variance_power"] = self.tweedie_variance_power
+        return lgb.LGBMRegressor(**params)
+
+    def fit(self, rows: pd.DataFrame, y: np.ndarray) -> LightGBMForecaster:
+        if self.objective not in LINKS:
+            raise ValueError(f"objective '{self.objective}' is not one of {sorted(LINKS)}")
+        transform = self.target_transform if self.target_transform is not None else Identity()
+        X = check_rows(self, rows, self.features, transform.reference_columns(), reset=True)
+        y = checked_target(y, rows)
+        self.link_: Link = LINKS[self.objective]
+        self.transform_ = transform.fit(y, rows=rows)
+        z = self.transform_.transform(y, rows=rows)
         usable = np.isfinite(z)
-        self.model.fit(feature_matrix(rows, self.features)[usable], z[usable])
+        self.regressor_ = self._regressor().fit(X[usable], z[usable])
         return self
 
-    def predict_transformed(self, rows: pd.DataFrame) -> np.ndarray:
-        return np.asarray(self.model.predict(feature_matrix(rows, self.features)), dtype=float)
-
     def predict(self, rows: pd.DataFrame) -> np.ndarray:
-        return inverse(self.transform, self.predict_transformed(rows), rows, window=self.window)
+        check_is_fitted(self)
+        X = check_rows(self, rows, self.features, self.transform_.reference_columns(), reset=False)
+        margin_scale = np.asarray(self.regressor_.predict(X), dtype=float)
+        return self.transform_.inverse_transform(margin_scale, rows=rows)
+
+    def explain_margin(self, margin: Margin, *, rows: pd.DataFrame, background: pd.DataFrame):
+        """SHAP values of `regressor_`'s raw margin carried onto the scale where they add up (see
+        `TargetTransform.attribute`)."""
+        check_is_fitted(self)
+        return self.transform_.attribute(margin, rows=rows, background=background)
 
 
 class LightGBM(ModelSpec):
@@ -40,7 +110,7 @@ class LightGBM(ModelSpec):
     model: ClassVar[str] = "lightgbm"
     kind: ClassVar = "tree"
     explainer: ClassVar = "tree"
-    objective: Literal["poisson", "tweedie", "l2"] = "poisson"
+    objective: Objective = "poisson"
     transform: Literal["none", "log", "difference", "ratio"] = "none"
     ratio_window: int = Field(default=4, ge=1)
     n_estimators: int = Field(default=300, ge=1)
@@ -52,9 +122,19 @@ class LightGBM(ModelSpec):
     reg_lambda: float = Field(default=1.0, ge=0)
     tweedie_variance_power: float = Field(default=1.5, gt=1, lt=2)
 
+    def target_transform(self) -> TargetTransform:
+        """The transform object the YAML value names."""
+        transforms: dict[str, TargetTransform] = {
+            "none": Identity(),
+            "log": Log1p(),
+            "difference": Difference(),
+            "ratio": Ratio(window=self.ratio_window),
+        }
+        return transforms[self.transform]
+
     @model_validator(mode="after")
     def _objective_fits_transform(self) -> LightGBM:
-        if self.objective != "l2" and self.transform in {"difference", "log"}:
+        if self.objective != "l2" and not self.target_transform().suits_count_objective:
             raise ValueError(
                 f"objective '{self.objective}' needs a non-negative target on the count scale; "
                 f"with transform '{self.transform}' use objective 'l2'"
@@ -65,24 +145,12 @@ class LightGBM(ModelSpec):
         return f"lightgbm_{self.objective}_{self.transform}"
 
     def reference_windows(self) -> set[int]:
-        return {self.ratio_window} if self.transform == "ratio" else set()
+        return self.target_transform().reference_windows()
 
     def make(self, *, features, seed):
-        params = dict(
-            objective=self.objective,
-            n_estimators=self.n_estimators,
-            learning_rate=self.learning_rate,
-            num_leaves=self.num_leaves,
-            min_child_samples=self.min_child_samples,
-            subsample=self.subsample,
-            subsample_freq=1,
-            colsample_bytree=self.colsample_bytree,
-            reg_lambda=self.reg_lambda,
+        return LightGBMForecaster(
+            features,
+            target_transform=self.target_transform(),
+            **self.model_dump(exclude={"name", "transform", "ratio_window"}),
             random_state=seed,
-            verbose=-1,
-            deterministic=True,
-            force_row_wise=True,
         )
-        if self.objective == "tweedie":
-            params["tweedie_variance_power"] = self.tweedie_variance_power
-        return _LightGBMForecaster(features, transform=self.transform, window=self.ratio_window, params=params)

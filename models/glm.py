@@ -7,14 +7,16 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 from pydantic import Field
+from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import PoissonRegressor
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+from sklearn.utils.validation import check_is_fitted
 
 from features.base import FeatureInfo
-from models.base import ModelSpec, feature_matrix
+from models.base import ModelSpec, check_rows, checked_target
 
 
 def design(features: tuple[FeatureInfo, ...]) -> ColumnTransformer:
@@ -44,31 +46,42 @@ def design(features: tuple[FeatureInfo, ...]) -> ColumnTransformer:
     )
 
 
-class _GLMForecaster:
-    def __init__(self, features: tuple[FeatureInfo, ...], alpha: float, max_iter: int):
-        self.features = features
-        self.pipeline = Pipeline(
-            [
-                ("design", design(features)),
-                ("glm", PoissonRegressor(alpha=alpha, max_iter=max_iter, solver="newton-cholesky")),
-            ]
-        )
+class GLMForecaster(RegressorMixin, BaseEstimator):
+    """Poisson regression with a log link on the encoded features (see `design`).
 
-    def _matrix(self, rows: pd.DataFrame) -> pd.DataFrame:
-        X = feature_matrix(rows, self.features)
+    Fitted attributes: `pipeline_` (encoder and regressor), `coef_` and `intercept_` (the
+    regressor's, one coefficient per column of `design_matrix`), `n_features_in_`,
+    `feature_names_in_`.
+    """
+
+    def __init__(self, features: tuple[FeatureInfo, ...] = (), *, alpha: float = 1e-4, max_iter: int = 500):
+        self.features = features
+        self.alpha = alpha
+        self.max_iter = max_iter
+
+    def _matrix(self, rows: pd.DataFrame, *, reset: bool) -> pd.DataFrame:
+        X = check_rows(self, rows, self.features, [], reset=reset)
         return X.assign(**{c: X[c].astype(str) for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)})
 
-    def fit(self, rows: pd.DataFrame, y: np.ndarray) -> _GLMForecaster:
-        self.pipeline.fit(self._matrix(rows), y)
+    def fit(self, rows: pd.DataFrame, y: np.ndarray) -> GLMForecaster:
+        X = self._matrix(rows, reset=True)
+        y = checked_target(y, rows)
+        glm = PoissonRegressor(alpha=self.alpha, max_iter=self.max_iter, solver="newton-cholesky")
+        self.pipeline_ = Pipeline([("design", design(self.features)), ("glm", glm)]).fit(X, y)
+        self.coef_ = glm.coef_
+        self.intercept_ = float(glm.intercept_)
         return self
 
     def predict(self, rows: pd.DataFrame) -> np.ndarray:
-        return self.pipeline.predict(self._matrix(rows))
+        check_is_fitted(self)
+        return self.pipeline_.predict(self._matrix(rows, reset=False))
 
-    def design(self, rows: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
-        """The encoded design matrix and, for each of its columns, the feature it came from."""
-        encoder = self.pipeline.named_steps["design"]
-        matrix = encoder.transform(self._matrix(rows))
+    def design_matrix(self, rows: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+        """The encoded design matrix, on which log(forecast) = intercept_ + matrix @ coef_, and for
+        each of its columns the feature it came from."""
+        check_is_fitted(self)
+        encoder = self.pipeline_.named_steps["design"]
+        matrix = encoder.transform(self._matrix(rows, reset=False))
         origins: list[str] = []
         for name, transformer, columns in encoder.transformers_:
             if name == "categories" and len(columns):
@@ -76,11 +89,6 @@ class _GLMForecaster:
             elif name != "remainder":
                 origins += list(columns)
         return np.asarray(matrix, dtype=float), origins
-
-    @property
-    def coefficients(self) -> tuple[np.ndarray, float]:
-        glm = self.pipeline.named_steps["glm"]
-        return glm.coef_, float(glm.intercept_)
 
 
 class PoissonGLM(ModelSpec):
@@ -93,4 +101,4 @@ class PoissonGLM(ModelSpec):
     max_iter: int = Field(default=500, ge=10)
 
     def make(self, *, features, seed):
-        return _GLMForecaster(features, self.alpha, self.max_iter)
+        return GLMForecaster(features, alpha=self.alpha, max_iter=self.max_iter)

@@ -18,7 +18,6 @@ For every row, base + sum(values) equals the model output on that scale (the add
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -26,8 +25,8 @@ import shap
 
 from features.base import FeatureInfo
 from models.base import ModelSpec
+from models.transforms import LATEST_VALUE, RECENT_LEVEL, Margin, Scale
 
-Scale = Literal["log", "log1p", "identity"]
 RECENT_DEMAND = "recent demand"
 KEYS = ["area_code", "origin", "horizon", "target_period"]
 
@@ -82,43 +81,26 @@ def _keys(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def _tree(forecaster, rows: pd.DataFrame, background: pd.DataFrame, features: tuple[FeatureInfo, ...]):
+    """TreeSHAP on the forecaster's raw margin, carried onto a forecast scale by the forecaster's
+    target transform (`explain_margin`)."""
     names = [f.name for f in features]
     X = rows[names]
-    explained = shap.TreeExplainer(forecaster.model)(X)  # raw margin: log for poisson/tweedie, as-is for l2
-    phi = pd.DataFrame(explained.values, columns=names)
-    b = float(np.ravel(explained.base_values)[0])
-    margin = b + phi.to_numpy().sum(axis=1)
-    transform = forecaster.transform
-    counts = forecaster.model.objective in {"poisson", "tweedie"}
-    data = X.reset_index(drop=True).copy()
-    if transform in {"none", "log"}:
-        scale: Scale = ("log" if transform == "none" else "log1p") if counts or transform == "log" else "identity"
-        return scale, np.full(len(X), b), phi, data, margin
-    level_column = f"ref_recent_mean_w{forecaster.window}"
-    if transform == "difference":
-        last = rows["ref_last"].to_numpy(float)
-        mean_last = float(background["ref_last"].mean())
-        phi["latest_value"] = last - mean_last
-        data["latest_value"] = last
-        return "identity", np.full(len(X), b + mean_last), phi, data, margin + last
-    level = rows[level_column].to_numpy(float)
-    if counts:  # log(1 + forecast) = margin + log(1 + level)
-        log_level = np.log1p(level)
-        mean_log_level = float(np.log1p(background[level_column].to_numpy(float)).mean())
-        phi["recent_level"] = log_level - mean_log_level
-        data["recent_level"] = level
-        return "log1p", np.full(len(X), b + mean_log_level), phi, data, margin + log_level
-    mean_level = float(background[level_column].mean())  # forecast = margin * (1 + level) - 1
-    scaled = phi.mul(1 + level, axis=0)
-    scaled["recent_level"] = b * (level - mean_level)
-    data["recent_level"] = level
-    return "identity", np.full(len(X), b * (1 + mean_level) - 1), scaled, data, margin * (1 + level) - 1
+    explained = shap.TreeExplainer(forecaster.regressor_)(X)
+    margin = Margin(
+        link=forecaster.link_,
+        base=float(np.ravel(explained.base_values)[0]),
+        values=pd.DataFrame(explained.values, columns=names),
+        data=X.reset_index(drop=True).copy(),
+    )
+    parts = forecaster.explain_margin(margin, rows=rows, background=background)
+    return parts.scale, parts.base, parts.values, parts.data, parts.output
 
 
 def _linear(forecaster, rows: pd.DataFrame, background: pd.DataFrame, features: tuple[FeatureInfo, ...]):
-    design, origins = forecaster.design(rows)
-    design_background, _ = forecaster.design(background)
-    coef, intercept = forecaster.coefficients
+    """Linear SHAP on the design matrix (log of the forecast), summed back to each feature."""
+    design, origins = forecaster.design_matrix(rows)
+    design_background, _ = forecaster.design_matrix(background)
+    coef, intercept = forecaster.coef_, forecaster.intercept_
     explainer = shap.LinearExplainer(
         (coef, intercept), shap.maskers.Independent(design_background, max_samples=len(design_background))
     )
@@ -197,7 +179,7 @@ def explain_rows(
         )
     else:
         raise ValueError(f"{spec.candidate} is a baseline: it is explained as what it is, not with SHAP")
-    concepts = {f.name: f.concept for f in features} | {"recent_level": RECENT_DEMAND, "latest_value": RECENT_DEMAND}
+    concepts = {f.name: f.concept for f in features} | {RECENT_LEVEL: RECENT_DEMAND, LATEST_VALUE: RECENT_DEMAND}
     forecast = np.asarray(forecaster.predict(rows), dtype=float)
     return AdditiveExplanation(
         _keys(rows),
