@@ -152,7 +152,7 @@ def test_bad_input_leaves_no_run_behind(cli, workdir, store) -> None:
             {"features": [{"builder": "static", "columns": ["council_tax_band"]}]},
             "features[0] (static): 'council_tax_band' is not a static attribute of the panel",
         ),
-        ({"backtest": {"origins": 30}}, "the backtest needs"),
+        ({"backtest": {"origins": 30}}, "backtest needs 39 (8 to train on"),
     ],
 )
 def test_experiments_that_do_not_fit_the_panel_are_refused_before_anything_runs(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from mlflow.exceptions import MlflowException
 
 from workbench.tracking import registry
+from workbench.tracking.quiet import quiet
 from workbench.tracking.registry import champion_lock
 from workbench.tracking.runs import record_decision, training_runs
 from workbench.tracking.store import git_state, tracking_uri
@@ -12,13 +13,15 @@ from workbench.tracking.store import git_state, tracking_uri
 
 def check_contract(name: str, contract: dict[str, str], *, source: str = "experiment") -> None:
     """Refuse, before anything is computed, a run whose contract differs from its registered model's."""
-    registry.check_contract(registry.client(), name, contract, source=source)
+    with quiet():  # a new store announces its tables; that is not news
+        registry.check_contract(registry.client(), name, contract, source=source)
 
 
 def champion_version(name: str) -> str | None:
     """The champion's version number now, or None (to tell later whether it changed meanwhile)."""
     try:
-        champion = registry.champion_of(registry.client(), name)
+        with quiet():
+            champion = registry.champion_of(registry.client(), name)
     except MlflowException:
         return None
     return champion.version if champion else None
