@@ -280,6 +280,10 @@ class ExplainConfig(_Strict):
     top_drivers: Annotated[int, Field(ge=1, le=5)] = 3
     max_evals: Annotated[int, Field(ge=10)] = 200  # model-agnostic explanations: evaluations per row
     additivity_tolerance: Annotated[float, Field(gt=0)] = 1e-6
+    # What each forecast is compared with when its change is explained: the area's last
+    # `reference_periods` periods, or the same period last year.
+    reference: Literal["recent", "same_period_last_year"] = "recent"
+    reference_periods: Annotated[int, Field(ge=1, le=12)] = 4
 
 
 class AuditThresholds(_Strict):

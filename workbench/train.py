@@ -38,7 +38,7 @@ from workbench.data.load import load_panel
 from workbench.describe import comparison_table
 from workbench.engine import Engine, EngineSettings
 from workbench.errors import ConfigError
-from workbench.explain import explain, explanation_task
+from workbench.explain import explain, explanation_task, wording_for
 from workbench.explain.figures import png
 from workbench.featurize import build_feature_table, check_builders
 from workbench.fit import fit_final
@@ -153,6 +153,13 @@ def train(
         with _timed(timings, "final_fit"):
             fits = fit_final(table, experiment.models, bands=backtest.bands, seed=experiment.seed, engine=engine)
         with _timed(timings, "explain"):
+            wording = wording_for(
+                experiment.features,
+                target_label=experiment.report.target_label,
+                period_word=panel.spec.frequency.label,
+                reference=experiment.explain.reference,
+                periods=experiment.explain.reference_periods,
+            )
             tasks = [
                 explanation_task(
                     spec,
@@ -162,7 +169,7 @@ def train(
                     fit=fits[spec.candidate],
                     config=experiment.explain,
                     seed=experiment.seed,
-                    target_label=experiment.report.target_label,
+                    wording=wording,
                     figures=spec.candidate == selection.winner,
                 )
                 for spec in experiment.models
