@@ -94,6 +94,13 @@ def validate(experiment: Path = ExperimentArg) -> None:
         require_history(panel, config)
     render_summary(console, summarise(panel))
     console.print("[green]The panel meets the contract.[/]")
+    missing = config.report.missing()
+    if missing:
+        console.print(
+            f"[yellow]Transparency record:[/] not provided yet: {', '.join(missing)}. Set them under 'report:' in "
+            f"{experiment}; until then the model card and record say 'Not provided'.",
+            soft_wrap=True,
+        )
 
 
 @app.command("compare-peers")

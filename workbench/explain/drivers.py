@@ -155,6 +155,7 @@ def driver_table(
         picked = [c[rank] if rank < len(c) else (None, np.nan) for c in changes]
         table[f"driver_{rank + 1}"] = [p[0] for p in picked]
         table[f"driver_{rank + 1}_percent"] = [p[1] for p in picked]
+        table[f"driver_{rank + 1}_label"] = [wording.phrase(p[0]) if p[0] is not None else None for p in picked]
         table[f"driver_{rank + 1}_amount"] = [
             amounts.iloc[i][p[0]] if p[0] is not None and amounts is not None else np.nan for i, p in enumerate(picked)
         ]
