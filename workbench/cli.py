@@ -354,7 +354,10 @@ def ui(port: int = typer.Option(5000, help="Port on localhost")) -> None:
     root = artifact_root(uri)
     if root:
         command += ["--default-artifact-root", root]
-    _console().print(f"MLflow UI for {uri} at http://127.0.0.1:{port} (Ctrl+C to stop)")
+    _console().print(
+        f"MLflow UI for {uri} at http://127.0.0.1:{port}/#/experiments?workflowType=machine_learning "
+        "(the classic machine-learning view; Ctrl+C to stop)"
+    )
     raise typer.Exit(subprocess.call(command))
 
 
