@@ -194,8 +194,16 @@ def promote(
                 client, name=name, version=version, contract=contract_of(config, load_panel(config.data))
             )
         except GateRefused as refused:
+            dirty = "clean_tree:" in str(refused)
             raise GateRefused(
-                f"{refused}\nNext: `make compare-champion EXP={experiment} VERSION={version}` shows what changed "
+                f"{refused}\n"
+                + (
+                    "Next: commit your changes (`git commit -am '...'`) or stash them (`git stash`), then "
+                    f"`make train EXP={experiment}` for a version trained from committed code.\n"
+                    if dirty
+                    else ""
+                )
+                + f"Next: `make compare-champion EXP={experiment} VERSION={version}` shows what changed "
                 f"against the champion; to record a reviewer's approval, `make approve EXP={experiment} "
                 f'VERSION={version} BY="..." NOTE="..."`, then `make promote EXP={experiment} VERSION={version}` again.'
             ) from None
