@@ -14,6 +14,7 @@ STAMP  := $(VENV)/.installed-$(ENV_HASH)
 
 .DEFAULT_GOAL := help
 .PHONY: help env train forecast score test test-fast lint validate data real-data ui bench compare audit-sim status promote approve lock clean
+.PHONY: train-quick compare-champion
 
 help: ## List the targets with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -51,7 +52,9 @@ status: $(STAMP) ## List registered versions, gate verdicts and aliases (EXP=...
 	$(BIN)/workbench status $(EXP)
 
 promote: $(STAMP) ## Re-check the gate and make VERSION the champion if it passes (EXP=... VERSION=N)
-	$(BIN)/workbench promote $(EXP) --version $(VERSION)
+	@$(BIN)/workbench promote $(EXP) --version $(VERSION); status=$$?; \
+	if [ $$status -ne 0 ]; then echo "workbench promote exited with status $$status (3: the gate refused; 2: an error; 130: interrupted). make itself exits 2 on any failure: call .venv/bin/workbench directly to read the status."; fi; \
+	exit $$status
 
 approve: $(STAMP) ## Record an approval (EXP=... VERSION=N BY="name" NOTE="why")
 	$(BIN)/workbench approve $(EXP) --version $(VERSION) --by "$(BY)" --note "$(NOTE)"
@@ -62,6 +65,12 @@ ui: $(STAMP) ## Open the MLflow UI on http://127.0.0.1:5000 against the project'
 bench: $(STAMP) ## Time every stage and peak memory: default, a real 2,197-county panel, 33,755 areas; under load too (SIZES=...)
 	@test -f data/real/countymurders.csv || $(BIN)/workbench real-data
 	$(BIN)/workbench bench --sizes $(or $(SIZES),default,annual,large)
+
+train-quick: $(STAMP) ## Exploratory train: 2 origins, winner explained only; never registered (EXP=...)
+	$(BIN)/workbench train $(EXP) --quick
+
+compare-champion: $(STAMP) ## A registered version against the champion: metrics, audit, drivers; logged to its run (EXP=... VERSION=N)
+	$(BIN)/workbench compare $(EXP) $(if $(VERSION),--version $(VERSION),)
 
 compare: $(STAMP) ## Compare the workbench with naive and AutoETS on real panels; writes outputs/compare/peers.md
 	$(BIN)/workbench compare-peers

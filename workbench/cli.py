@@ -94,6 +94,42 @@ def validate(experiment: Path = ExperimentArg) -> None:
         require_history(panel, config)
     render_summary(console, summarise(panel))
     console.print("[green]The panel meets the contract.[/]")
+    missing = config.report.missing()
+    if missing:
+        console.print(
+            f"[yellow]Transparency record:[/] not provided yet: {', '.join(missing)}. Set them under 'report:' in "
+            f"{experiment}; until then the model card and record say 'Not provided'.",
+            soft_wrap=True,
+        )
+
+
+@app.command("compare")
+def compare_champion(
+    experiment: Path = ExperimentArg,
+    version: str = typer.Option(None, help="The version to review (default: the latest registered)"),
+) -> None:
+    """A registered version against the champion: verdict and reasons, metrics, audit and drivers;
+    printed, and logged to the version's training run as review/compare_champion.md."""
+    from rich.markdown import Markdown
+
+    from workbench.config import load_experiment
+    from workbench.review import compare, markdown
+    from workbench.tracking.review import champion_version, log_comparison, read_version
+
+    console = _console()
+    with _guard():
+        name = load_experiment(experiment).name
+        run = read_version(name, version)
+        champion = champion_version(name)
+        if champion is None:
+            raise WorkbenchError(f"'{name}' has no champion yet; version {run.version} has nothing to be compared with")
+        if champion == run.version:
+            console.print(f"Version {run.version} of '{name}' is the champion; pass --version N to review another.")
+            return
+        text = markdown(compare(run, read_version(name, champion)))
+        uri = log_comparison(run.run_id, text)
+    console.print(Markdown(text))
+    console.print(f"Logged to {uri}")
 
 
 @app.command("compare-peers")
@@ -114,6 +150,9 @@ def train(
     jobs: int = typer.Option(None, "--jobs", min=1, help="Worker processes (default: every CPU this process may use)"),
     executor: str = typer.Option(None, "--executor", help="serial, loky (default) or dask"),
     scheduler: str = typer.Option(None, "--scheduler", help="dask.distributed scheduler address, e.g. tcp://host:8786"),
+    quick: bool = typer.Option(
+        False, "--quick", help="Exploratory: 2 backtest origins, explanations for the winner only; never registered"
+    ),
 ) -> None:
     """Run an experiment end to end."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before any OpenMP runtime starts in this process
@@ -125,7 +164,7 @@ def train(
         Engine(EngineSettings.resolve(jobs=jobs, executor=executor, scheduler=scheduler)).warm_up()
         from workbench.train import run
 
-        run(experiment, console=_console(), settings=settings)
+        run(experiment, console=_console(), settings=settings, quick=quick)
 
 
 def _registry(experiment: Path):
@@ -144,14 +183,30 @@ def promote(
     """Re-check the gate for a registered version and make it the champion only if every check passes."""
     from workbench.data.load import load_panel
     from workbench.record import contract_of
+    from workbench.tracking.registry import GateRefused
     from workbench.tracking.registry import promote as promote_version
 
     with _guard("promote"):
         client, config = _registry(experiment)
         name = config.name
-        decision = promote_version(
-            client, name=name, version=version, contract=contract_of(config, load_panel(config.data))
-        )
+        try:
+            decision = promote_version(
+                client, name=name, version=version, contract=contract_of(config, load_panel(config.data))
+            )
+        except GateRefused as refused:
+            dirty = "clean_tree:" in str(refused)
+            raise GateRefused(
+                f"{refused}\n"
+                + (
+                    "Next: commit your changes (`git commit -am '...'`) or stash them (`git stash`), then "
+                    f"`make train EXP={experiment}` for a version trained from committed code.\n"
+                    if dirty
+                    else ""
+                )
+                + f"Next: `make compare-champion EXP={experiment} VERSION={version}` shows what changed "
+                f"against the champion; to record a reviewer's approval, `make approve EXP={experiment} "
+                f'VERSION={version} BY="..." NOTE="..."`, then `make promote EXP={experiment} VERSION={version}` again.'
+            ) from None
     _console().print(escape(decision.summary()))
     _console().print(f"[bold green]Version {version} of '{name}' is now the champion.[/]")
 
@@ -351,7 +406,10 @@ def ui(port: int = typer.Option(5000, help="Port on localhost")) -> None:
     root = artifact_root(uri)
     if root:
         command += ["--default-artifact-root", root]
-    _console().print(f"MLflow UI for {uri} at http://127.0.0.1:{port} (Ctrl+C to stop)")
+    _console().print(
+        f"MLflow UI for {uri} at http://127.0.0.1:{port}/#/experiments?workflowType=machine_learning "
+        "(the classic machine-learning view; Ctrl+C to stop)"
+    )
     raise typer.Exit(subprocess.call(command))
 
 

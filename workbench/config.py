@@ -85,6 +85,10 @@ class ExplainConfig(_Strict):
     top_drivers: Annotated[int, Field(ge=1, le=5)] = 3
     max_evals: Annotated[int, Field(ge=10)] = 200  # model-agnostic explanations: evaluations per row
     additivity_tolerance: Annotated[float, Field(gt=0)] = 1e-6
+    # What each forecast is compared with when its change is explained: the area's last
+    # `reference_periods` periods, or the same period last year.
+    reference: Literal["recent", "same_period_last_year"] = "recent"
+    reference_periods: Annotated[int, Field(ge=1, le=12)] = 4
 
 
 class AuditThresholds(_Strict):
@@ -173,8 +177,56 @@ class ReportConfig(_Strict):
         1.0  # flag low confidence when (upper - lower) / forecast exceeds this
     )
     disclosure: DisclosureConfig = Field(default_factory=DisclosureConfig)
-    owner: str = "TO COMPLETE: the team that owns this forecast"
-    contact: str = "TO COMPLETE: a contact email for questions about this forecast"
+    # The model card and transparency record (ATRS) fields only people can write. Any left out is
+    # published as "Not provided"; `workbench validate` lists them.
+    owner: str | None = None  # the team that owns the forecast
+    contact: str | None = None  # an email for questions
+    organisation: str | None = None
+    senior_responsible_owner: str | None = None  # a role, not a person's name
+    website: str | None = None  # where the public can read about the tool
+    purpose: str | None = None  # what the forecasts are for, in a sentence
+    benefit: str | None = None
+    previous_process: str | None = None
+    integration_into_process: str | None = None
+    human_oversight: str | None = None  # who reviews forecasts before use
+    required_training: str | None = None
+    appeals_and_review: str | None = None
+    phase: str | None = None  # pilot, production, retired
+    legal_basis: str | None = None
+    completeness_and_representativeness: str | None = None
+    data_collection: str | None = None
+    data_sharing_agreements: str | None = None
+    data_access_and_storage: str | None = None
+    impact_assessments: str | None = None  # DPIA, equality impact assessment
+    ethical_considerations: str | None = None
+
+    def missing(self) -> list[str]:
+        """The transparency fields not yet provided, in the order of the record."""
+        return [name for name in TRANSPARENCY_FIELDS if not (getattr(self, name) or "").strip()]
+
+
+TRANSPARENCY_FIELDS = (
+    "owner",
+    "contact",
+    "organisation",
+    "senior_responsible_owner",
+    "website",
+    "purpose",
+    "benefit",
+    "previous_process",
+    "integration_into_process",
+    "human_oversight",
+    "required_training",
+    "appeals_and_review",
+    "phase",
+    "legal_basis",
+    "completeness_and_representativeness",
+    "data_collection",
+    "data_sharing_agreements",
+    "data_access_and_storage",
+    "impact_assessments",
+    "ethical_considerations",
+)
 
 
 def _entries(raw: Any, *, section: str, key: str, registry: dict[str, Any]) -> tuple[list, list[str]]:

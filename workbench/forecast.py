@@ -22,8 +22,10 @@ from workbench.config import Experiment, load_experiment
 from workbench.data.contract import ACTUAL, AREA, AREA_NAME, HORIZON, ORIGIN, PERIOD, REGION, TARGET_PERIOD, Panel
 from workbench.data.load import load_panel
 from workbench.errors import ConfigError
+from workbench.explain.contrast import contrast, reference_rows
 from workbench.explain.drivers import baseline_table, driver_table
 from workbench.explain.values import explain_rows
+from workbench.explain.wording import wording_for
 from workbench.featurize import build_feature_table, check_builders
 from workbench.fit import latest_rows
 from workbench.forecast_record import ForecastResult
@@ -72,6 +74,13 @@ def make_forecast(experiment: Experiment, champion: ChampionModel) -> ForecastRe
     static = panel.static_table()
     names = static[AREA_NAME] if AREA_NAME in static else pd.Series(dtype=str)
     spec = next(m for m in trained.models if m.candidate == champion.candidate)
+    wording = wording_for(
+        trained.features,
+        target_label=experiment.report.target_label,
+        period_word=panel.spec.frequency.label,
+        reference=trained.explain.reference,
+        periods=trained.explain.reference_periods,
+    )
     forecast = rows[[AREA, ORIGIN, HORIZON, TARGET_PERIOD]].assign(
         forecast=predicted["forecast"].to_numpy(),
         lower=predicted["lower"].to_numpy(),
@@ -84,20 +93,32 @@ def make_forecast(experiment: Experiment, champion: ChampionModel) -> ForecastRe
             forecast=forecast,
             names=names,
             level=trained.backtest.interval_level,
-            target_label=experiment.report.target_label,
+            wording=wording,
         )
     else:
         forecaster = champion.forecaster
         train = table.frame[table.frame[ACTUAL].notna()]
-        explanation = explain_rows(
-            spec,
-            forecaster,
+        background = train.sample(min(2000, len(train)), random_state=trained.seed)
+        references, owner = reference_rows(
+            table.frame,
             rows,
-            background=train.sample(min(2000, len(train)), random_state=trained.seed),
-            features=table.features,
-            seed=trained.seed,
-            max_evals=trained.explain.max_evals,
+            reference=trained.explain.reference,
+            periods=trained.explain.reference_periods,
+            periods_per_year=panel.spec.frequency.periods_per_year,
         )
+        explanation, reference_explanation = (
+            explain_rows(
+                spec,
+                forecaster,
+                frame,
+                background=background,
+                features=table.features,
+                seed=trained.seed,
+                max_evals=trained.explain.max_evals,
+            )
+            for frame in (rows, references)
+        )
+        change = contrast(explanation, reference_explanation, owner=owner, actual=references["actual"].to_numpy(float))
         drivers = driver_table(
             explanation,
             rows=rows,
@@ -106,7 +127,8 @@ def make_forecast(experiment: Experiment, champion: ChampionModel) -> ForecastRe
             upper=forecast["upper"].to_numpy(),
             level=trained.backtest.interval_level,
             top=trained.explain.top_drivers,
-            target_label=experiment.report.target_label,
+            wording=wording,
+            contrast=change,
         )
     areas = drivers.copy()
     if REGION in static:

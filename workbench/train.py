@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pandas as pd
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
@@ -38,7 +39,7 @@ from workbench.data.load import load_panel
 from workbench.describe import comparison_table
 from workbench.engine import Engine, EngineSettings
 from workbench.errors import ConfigError
-from workbench.explain import explain, explanation_task
+from workbench.explain import CandidateExplanation, explain, explanation_task, wording_for
 from workbench.explain.figures import png
 from workbench.featurize import build_feature_table, check_builders
 from workbench.fit import fit_final
@@ -102,10 +103,36 @@ def _advance(progress: Progress, bar, stage: str, **fields) -> None:
     interrupt.failpoint(f"{stage}_task")
 
 
+QUICK_ORIGINS = 2
+
+
+def quick_variant(experiment: Experiment) -> Experiment:
+    """The exploratory variant of an experiment (`train --quick`): two backtest origins, a lighter audit
+    bootstrap and sampled explanations; explanations for the winner only (see `train`)."""
+    b, a, e = experiment.backtest, experiment.audit, experiment.explain
+    origins = min(b.origins, QUICK_ORIGINS)
+    return experiment.model_copy(
+        update={
+            "backtest": b.model_copy(
+                update={"origins": origins, "min_calibration_folds": min(b.min_calibration_folds, origins)}
+            ),
+            "audit": a.model_copy(update={"bootstrap": min(a.bootstrap, 50)}),
+            "explain": e.model_copy(
+                update={"max_rows_per_fold": min(e.max_rows_per_fold, 1000), "dependence_plots": 0}
+            ),
+        }
+    )
+
+
 def train(
-    experiment: Experiment, *, console: Console, engine: Engine, timings: dict[str, float] | None = None
+    experiment: Experiment,
+    *,
+    console: Console,
+    engine: Engine,
+    timings: dict[str, float] | None = None,
+    quick: bool = False,
 ) -> TrainingRecord:
-    """Compute everything for one experiment; nothing is logged here."""
+    """Compute everything for one experiment; nothing is logged here. `quick` explains the winner only."""
     timings = {} if timings is None else timings
     with _timed(timings, "load"), console.status("Loading and validating the panel"):
         panel = load_panel(experiment.data)
@@ -153,6 +180,13 @@ def train(
         with _timed(timings, "final_fit"):
             fits = fit_final(table, experiment.models, bands=backtest.bands, seed=experiment.seed, engine=engine)
         with _timed(timings, "explain"):
+            wording = wording_for(
+                experiment.features,
+                target_label=experiment.report.target_label,
+                period_word=panel.spec.frequency.label,
+                reference=experiment.explain.reference,
+                periods=experiment.explain.reference_periods,
+            )
             tasks = [
                 explanation_task(
                     spec,
@@ -162,14 +196,18 @@ def train(
                     fit=fits[spec.candidate],
                     config=experiment.explain,
                     seed=experiment.seed,
-                    target_label=experiment.report.target_label,
+                    wording=wording,
                     figures=spec.candidate == selection.winner,
                 )
                 for spec in experiment.models
+                if not quick or spec.candidate == selection.winner
             ]
             bar = progress.add_task("Explain", total=len(tasks), step="SHAP for every candidate")
             done = engine.map(explain, tasks, on_done=lambda i: _advance(progress, bar, "explain"))
-            explanations = {e.candidate: e for e in done}
+            explanations = {
+                spec.candidate: CandidateExplanation(spec.candidate, "not explained (quick run)", None, pd.DataFrame())
+                for spec in experiment.models
+            } | {e.candidate: e for e in done}
     with _timed(timings, "audit"), console.status("Auditing every candidate across groups of areas"):
         static = panel.static_table()
         baseline = backtest.predictions[backtest.predictions["candidate"] == status_quo(experiment)]
@@ -212,17 +250,28 @@ def train(
     )
 
 
-def run(experiment_path: Path, *, console: Console, settings: EngineSettings | None = None) -> TrainingRecord:
+def run(
+    experiment_path: Path, *, console: Console, settings: EngineSettings | None = None, quick: bool = False
+) -> TrainingRecord:
     """load -> ... -> gate -> record, for one experiment file; returns what was computed, with the
-    time each stage took."""
+    time each stage took. A `quick` run is exploratory: it is recorded in MLflow but never judged
+    for promotion or registered."""
     experiment = load_experiment(experiment_path)
+    if quick:
+        experiment = quick_variant(experiment)
     engine = Engine(EngineSettings.resolve(experiment=_engine_settings(experiment), **_overrides(settings)))
     console.print(f"[bold]Experiment[/] {experiment.name}: {escape(experiment.description.strip())}")
     seen_champion = tracking.champion_version(experiment.name)
     timings: dict[str, float] = {}
-    record = train(experiment, console=console, engine=engine, timings=timings)
+    record = train(experiment, console=console, engine=engine, timings=timings, quick=quick)
     commit, dirty = tracking.git_state()
     evidence = gate.evidence_from(record, commit=commit, dirty=dirty)
+    if quick:
+        with _timed(timings, "record"), console.status("Recording the exploratory runs in MLflow"):
+            with tracking.training_runs(record, evidence, commit=commit, dirty=dirty) as runs:
+                tracking.record_exploratory(record, runs, commit=commit)
+        render_quick(record, runs, console=console, path=experiment_path)
+        return record
     with _timed(timings, "record"), console.status("Recording the runs and the decision in MLflow"):
         with tracking.training_runs(record, evidence, commit=commit, dirty=dirty) as runs:
             # Compare-and-set: the champion is read, judged and moved under one lock; a signal waits
@@ -254,7 +303,37 @@ def _overrides(settings: EngineSettings | None) -> dict:
     return {"jobs": settings.jobs, "executor": settings.executor, "scheduler": settings.scheduler}
 
 
-def render(record: TrainingRecord, logged: LoggedRuns, decision: Decision, version: str, *, console: Console) -> None:
+def render_quick(record: TrainingRecord, logged: LoggedRuns, *, console: Console, path: Path) -> None:
+    console.print(_table(record))
+    console.print(record.selection.verdict)
+    winner = record.explanations.get(record.selection.winner)
+    if winner is not None and "sentence" in winner.drivers:
+        console.print(f"For example: {escape(winner.drivers['sentence'].iloc[0])}")
+    console.print(f"Time (s, {record.engine}): " + ", ".join(f"{k} {v:.1f}" for k, v in record.timings.items()))
+    console.print(
+        f"[bold yellow]Exploratory run[/] (--quick): parent run {logged.parent_run_id} in {logged.tracking_uri}, "
+        f"tagged workbench.exploratory=true; nothing was registered. For a run the gate can promote: "
+        f"`make train EXP={path}`."
+    )
+
+
+def _next_steps(record: TrainingRecord, decision: Decision, version: str) -> list[str]:
+    """What to run next after a refusal: each command in full."""
+    exp = record.experiment.path or "experiments/<name>.yaml"
+    steps = []
+    if any(c.name == "clean_tree" and not c.passed and c.blocking for c in decision.checks):
+        steps.append(
+            "commit your changes (`git commit -am '...'`) or stash them (`git stash`), then "
+            f"`make train EXP={exp}` again"
+        )
+    steps.append(f"see what changed against the champion: `make compare-champion EXP={exp} VERSION={version}`")
+    if decision.evidence.audit_needs_approval:
+        steps.append(f'record a reviewer\'s approval: `make approve EXP={exp} VERSION={version} BY="..." NOTE="..."`')
+    steps.append(f"once the reasons are resolved: `make promote EXP={exp} VERSION={version}`")
+    return steps
+
+
+def _table(record: TrainingRecord) -> Table:
     table = Table(
         title=f"{record.experiment.name}: backtest over {len(record.backtest.folds)} origins", title_justify="left"
     )
@@ -273,7 +352,11 @@ def render(record: TrainingRecord, logged: LoggedRuns, decision: Decision, versi
             f"{row['winkler']:.1f}",
             style=style,
         )
-    console.print(table)
+    return table
+
+
+def render(record: TrainingRecord, logged: LoggedRuns, decision: Decision, version: str, *, console: Console) -> None:
+    console.print(_table(record))
     console.print(record.selection.verdict)
     winner = record.explanations.get(record.selection.winner)
     if winner is not None and len(winner.drivers):
@@ -302,3 +385,6 @@ def render(record: TrainingRecord, logged: LoggedRuns, decision: Decision, versi
         console.print(f"[bold yellow]Not promoted:[/] version {version} of '{name}' is the challenger because:")
         for reason in decision.reasons:
             console.print(f"  - {escape(reason)}", soft_wrap=True)
+        console.print("[bold]Next:[/]")
+        for step in _next_steps(record, decision, version):
+            console.print(f"  - {escape(step)}", soft_wrap=True)

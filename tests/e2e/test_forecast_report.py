@@ -104,7 +104,8 @@ def test_forecast_writes_every_output_and_logs_a_linked_run(forecast_folder: Pat
         assert (shown % 5 == 0).all() and (shown >= 10).all(), column
     scilly = table[table["area_code"] == "E06000053"].iloc[0]
     assert scilly["forecast"] == "[c]" and "fewer than 10" in scilly["drivers"]
-    assert table["drivers"].str.contains("Main drivers").mean() > 0.9
+    assert table["drivers"].str.contains("Compared with the last four quarters in this area").mean() > 0.9
+    assert not table["forecast"].str.contains(",").any()  # plain numbers in the CSV, rounded as published
 
     client = MlflowClient(store)
     runs = client.search_runs(
@@ -148,9 +149,10 @@ def test_model_card_and_transparency_record(forecast_folder: Path) -> None:
         "risks_mitigations_and_impact_assessments",
     }
     assert record["tier_2"]["tool_specification"]["model_architecture"] == "lightgbm_poisson_ratio"
-    assert record["tier_1"]["website"].startswith("TO COMPLETE")
+    assert record["tier_1"]["website"] == "Not provided" and "website" in record["fields_not_provided"]
     assert record["tier_2"]["development_data"]["sensitive_attributes"]
-    assert "**TO COMPLETE**" in (forecast_folder / "transparency_record.md").read_text()
+    assert "**Not provided**" in (forecast_folder / "transparency_record.md").read_text()
+    assert "TO COMPLETE" not in (forecast_folder / "transparency_record.md").read_text() + card
 
 
 @pytest.mark.slow
@@ -191,7 +193,7 @@ def test_report_renders_in_a_headless_browser(forecast_folder: Path) -> None:
         assert target.count() == 1
         assert target.locator("svg[role='img'] desc").count() >= 1
         target.screenshot(path=str(ARTIFACTS / "report-area-section.png"))
-        assert "Main drivers" in target.inner_text()
+        assert "Compared with the last four quarters in this area" in target.inner_text()
         page.keyboard.press("Tab")  # the page can be used from the keyboard
         assert page.evaluate("document.activeElement !== document.body")
         assert page.locator("details.area").count() == 296

@@ -164,13 +164,13 @@ def test_a_planted_rise_in_one_areas_possession_claims_changes_its_sentence(engl
             level=0.8,
         )
         row = drivers[drivers["area_code"] == area].iloc[0]
-        return row["sentence"], {row[f"driver_{i}"]: row[f"driver_{i}_percent"] for i in (1, 2, 3)}
+        return row["sentence"], {row[f"typical_driver_{i}"]: row[f"typical_driver_{i}_percent"] for i in (1, 2, 3)}
 
     before, _before_drivers = sentence_and_drivers(rows)
     after, after_drivers = sentence_and_drivers(changed)
     assert "landlord possession claims" not in before
     assert "possession claims rate" in after_drivers and after_drivers["possession claims rate"] > 5
-    assert "landlord possession claims (up" in after
+    assert "landlord possession claims (" in after and "higher than a typical area's" in after
     assert after != before
 
 
@@ -193,7 +193,7 @@ def test_baselines_are_explained_as_what_they_are(england: Panel) -> None:
     assert explained.method == "baseline" and explained.values is None
     first = explained.drivers.iloc[0]
     assert first["sentence"].endswith(
-        f"This baseline repeats the latest observed value ({first['latest']:,.0f} in {first['origin']})."
+        f"This baseline repeats the latest observed value ({round(first['latest']):,} in {first['origin']})."
     )
     assert first["forecast"] == first["latest"]
 

@@ -17,15 +17,17 @@ from models.base import ModelSpec
 from workbench.backtest import BacktestResult, split
 from workbench.config import ExplainConfig
 from workbench.data.contract import AREA, AREA_NAME, Panel
+from workbench.explain.contrast import contrast, reference_rows
 from workbench.explain.drivers import baseline_table, driver_table
 from workbench.explain.figures import explanation_pngs
 from workbench.explain.stability import driver_stability
 from workbench.explain.units import households, percent
 from workbench.explain.values import AdditiveExplanation, concat, explain_rows
+from workbench.explain.wording import Wording, wording_for
 from workbench.featurize import FeatureTable
 from workbench.fit import FinalFit
 
-__all__ = ["CandidateExplanation", "ExplainTask", "explain", "explain_candidate", "explanation_task"]
+__all__ = ["CandidateExplanation", "ExplainTask", "explain", "explain_candidate", "explanation_task", "wording_for"]
 BACKGROUND_ROWS = 2000
 
 
@@ -113,18 +115,18 @@ def _importance(explanation: AdditiveExplanation) -> tuple[pd.DataFrame, pd.Data
         {
             "concept": [explanation.concepts.get(f, f) for f in scale.index],
             "mean_abs_value": scale,
-            "mean_abs_households": hh,
+            "mean_abs_amount": hh,
         }
-    ).sort_values("mean_abs_households", ascending=False)
+    ).sort_values("mean_abs_amount", ascending=False)
     concepts = [explanation.concepts.get(f, f) for f in explanation.values.columns]
     grouped_values = explanation.values.T.groupby(concepts).sum().T
     by_concept = pd.DataFrame(
         {
             "mean_abs_value": grouped_values.abs().mean(),
-            "mean_abs_households": households(explanation, grouped_values).abs().mean(),
+            "mean_abs_amount": households(explanation, grouped_values).abs().mean(),
         }
     )
-    return by_feature, by_concept.sort_values("mean_abs_households", ascending=False)
+    return by_feature, by_concept.sort_values("mean_abs_amount", ascending=False)
 
 
 @dataclass(frozen=True)
@@ -137,9 +139,11 @@ class ExplainTask:
     level: float
     config: ExplainConfig
     seed: int
-    target_label: str
+    wording: Wording
     fit: FinalFit
     background: pd.DataFrame
+    references: pd.DataFrame  # feature-table rows of each forecast row's reference periods
+    reference_owner: np.ndarray  # which forecast row each reference row belongs to
     folds: tuple[tuple[object, pd.DataFrame, pd.DataFrame], ...] = ()  # (fitted model, rows, background)
     figures: bool = True  # draw importance, beeswarm and dependence plots (the winner's, by default)
 
@@ -153,11 +157,19 @@ def explanation_task(
     fit: FinalFit,
     config: ExplainConfig,
     seed: int,
-    target_label: str = "households",
+    wording: Wording | None = None,
     figures: bool = True,
 ) -> ExplainTask:
-    """Choose the rows to explain (all forecast rows, a seeded sample of each fold's rows)."""
+    """Choose the rows to explain (all forecast rows and their reference rows, a seeded sample of
+    each fold's rows)."""
     names = panel.static_table()[AREA_NAME] if AREA_NAME in panel.spec.static else pd.Series(dtype=str)
+    references, owner = reference_rows(
+        table.frame,
+        fit.forecast_rows,
+        reference=config.reference,
+        periods=config.reference_periods,
+        periods_per_year=panel.spec.frequency.periods_per_year,
+    )
     common = dict(
         spec=spec,
         features=table.features,
@@ -165,9 +177,11 @@ def explanation_task(
         level=backtest.level,
         config=config,
         seed=seed,
-        target_label=target_label,
+        wording=wording or Wording(),
         fit=fit,
         figures=figures,
+        references=references,
+        reference_owner=owner,
     )
     if spec.explainer == "baseline":
         return ExplainTask(**common, background=table.frame.iloc[:0])
@@ -200,7 +214,7 @@ def explain(task: ExplainTask) -> CandidateExplanation:
             forecast=fit.forecast,
             names=task.names,
             level=task.level,
-            target_label=task.target_label,
+            wording=task.wording,
         )
         return CandidateExplanation(spec.candidate, "baseline", None, drivers, seconds=time.perf_counter() - start)
     forecast_expl = explain_rows(
@@ -211,6 +225,21 @@ def explain(task: ExplainTask) -> CandidateExplanation:
         features=task.features,
         seed=seed,
         max_evals=config.max_evals,
+    )
+    reference_expl = explain_rows(
+        spec,
+        fit.forecaster,
+        task.references,
+        background=task.background,
+        features=task.features,
+        seed=seed,
+        max_evals=config.max_evals,
+    )
+    change = contrast(
+        forecast_expl,
+        reference_expl,
+        owner=task.reference_owner,
+        actual=task.references["actual"].to_numpy(float),
     )
     backtest_expl = concat(
         [
@@ -246,7 +275,8 @@ def explain(task: ExplainTask) -> CandidateExplanation:
         upper=forecast["upper"].to_numpy(float),
         level=task.level,
         top=config.top_drivers,
-        target_label=task.target_label,
+        wording=task.wording,
+        contrast=change,
     )
     everything = concat([forecast_expl, backtest_expl])
     importance, concept_importance = _importance(everything)

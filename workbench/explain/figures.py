@@ -27,9 +27,9 @@ def _shap_object(explanation: AdditiveExplanation) -> shap.Explanation:
 
 def importance_figure(concepts: pd.DataFrame, *, candidate: str) -> plt.Figure:
     headless()
-    shown = concepts.sort_values("mean_abs_households").tail(15)
+    shown = concepts.sort_values("mean_abs_amount").tail(15)
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(shown) + 1.5))
-    ax.barh(shown.index, shown["mean_abs_households"], color="#1f5f8b")
+    ax.barh(shown.index, shown["mean_abs_amount"], color="#1f5f8b")
     ax.set_xlabel("mean absolute contribution to the forecast (households)")
     ax.set_title(f"{candidate}: what drives the forecasts, by concept")
     fig.tight_layout()

@@ -90,7 +90,7 @@ def history_chart(
 
 
 def drivers_chart(*, chart_id: str, drivers: list[tuple[str, float]], description: str) -> Markup:
-    """Horizontal bars: each driver's effect on the forecast, in per cent."""
+    """Horizontal bars: each driver's part of the change, in per cent of the reference level."""
     if not drivers:
         return Markup("")
     chart_id = slug(chart_id)
@@ -111,7 +111,7 @@ def drivers_chart(*, chart_id: str, drivers: list[tuple[str, float]], descriptio
         parts.append(f'<rect x="{x:.1f}" y="{top + 3}" width="{max(length, 1):.1f}" height="14" fill="{colour}"/>')
         parts.append(
             f'<text x="{(x + length + 4) if pct >= 0 else (x - 4):.1f}" y="{top + 14}" font-size="11" '
-            f'text-anchor="{"start" if pct >= 0 else "end"}" fill="{INK}">{pct:+.0f}%</text>'
+            f'text-anchor="{"start" if pct >= 0 else "end"}" fill="{INK}">{pct:+.1f}%</text>'
         )
     parts.append(f'<line x1="{middle}" y1="0" x2="{middle}" y2="{height}" stroke="#6b6b6b"/></svg>')
     return Markup("".join(parts))

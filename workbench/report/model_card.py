@@ -1,14 +1,28 @@
-"""The model card and a draft UK Algorithmic Transparency Recording Standard record, generated from
-the run and the registry. Fields only people can write are marked for completion."""
+"""The model card and a UK Algorithmic Transparency Recording Standard record, generated from the
+run, the registry and the experiment's `report:` section. Fields only people can write come from
+`report:`; any left out is published as "Not provided", never as placeholder text. Numbers are
+formatted for reading (see `workbench.numbers`)."""
 
 from __future__ import annotations
 
 from workbench.forecast_record import ForecastResult
+from workbench.numbers import count, decimal, percent, signed_percent
 from workbench.report.accuracy import monitoring_lines, monitoring_record
 from workbench.report.caveats import caveats
 from workbench.report.safety import md_cell
 
-TODO = "TO COMPLETE"
+NOT_PROVIDED = "Not provided"
+
+
+def provided(result: ForecastResult, field: str) -> str:
+    """A transparency field from the experiment's `report:` section, or "Not provided"."""
+    value = getattr(result.experiment.report, field, None)
+    return value.strip() if isinstance(value, str) and value.strip() else NOT_PROVIDED
+
+
+def _performance(metrics: dict) -> dict[str, str]:
+    shown = {"mase": decimal, "wape": percent, "bias": signed_percent, "coverage": percent}
+    return {k: f(metrics[k]) for k, f in shown.items() if k in metrics}
 
 
 def _groups_table(result: ForecastResult) -> list[str]:
@@ -20,8 +34,8 @@ def _groups_table(result: ForecastResult) -> list[str]:
     ]
     for g in single.itertuples(index=False):
         lines.append(
-            f"| {md_cell(g.grouping)} | {md_cell(g.group)} | {g.areas} | {g.wape:.1%} | {g.bias:+.1%} | {g.under_share:.0%} | "
-            f"{g.coverage:.0%} |"
+            f"| {md_cell(g.grouping)} | {md_cell(g.group)} | {count(g.areas)} | {percent(g.wape)} | "
+            f"{signed_percent(g.bias)} | {percent(g.under_share)} | {percent(g.coverage)} |"
         )
     return lines
 
@@ -43,9 +57,13 @@ def model_card(result: ForecastResult) -> str:
             f"`{c.name}` version {c.version}, alias `champion`.",
             f"- Trained {c.trained_at} from commit `{gate.get('evidence', {}).get('commit', '')[:12]}`, config hash "
             f"`{gate.get('evidence', {}).get('config_hash', '')}`, data digest `{gate.get('evidence', {}).get('data_digest', '')}`.",
-            f"- Owner: {e.report.owner}. Contact: {e.report.contact}.",
+            f"- Owner: {md_cell(provided(result, 'owner'))}. Contact: {md_cell(provided(result, 'contact'))}. "
+            f"Organisation: {md_cell(provided(result, 'organisation'))}.",
             "",
             "## Intended use",
+            f"- Purpose: {md_cell(provided(result, 'purpose'))}",
+            f"- Human oversight: {md_cell(provided(result, 'human_oversight'))}",
+            f"- Legal basis: {md_cell(provided(result, 'legal_basis'))}",
             f"- Forecast {t.target.replace('_', ' ')} ({e.report.target_label}) for each area, {', '.join(map(str, t.horizons))} "
             f"{result.panel.spec.frequency.label}(s) ahead, to help services plan. Forecasts inform people's decisions; they "
             "do not make decisions about individuals.",
@@ -60,10 +78,10 @@ def model_card(result: ForecastResult) -> str:
             "## Evaluation",
             f"- Rolling-origin backtest, {t.backtest.origins} origins, model refitted at each origin. Training and evaluation "
             f"cut-off: {c.trained_on.split('up to ')[-1]}.",
-            f"- MASE {m.get('mase', float('nan')):.3f}, WAPE {m.get('wape', float('nan')):.1%}, bias {m.get('bias', float('nan')):+.1%}, "
-            f"{t.backtest.interval_level:.0%} interval coverage {m.get('coverage', float('nan')):.0%}.",
+            f"- MASE {decimal(m.get('mase'))}, WAPE {percent(m.get('wape'))}, bias {signed_percent(m.get('bias'))}, "
+            f"{t.backtest.interval_level:.0%} interval coverage {percent(m.get('coverage'))}.",
             "- Baselines compared: "
-            + ", ".join(f"{k} {v:.3f}" for k, v in gate.get("evidence", {}).get("baselines", {}).items())
+            + ", ".join(f"{k} {decimal(v)}" for k, v in gate.get("evidence", {}).get("baselines", {}).items())
             + f" ({gate.get('evidence', {}).get('metric', 'mase').upper()}).",
             "",
             "## Metrics by group (factors)",
@@ -78,11 +96,14 @@ def model_card(result: ForecastResult) -> str:
             "",
             "## Explanations",
             "- SHAP values for every forecast, grouped into plain-language drivers; additivity checked for every row.",
+            "- Each forecast's change is explained against the area's own reference (contrastive SHAP, exact); how the "
+            "area differs from a typical area is a separate, labelled view. Drivers are not published for suppressed areas.",
             "",
             *monitoring_lines(result),  # forecast ledger (issue 16)
             "## Caveats and recommendations",
             *[f"- {x}" for x in caveats(result)],
-            f"- Ethical considerations: {TODO}: the team's assessment of how the forecasts will be used and by whom.",
+            f"- Ethical considerations: {md_cell(provided(result, 'ethical_considerations'))}",
+            f"- Impact assessments: {md_cell(provided(result, 'impact_assessments'))}",
             "",
         ]
     )
@@ -93,7 +114,8 @@ def transparency_record(result: ForecastResult) -> dict:
     t = c.trained
     gate = c.gate
     return {
-        "standard": "UK Algorithmic Transparency Recording Standard (draft generated by the workbench)",
+        "standard": "UK Algorithmic Transparency Recording Standard (generated by the workbench)",
+        "fields_not_provided": result.experiment.report.missing(),
         "tier_1": {
             "name": e.report.title or f"{c.name} forecasting model",
             "description": (
@@ -101,41 +123,43 @@ def transparency_record(result: ForecastResult) -> dict:
                 f"{result.areas['area_code'].nunique()} areas, {', '.join(map(str, t.horizons))} "
                 f"{result.panel.spec.frequency.label}(s) ahead, with intervals and explanations."
             ),
-            "website": f"{TODO}: where the public can read about this tool",
-            "contact_email": e.report.contact,
+            "website": provided(result, "website"),
+            "contact_email": provided(result, "contact"),
         },
         "tier_2": {
             "owner_and_responsibility": {
-                "organisation": f"{TODO}: organisation",
-                "team": e.report.owner,
-                "senior_responsible_owner": f"{TODO}: role of the senior responsible owner",
+                "organisation": provided(result, "organisation"),
+                "team": provided(result, "owner"),
+                "senior_responsible_owner": provided(result, "senior_responsible_owner"),
                 "external_supplier": "None: built with an open-source workbench by the team",
             },
             "description_and_rationale": {
                 "detailed_description": f"A {c.candidate} model chosen by rolling-origin backtest against baselines.",
+                "purpose": provided(result, "purpose"),
+                "legal_basis": provided(result, "legal_basis"),
                 "scope": f"{result.panel.source}",
-                "benefit": f"{TODO}: the benefit to services and residents",
-                "previous_process": f"{TODO}: how demand was anticipated before",
+                "benefit": provided(result, "benefit"),
+                "previous_process": provided(result, "previous_process"),
                 "alternatives_considered": "Baselines (" + ", ".join(m.candidate for m in t.baselines) + ") and "
                 "other candidates: " + ", ".join(m.candidate for m in t.models if not m.is_baseline),
             },
             "deployment_context": {
-                "integration_into_process": f"{TODO}: how forecasts feed planning decisions",
+                "integration_into_process": provided(result, "integration_into_process"),
                 "frequency_and_scale_of_usage": f"Forecasts for {result.areas['area_code'].nunique()} areas each run",
-                "human_decisions_and_review": f"{TODO}: who reviews forecasts before use",
-                "required_training": f"{TODO}: training for people using the forecasts",
-                "appeals_and_review": f"{TODO}: how the public can challenge its use",
+                "human_decisions_and_review": provided(result, "human_oversight"),
+                "required_training": provided(result, "required_training"),
+                "appeals_and_review": provided(result, "appeals_and_review"),
             },
             "tool_specification": {
                 "system_architecture": "Feature building, rolling-origin backtest, model selection, SHAP explanations, "
                 "fairness audit and promotion gate, tracked in MLflow",
-                "phase": f"{TODO}: pilot, production, retired",
+                "phase": provided(result, "phase"),
                 "maintenance": f"Retrained with `make train`; promoted only through the gate (version {c.version})",
                 "model_task": "Forecast counts by area and period, with prediction intervals",
                 "model_inputs": [b.name for b in t.features],
                 "model_output": "Forecast, lower and upper bound per area and period; drivers in plain words",
                 "model_architecture": c.candidate,
-                "model_performance": {k: c.metrics[k] for k in ("mase", "wape", "bias", "coverage") if k in c.metrics},
+                "model_performance": _performance(c.metrics),
                 "subgroup_performance_and_fairness": {
                     "audit_passed": gate.get("evidence", {}).get("audit_passed"),
                     "thresholds": {k: v for k, v in t.audit.thresholds.model_dump().items() if v is not None},
@@ -146,16 +170,16 @@ def transparency_record(result: ForecastResult) -> dict:
             "development_data": {
                 "source": result.panel.source,
                 "modality": "Tabular panel: area by period",
-                "quantities": f"{len(result.panel.frame):,} rows, {result.areas['area_code'].nunique()} areas",
+                "quantities": f"{count(len(result.panel.frame))} rows, {count(result.areas['area_code'].nunique())} areas",
                 "sensitive_attributes": list(result.panel.spec.groups),
-                "completeness_and_representativeness": f"{TODO}: known gaps and their handling",
-                "data_collection": f"{TODO}: how the source data are collected",
+                "completeness_and_representativeness": provided(result, "completeness_and_representativeness"),
+                "data_collection": provided(result, "data_collection"),
                 "data_cleaning": "Validated against the workbench panel contract",
-                "data_sharing_agreements": f"{TODO}",
-                "data_access_and_storage": f"{TODO}",
+                "data_sharing_agreements": provided(result, "data_sharing_agreements"),
+                "data_access_and_storage": provided(result, "data_access_and_storage"),
             },
             "risks_mitigations_and_impact_assessments": {
-                "impact_assessments": f"{TODO}: DPIA, equality impact assessment",
+                "impact_assessments": provided(result, "impact_assessments"),
                 "risks": [
                     "Under-forecasting need in some groups of areas",
                     "Shocks and policy changes the model cannot foresee",
@@ -174,9 +198,10 @@ def transparency_record(result: ForecastResult) -> dict:
 
 def transparency_markdown(record: dict) -> str:
     lines = [
-        f"# Transparency record (draft): {md_cell(record['tier_1']['name'])}",
+        f"# Transparency record: {md_cell(record['tier_1']['name'])}",
         "",
-        f"Fields marked **{TODO}** can only be written by the people responsible for the tool.",
+        f"Fields marked **{NOT_PROVIDED}** can only be written by the people responsible for the tool; they are set "
+        "under `report:` in the experiment.",
         "",
     ]
 
@@ -188,7 +213,8 @@ def transparency_markdown(record: dict) -> str:
                 walk(value, depth + 1)
             else:
                 text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-                text = md_cell(text).replace(TODO, f"**{TODO}**")
+                text = md_cell(text)
+                text = f"**{NOT_PROVIDED}**" if text == NOT_PROVIDED else text
                 lines.append(f"- **{title}:** {text}")
         lines.append("")
 

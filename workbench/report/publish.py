@@ -4,15 +4,16 @@ forecast.csv, report.html (self-contained), model_card.md, transparency_record.j
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader
 
-from workbench.data.contract import AREA, REGION
-from workbench.explain.drivers import phrase
+from workbench.data.contract import AREA, PERIOD, REGION
 from workbench.forecast_record import ForecastResult
+from workbench.numbers import decimal, percent, signed_percent
 from workbench.report.accuracy import accuracy_context, banner
 from workbench.report.caveats import caveats
 from workbench.report.charts import drivers_chart, history_chart
@@ -29,14 +30,46 @@ INTERVAL_TEXT = (
 )
 
 
+NO_DRIVERS = "Drivers are not shown for this area, so that the suppressed number cannot be worked out from them."
+NO_CHANGE_DRIVERS = (
+    "The change against this area's own recent figures is not explained here, because some of those figures are "
+    "small and suppressed."
+)
+
+
 def _change_words(change: float) -> str:
-    if abs(change) < 0.005:
+    if abs(change) < 0.0005:
         return "about the same as"
-    return f"{'up' if change > 0 else 'down'} {abs(change):.0%}"
+    return f"{'up' if change > 0 else 'down'} {percent(abs(change))}"
 
 
 def _change_short(change: float) -> str:
-    return "no change" if abs(change) < 0.005 else f"{change:+.0%}"
+    return "no change" if abs(change) < 0.0005 else signed_percent(change)
+
+
+def small_reference(result: ForecastResult, rule: DisclosureRule) -> set[object]:
+    """Areas whose reference periods hold a value below the threshold (suppressed where published):
+    their change against the reference is not published, or the small value could be worked out."""
+    explain = result.champion.trained.explain
+    if explain.reference == "same_period_last_year":
+        small = result.areas["last_year"] < rule.threshold
+        return set(result.areas.loc[small, AREA])
+    history = result.history.sort_values(PERIOD).groupby(AREA).tail(explain.reference_periods)
+    return set(history.loc[history["actual"] < rule.threshold, AREA])
+
+
+def published_drivers(row: pd.Series, *, suppressed: bool, small: bool) -> str:
+    """What a published sentence says about drivers: nothing from which a suppressed value could be
+    recovered, and never the raw reference level."""
+    if suppressed:
+        return NO_DRIVERS
+    parts = [
+        NO_CHANGE_DRIVERS if small else row.get("change_text", ""),
+        row.get("typical_text", ""),
+        row.get("context", ""),
+    ]
+    text = " ".join(str(x) for x in parts if isinstance(x, str) and x)
+    return text or str(row.get("drivers_text", ""))
 
 
 def _rule(result: ForecastResult) -> DisclosureRule:
@@ -47,6 +80,7 @@ def published_table(result: ForecastResult) -> pd.DataFrame:
     """The per-area forecast as published: rounded, suppressed where small, flagged and explained."""
     rule = _rule(result)
     areas = result.areas.reset_index(drop=True)
+    small = small_reference(result, rule)
     regions = areas[REGION] if REGION in areas else pd.Series("", index=areas.index)
     out = []
     for horizon, part in areas.groupby("horizon", sort=True):
@@ -94,7 +128,8 @@ def published_table(result: ForecastResult) -> pd.DataFrame:
                     )
                     + "."
                 )
-            sentences.append(f"{text} {row['drivers_text']}".strip())
+            drivers = published_drivers(row, suppressed=bool(status[i]), small=row[AREA] in small)
+            sentences.append(f"{text} {drivers}".strip())
         out.append(
             pd.DataFrame(
                 {
@@ -169,12 +204,15 @@ def render_report(result: ForecastResult, published: pd.DataFrame) -> str:
     history = _history_values(result, rule)
     by_area = {code: g.sort_values("period") for code, g in history.groupby(AREA)}
     first = published[published["horizon"] == published["horizon"].min()]
+    small = small_reference(result, rule)
     areas = []
     for row in first.itertuples(index=False):
         mine = published[published["area_code"] == row.area_code]
         raw = result.areas[result.areas[AREA] == row.area_code].sort_values("horizon").iloc[0]
         past = by_area.get(row.area_code)
-        suppressed = bool(row.suppressed)
+        suppressed = bool(row.suppressed) or bool((mine["suppressed"] != "").any())
+        if suppressed:  # neither history nor drivers: together with published totals they could reveal it
+            past = None
         actual = [None if np.isnan(v) else float(v) for v in past["shown"]] if past is not None else []
         forecasts = [_to_number(v) for v in mine["forecast"]]
         shown = not suppressed and all(v is not None for v in forecasts)
@@ -189,17 +227,22 @@ def render_report(result: ForecastResult, published: pd.DataFrame) -> str:
             if shown
             else "; the forecast is suppressed because the numbers are small"
         )
-        drivers = [
-            (phrase(str(raw[f"driver_{i}"])), float(raw[f"driver_{i}_percent"]))
-            for i in (1, 2, 3)
-            if f"driver_{i}_percent" in raw and pd.notna(raw.get(f"driver_{i}_percent"))
-        ]
+        drivers = (
+            []
+            if suppressed or row.area_code in small
+            else [
+                (str(raw[f"driver_{i}_label"]), float(raw[f"driver_{i}_percent"]))
+                for i in range(1, 6)
+                if f"driver_{i}_label" in raw and pd.notna(raw.get(f"driver_{i}_percent"))
+            ]
+        )
         areas.append(
             {
                 "code": row.area_code,
                 "anchor": _anchor(row.area_code),
                 "name": row.area_name,
                 "region": row.region,
+                "suppressed": suppressed,
                 "headline": (
                     f"{row.forecast} {label} in {row.period} ({level} interval {row.lower} to {row.upper})"
                     if not suppressed
@@ -218,20 +261,25 @@ def render_report(result: ForecastResult, published: pd.DataFrame) -> str:
                 "drivers_svg": drivers_chart(
                     chart_id=f"d-{slug(row.area_code)}",
                     drivers=drivers,
-                    description="; ".join(f"{name}: {pct:+.0f}%" for name, pct in drivers),
+                    description=f"Compared with {raw.get('reference', 'the reference')}: "
+                    + "; ".join(f"{name}: {signed_percent(pct / 100)}" for name, pct in drivers),
                 )
                 if drivers
                 else "",
-                "sentence": row.drivers,
+                "drivers_caption": f"Each driver's part of the change, in per cent of {raw.get('reference', '')}.",
+                "paragraphs": re.split(r" (?=Compared with |The model treats |Drivers are not shown)", row.drivers),
             }
         )
-    rises = result.areas.assign(increase=result.areas["forecast"] - result.areas["last_year"]).merge(
-        published[["area_code", "horizon", "forecast", "same_period_last_year", "change_vs_last_year", "suppressed"]],
-        left_on=[AREA, "horizon"],
-        right_on=["area_code", "horizon"],
-        suffixes=("", "_shown"),
+    view = published[["area_code", "horizon", "forecast", "same_period_last_year", "change_vs_last_year", "suppressed"]]
+    view = view.rename(columns=lambda c: c if c in ("area_code", "horizon") else f"{c}_shown")
+    figures = result.areas[[AREA, "horizon", "area_name", "target_period", "forecast", "last_year"]].assign(
+        **({REGION: result.areas[REGION]} if REGION in result.areas else {})
     )
-    rises = rises[(rises["suppressed"] == "") & (rises["change_vs_last_year"] != MARKER)].nlargest(10, "increase")
+    rises = figures.assign(increase=figures["forecast"] - figures["last_year"]).merge(
+        view, left_on=[AREA, "horizon"], right_on=["area_code", "horizon"], suffixes=("_raw", "")
+    )
+    visible = (rises["suppressed_shown"] == "") & ~rises["change_vs_last_year_shown"].isin([MARKER, ""])
+    rises = rises[visible].nlargest(10, "increase")
     groups = champion.audit_groups
     single = groups[~groups["grouping"].str.contains(" x ")] if len(groups) else groups
     gate_passed = champion.gate.get("verdict") == "pass"
@@ -252,14 +300,14 @@ def render_report(result: ForecastResult, published: pd.DataFrame) -> str:
         "headline_periods": _headlines(result, rule),
         "rises": [
             {
-                "code": r[AREA],
-                "anchor": _anchor(r[AREA]),
+                "code": r["area_code"],
+                "anchor": _anchor(r["area_code"]),
                 "name": r["area_name"],
                 "region": r.get(REGION, ""),
                 "period": str(r["target_period"]),
-                "last_year": r["same_period_last_year"],
+                "last_year": r["same_period_last_year_shown"],
                 "forecast": r["forecast_shown"],
-                "change": r["change_vs_last_year"],
+                "change": r["change_vs_last_year_shown"],
             }
             for _, r in rises.iterrows()
         ],
@@ -292,16 +340,16 @@ def render_report(result: ForecastResult, published: pd.DataFrame) -> str:
             {
                 "grouping": g.grouping,
                 "group": g.group,
-                "areas": int(g.areas),
-                "wape": f"{g.wape:.1%}",
-                "bias": f"{g.bias:+.1%}",
-                "under": f"{g.under_share:.0%}",
-                "coverage": f"{g.coverage:.0%}",
+                "areas": f"{int(g.areas):,}",
+                "wape": percent(g.wape),
+                "bias": signed_percent(g.bias),
+                "under": percent(g.under_share),
+                "coverage": percent(g.coverage),
             }
             for g in single.itertuples(index=False)
         ],
         "interval_text": INTERVAL_TEXT.format(
-            level=level, pct=level.rstrip("%"), coverage=f"{coverage:.0%}" if coverage is not None else "(not recorded)"
+            level=level, pct=level.rstrip("%"), coverage=percent(coverage) if coverage is not None else "(not recorded)"
         ),
         "caveats": caveats(result),
         "review_banner": banner(result),  # forecast ledger (issue 16)
@@ -309,16 +357,25 @@ def render_report(result: ForecastResult, published: pd.DataFrame) -> str:
         "about": (
             f"Model: {champion.candidate} (registered model '{champion.name}', version {champion.version}), "
             f"trained {champion.trained_at} on {champion.trained_on}. Backtest MASE "
-            f"{champion.metrics.get('mase', float('nan')):.3f}, WAPE {champion.metrics.get('wape', float('nan')):.1%}."
+            f"{decimal(champion.metrics.get('mase'))}, WAPE {percent(champion.metrics.get('wape'))}."
         ),
     }
     env = Environment(loader=PackageLoader("workbench.report", "templates"), autoescape=True)
     return env.get_template("report.html.j2").render(**context)
 
 
+CSV_NUMBERS = ("forecast", "lower", "upper", "same_period_last_year")
+
+
+def csv_view(published: pd.DataFrame) -> pd.DataFrame:
+    """The published table for a spreadsheet: values rounded exactly as in the report, but without
+    thousands separators, so they read as numbers ([c] stays text); changes keep one decimal place."""
+    return published.assign(**{c: published[c].str.replace(",", "", regex=False) for c in CSV_NUMBERS})
+
+
 def write_outputs(result: ForecastResult, folder: Path) -> list[str]:
     published = published_table(result)
-    write_published_csv(published, folder / "forecast.csv")
+    write_published_csv(csv_view(published), folder / "forecast.csv")
     (folder / "report.html").write_text(render_report(result, published), encoding="utf-8")
     (folder / "model_card.md").write_text(model_card(result), encoding="utf-8")
     record = transparency_record(result)

@@ -7,7 +7,7 @@ from mlflow.exceptions import MlflowException
 from workbench.tracking import registry
 from workbench.tracking.quiet import quiet
 from workbench.tracking.registry import champion_lock
-from workbench.tracking.runs import record_decision, training_runs
+from workbench.tracking.runs import record_decision, record_exploratory, training_runs
 from workbench.tracking.store import git_state, tracking_uri
 
 
@@ -33,6 +33,7 @@ __all__ = [
     "check_contract",
     "git_state",
     "record_decision",
+    "record_exploratory",
     "tracking_uri",
     "training_runs",
 ]

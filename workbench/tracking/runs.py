@@ -40,12 +40,41 @@ MODEL_CODE = [str(PROJECT_ROOT / d) for d in ("workbench", "features", "models")
 SUMMARY_METRICS = ("mae", "rmse", "wape", "mase", "bias", "coverage", "winkler")
 
 
+EXPERIMENT_KIND = "mlflow.experimentKind"
+"""MLflow 3's experiment type: "custom_model_development" opens the classic machine-learning view
+(runs, metrics, models) instead of the GenAI one (traces, evaluations). The UI reads this tag (its
+experiment-kind selector writes it) and otherwise guesses the kind from what the experiment holds."""
+CLASSIC_ML = "custom_model_development"
+COLUMN_METRICS = ("mase", "wape", "bias", "coverage")
+
+
 def experiment_id(client: MlflowClient, name: str) -> str:
     found = client.get_experiment_by_name(name)
     if found is not None:
+        if found.tags.get(EXPERIMENT_KIND) != CLASSIC_ML:
+            client.set_experiment_tag(found.experiment_id, EXPERIMENT_KIND, CLASSIC_ML)
         return found.experiment_id
     root = artifact_root(tracking_uri())
-    return client.create_experiment(name, artifact_location=f"{root}/{name}" if root else None)
+    return client.create_experiment(
+        name, artifact_location=f"{root}/{name}" if root else None, tags={EXPERIMENT_KIND: CLASSIC_ML}
+    )
+
+
+def run_name(experiment: str, winner: str, verdict: str, commit: str, *, version: str = "", quick: bool = False) -> str:
+    """What the runs list shows for a training run: experiment, winner, verdict and short commit."""
+    parts = [experiment, winner, "exploratory" if quick else verdict, *([f"v{version}"] if version else []), commit[:7]]
+    return " · ".join(parts)
+
+
+def column_metrics(record: TrainingRecord, decision: Decision) -> dict[str, float]:
+    """The winner's key metrics and the verdict under short names, so the runs list can show them as columns."""
+    summary = summary_metrics(record, record.selection.winner)
+    out = {k: summary[k] for k in COLUMN_METRICS if k in summary}
+    out["gate_passed"] = 1.0 if decision.passed else 0.0
+    champion = decision.champion
+    if champion is not None and champion.value is not None and champion.value > 0:
+        out[f"{decision.evidence.metric}_vs_champion"] = decision.evidence.value / champion.value - 1
+    return out
 
 
 def _dataset(record: TrainingRecord):
@@ -256,10 +285,10 @@ def _open_runs(client: MlflowClient, exp_id: str, record: TrainingRecord, *, com
         "winner": selection.winner,
         "selection.rule": selection.rule,
         "selection.beats_baselines": str(selection.beats_baselines).lower(),
-        "mlflow.runName": record.experiment.name,
+        "mlflow.runName": run_name(record.experiment.name, selection.winner, "pending", commit),
         "mlflow.note.content": run_description(record, commit=commit, dirty=dirty),
     } | {f"contract.{k}": v for k, v in contract.items()}
-    parent = client.create_run(exp_id, tags=tags, run_name=record.experiment.name)
+    parent = client.create_run(exp_id, tags=tags, run_name=tags["mlflow.runName"])
     child_ids = {}
     for spec in record.experiment.models:
         child = client.create_run(
@@ -345,6 +374,31 @@ def _end(client: MlflowClient, logged: LoggedRuns, status: int) -> None:
         client.set_terminated(run_id, RunStatus.to_string(status))
 
 
+def record_exploratory(record: TrainingRecord, logged: LoggedRuns, *, commit: str) -> None:
+    """Mark a `--quick` run as exploratory: it is never registered, and its name and tags say so."""
+    client = registry_client()
+    name = run_name(record.experiment.name, record.selection.winner, "", commit, quick=True)
+    tags = {
+        "workbench.exploratory": "true",
+        "verdict": "exploratory",
+        "mlflow.runName": name,
+        "mlflow.note.content": (
+            f"Exploratory run (`workbench train --quick`): {len(record.backtest.folds)} backtest origins, "
+            "explanations for the winner only. Never registered; run `make train` for a run the gate can promote."
+        ),
+    }
+    summary = summary_metrics(record, record.selection.winner)
+    with quiet():
+        _batch(
+            client,
+            logged.parent_run_id,
+            tags=tags,
+            metrics=[(k, summary[k]) for k in COLUMN_METRICS if k in summary],
+            now=int(time.time() * 1000),
+        )
+        client.update_run(logged.parent_run_id, name=name)
+
+
 def record_decision(
     record: TrainingRecord,
     logged: LoggedRuns,
@@ -358,8 +412,11 @@ def record_decision(
     """Write the gate's decision into the parent run: report, summary, tags and the run description."""
     client = registry_client()
     winner = record.selection.winner
+    name = run_name(record.experiment.name, winner, decision.verdict, commit, version=version)
     tags = {
         "gate.verdict": decision.verdict,
+        "verdict": decision.verdict,
+        "mlflow.runName": name,
         "registered_model": record.experiment.name,
         "registered_version": version,
         "alias": "champion" if decision.passed else "challenger",
@@ -378,8 +435,15 @@ def record_decision(
                 "audit/audit_report.md": audit_report,
             },
         )
-        _batch(client, logged.parent_run_id, tags=tags)
+        _batch(
+            client,
+            logged.parent_run_id,
+            tags=tags,
+            metrics=list(column_metrics(record, decision).items()),
+            now=int(time.time() * 1000),
+        )
+        client.update_run(logged.parent_run_id, name=name)
         client.set_tag(logged.child_run_ids[winner], "gate.verdict", decision.verdict)
 
 
-__all__ = ["REPORT", "record_decision", "summary_metrics", "training_runs"]
+__all__ = ["REPORT", "record_decision", "record_exploratory", "run_name", "summary_metrics", "training_runs"]

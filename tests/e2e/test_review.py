@@ -1,0 +1,80 @@
+"""The reviewer's MLflow and the data scientist's quick loop, end to end on a small experiment:
+classic ML experiment kind, run names and metric columns, `workbench compare` against the
+champion (printed and logged), `train --quick` that never registers, and refusals that name the
+next command with the version number."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from mlflow.tracking import MlflowClient
+
+from tests.e2e.test_forecast_report import CONFIG
+
+NAME = "review_test"
+
+
+def _write(workdir: Path, **gate) -> Path:
+    path = workdir / f"{NAME}.yaml"
+    config = {**CONFIG, "name": NAME, "gate": {**CONFIG["gate"], **gate}}
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def _parents(client: MlflowClient) -> list:
+    experiment = client.get_experiment_by_name(NAME)
+    runs = client.search_runs([experiment.experiment_id], filter_string="tags.winner != ''")
+    return [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+
+
+@pytest.mark.slow
+def test_quick_runs_are_exploratory_and_never_registered(cli, workdir, store) -> None:
+    experiment = _write(workdir)
+    done = cli("train", experiment, "--quick")
+    assert done.exit_code == 0, done.output
+    assert "Exploratory run" in done.output and "nothing was registered" in done.output
+    client = MlflowClient(store)
+    assert client.search_model_versions(f"name='{NAME}'") == []
+    (parent,) = _parents(client)
+    assert parent.data.tags["workbench.exploratory"] == "true"
+    assert parent.info.run_name.startswith(f"{NAME} · ") and " · exploratory · " in parent.info.run_name
+    assert client.get_experiment_by_name(NAME).tags["mlflow.experimentKind"] == "custom_model_development"
+    children = client.search_runs(
+        [parent.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'"
+    )
+    explained = {c.data.tags["candidate"]: c.data.tags["explain.method"] for c in children}
+    winner = parent.data.tags["winner"]
+    assert explained[winner] != "not explained (quick run)"
+    assert {c for c, m in explained.items() if m == "not explained (quick run)"} == set(explained) - {winner}
+
+
+@pytest.mark.slow
+def test_a_refused_version_is_compared_with_the_champion(cli, workdir, store) -> None:
+    first = cli("train", _write(workdir))
+    assert first.exit_code == 0 and "is now the champion" in first.output, first.output
+    second = cli("train", _write(workdir, baseline_margin=0.9))  # no model beats the baselines by 90%
+    assert second.exit_code == 0 and "Not promoted: version 2" in second.output, second.output
+    assert f"make compare-champion EXP={workdir / NAME}.yaml VERSION=2" in second.output.replace("\n", "")
+    client = MlflowClient(store)
+    names = {r.info.run_name: r for r in _parents(client)}
+    refused = next(r for n, r in names.items() if " · fail · v2 · " in n)
+    assert any(" · pass · v1 · " in n for n in names)
+    assert refused.data.metrics["gate_passed"] == 0.0 and refused.data.tags["verdict"] == "fail"
+    assert {"mase", "wape", "bias", "coverage", "mase_vs_champion"} <= set(refused.data.metrics)
+
+    compared = cli("compare", workdir / f"{NAME}.yaml")
+    assert compared.exit_code == 0, compared.output
+    for text in ("version 2 against the champion (version 1)", "not promoted", "baseline", "MASE", "Drivers"):
+        assert text in compared.output, text
+    artifacts = {a.path for a in client.list_artifacts(refused.info.run_id, "review")}
+    assert artifacts == {"review/compare_champion.md"}
+    logged = client.download_artifacts(refused.info.run_id, "review/compare_champion.md", str(workdir))
+    assert "## Key metrics (backtest)" in Path(logged).read_text()
+
+    promoted = cli("promote", workdir / f"{NAME}.yaml", "--version", "2")
+    assert promoted.exit_code == 3, promoted.output
+    flat = " ".join(promoted.output.split())
+    assert f"make compare-champion EXP={workdir / NAME}.yaml VERSION=2" in flat
+    assert f"make promote EXP={workdir / NAME}.yaml VERSION=2" in flat
