@@ -255,8 +255,24 @@ def is_permission_denied(error: BaseException) -> bool:
     )
 
 
+def is_unauthenticated(error: BaseException) -> bool:
+    from mlflow.exceptions import MlflowException
+
+    return isinstance(error, MlflowException) and (
+        error.error_code == "UNAUTHENTICATED"
+        or getattr(error, "get_http_status_code", lambda: 0)() == 401
+        or "401 != 200" in str(error)
+    )
+
+
 def permission_message(error: BaseException, *, action: str, uri: str | None = None) -> str | None:
     """A 403 from the server as a sentence that names the role the action needs; None for any other error."""
+    if is_unauthenticated(error):
+        return (
+            f"the server at {uri or tracking_uri()} did not accept the credentials for "
+            f"'{os.environ.get('MLFLOW_TRACKING_USERNAME') or '(no user set)'}': set MLFLOW_TRACKING_USERNAME and "
+            "MLFLOW_TRACKING_PASSWORD to your own account (`workbench whoami` checks them)"
+        )
     if not is_permission_denied(error):
         return None
     role = NEEDED_ROLE.get(action, "approver")
