@@ -75,7 +75,7 @@ def test_planted_drivers_outrank_a_placebo_in_lightgbm_importance(england: Panel
         .make(features=table.features, seed=1)
         .fit(train, train["actual"].to_numpy(float))
     )
-    gain = pd.Series(fitted.model.booster_.feature_importance("gain"), index=table.feature_names)
+    gain = pd.Series(fitted.regressor_.booster_.feature_importance("gain"), index=table.feature_names)
     by_concept = (gain / gain.sum()).groupby(table.concept_of()).sum().sort_values(ascending=False)
     placebo = by_concept["placebo index"]
     for planted in ("seasonality", "recent demand", "possession claims rate", "claimant rate", "deprivation"):

@@ -15,7 +15,7 @@ from workbench.interrupt import failpoint
 from workbench.tracking.ledger import log_entries
 from workbench.tracking.quiet import quiet
 from workbench.tracking.registry import client as registry_client
-from workbench.tracking.runs import experiment_id
+from workbench.tracking.runs import experiment_id, log_dataset
 from workbench.tracking.store import git_state
 
 
@@ -47,7 +47,7 @@ def log_forecast(result: ForecastResult, folder: Path, *, entries: pd.DataFrame 
         ) as run,
     ):
         frame = result.panel.frame.assign(period=result.panel.frame[PERIOD].astype(str))
-        mlflow.log_input(
+        log_dataset(
             from_pandas(frame, source=result.panel.source, name=f"panel:{champion.name}", digest=result.panel.digest()),
             context="forecast",
         )

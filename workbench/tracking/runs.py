@@ -19,6 +19,7 @@ import mlflow
 import pandas as pd
 from mlflow.data.pandas_dataset import from_pandas
 from mlflow.entities import Metric, Param, RunStatus, RunTag
+from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
@@ -348,7 +349,7 @@ def _fill_runs(client: MlflowClient, record: TrainingRecord, logged: LoggedRuns)
         now=now,
     )
     with mlflow.start_run(run_id=parent_id):
-        mlflow.log_input(dataset, context="training")
+        log_dataset(dataset, context="training")
     _upload(client, parent_id, _parent_files(record))
     for spec in record.experiment.models:
         name = spec.candidate
@@ -365,8 +366,23 @@ def _fill_runs(client: MlflowClient, record: TrainingRecord, logged: LoggedRuns)
         _upload(client, run_id, _child_files(record, name))
     winner_run = logged.child_run_ids[selection.winner]
     with mlflow.start_run(run_id=parent_id), mlflow.start_run(run_id=winner_run, nested=True):
-        mlflow.log_input(dataset, context="training")
+        log_dataset(dataset, context="training")
         logged.model_uris[selection.winner] = _log_model(record, selection.winner)
+
+
+def log_dataset(dataset, *, context: str, attempts: int = 5) -> None:
+    """`mlflow.log_input` into the active run. Concurrent runs of one experiment can race to insert
+    the same dataset row (a UNIQUE constraint on SQLite); the loser tries again and finds it."""
+    for attempt in range(attempts):
+        try:
+            mlflow.log_input(dataset, context=context)
+            return
+        except MlflowException as error:
+            if (
+                "UNIQUE constraint" not in str(error) and "IntegrityError" not in str(error)
+            ) or attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 def _end(client: MlflowClient, logged: LoggedRuns, status: int) -> None:
