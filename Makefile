@@ -6,6 +6,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 EXP    ?= experiments/owed_duty_next_quarter.yaml
+SIZES  ?= default,annual,large
 LOCK_INPUTS := requirements.lock pyproject.toml
 # The stamp's name carries a hash of the lock and of pyproject.toml up to its [tool.*] tables, so a
 # changed dependency means a missing stamp while a linter setting changes nothing.
@@ -64,7 +65,7 @@ ui: $(STAMP) ## Open the MLflow UI on http://127.0.0.1:5000 against the project'
 
 bench: $(STAMP) ## Time every stage and peak memory: default, a real 2,197-county panel, 33,755 areas; under load too (SIZES=...)
 	@test -f data/real/countymurders.csv || $(BIN)/workbench real-data
-	$(BIN)/workbench bench --sizes $(or $(SIZES),default,annual,large)
+	$(BIN)/workbench bench --sizes $(SIZES)
 
 train-quick: $(STAMP) ## Exploratory train: 2 origins, winner explained only; never registered (EXP=...)
 	$(BIN)/workbench train $(EXP) --quick

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -155,14 +154,14 @@ def train(
     ),
 ) -> None:
     """Run an experiment end to end."""
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before any OpenMP runtime starts in this process
+    from workbench.engine import single_threaded_environment
+
+    single_threaded_environment()  # before any OpenMP or BLAS runtime starts in this process
     with _guard():
-        from workbench.engine import Engine, EngineSettings
+        from workbench.engine import EngineSettings
+        from workbench.train import run
 
         settings = EngineSettings(executor=executor, jobs=jobs, scheduler=scheduler)  # type: ignore[arg-type]
-        # workers start importing the model libraries while this process imports the rest
-        Engine(EngineSettings.resolve(jobs=jobs, executor=executor, scheduler=scheduler)).warm_up()
-        from workbench.train import run
 
         run(experiment, console=_console(), settings=settings, quick=quick)
 

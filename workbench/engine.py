@@ -9,8 +9,8 @@ order of the tasks whatever order they finish in:
 - `dask`: the workers of an existing dask.distributed cluster (`--executor dask --scheduler tcp://...`).
 
 Inside every task BLAS and OpenMP are held to one thread with threadpoolctl, and worker processes
-start with `OMP_WAIT_POLICY=PASSIVE`, so idle OpenMP threads sleep instead of spinning on a shared
-machine. Parallelism lives here and nowhere else: no model sets its own thread count.
+start with one thread per library in their environment, so no OpenMP thread spins beside another
+process on a shared machine. Parallelism lives here and nowhere else: no model sets its own thread count.
 """
 
 from __future__ import annotations
@@ -27,17 +27,25 @@ from workbench.errors import ConfigError
 
 ExecutorName = Literal["serial", "loky", "dask"]
 JOBS_VARIABLE = "WORKBENCH_JOBS"
+# Below this many feature-table rows, and unless a number of workers is asked for, tasks run in this
+# process: on the default experiment (8,000 rows) a pool of 2 workers took 13.8 s for the backtest
+# against 5.4 s in one process (`make bench`), because starting workers and moving the rows to them
+# cost more than the fits.
+SMALL_WORKLOAD_ROWS = 50_000
 EXECUTOR_VARIABLE = "WORKBENCH_EXECUTOR"
 SCHEDULER_VARIABLE = "WORKBENCH_SCHEDULER"
-# Environment for worker processes: one thread per library, and OpenMP threads that sleep when idle.
+# The command's own process: one thread per library, the OpenMP wait policy at its default (with
+# OMP_WAIT_POLICY=PASSIVE the default backtest took 38.6 s in one process against 7.3 s without it,
+# 17 s of it in the kernel).
 SINGLE_THREADED = {
     "OMP_NUM_THREADS": "1",
     "OPENBLAS_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
     "NUMBA_NUM_THREADS": "1",
-    "OMP_WAIT_POLICY": "PASSIVE",
-    "KMP_BLOCKTIME": "0",
 }
+# Worker processes: the same, with passive OpenMP waits (without it a pool of two took 57 s for the
+# default backtest against 13.8 s with it; see the note in README "The engine").
+WORKER_ENV = {**SINGLE_THREADED, "OMP_WAIT_POLICY": "PASSIVE"}
 
 
 def _cgroup_quota(root: Path = Path("/sys/fs/cgroup")) -> float | None:
@@ -106,6 +114,12 @@ class EngineSettings:
             chosen = "serial"
         return cls(executor=chosen, jobs=jobs, scheduler=address)  # type: ignore[arg-type]
 
+    def for_workload(self, rows: int) -> EngineSettings:
+        """In this process when the work is small and nobody asked for workers; as set otherwise."""
+        if self.executor == "loky" and self.jobs is None and rows < SMALL_WORKLOAD_ROWS:
+            return EngineSettings(executor="serial", jobs=None, scheduler=None)
+        return self
+
     @property
     def workers(self) -> int:
         return 1 if self.executor == "serial" else (self.jobs or available_cpus())
@@ -116,6 +130,13 @@ class EngineSettings:
         if self.executor == "serial":
             return "1 process"
         return f"{self.workers} worker processes"
+
+
+def single_threaded_environment() -> None:
+    """For the command's own process, before any numeric library starts: one thread per library
+    (settings already in the environment are kept)."""
+    for key, value in SINGLE_THREADED.items():
+        os.environ.setdefault(key, value)
 
 
 @contextmanager
@@ -174,7 +195,7 @@ class Engine:
         single-threaded environment and stay up for a short while between stages."""
         from joblib.externals.loky import get_reusable_executor
 
-        return get_reusable_executor(max_workers=workers, timeout=60, env=dict(SINGLE_THREADED))
+        return get_reusable_executor(max_workers=workers, timeout=60, env=dict(WORKER_ENV))
 
     def warm_up(self) -> None:
         """Start the worker processes and their imports now, while this process does other work."""

@@ -147,6 +147,7 @@ def train(
             horizons=experiment.horizons,
             reference_windows=experiment.reference_windows(),
         )
+    engine = Engine(engine.settings.for_workload(len(table.frame)))
     b = experiment.backtest
     folds = rolling_origins(
         first_period=panel.frame[PERIOD].min(),
