@@ -31,7 +31,7 @@ from pathlib import Path
 import pandas as pd
 
 from workbench.data.contract import PERIOD
-from workbench.engine import available_cpus
+from workbench.engine import SINGLE_THREADED, available_cpus
 
 EXPERIMENTS = {
     "default": Path("experiments/owed_duty_next_quarter.yaml"),
@@ -123,7 +123,12 @@ def _measure(size: str, folder: Path, *, env: dict[str, str] | None = None) -> d
     out = folder / f"{size}-{time.monotonic_ns()}.json"
     store = folder / f"store-{out.stem}"
     store.mkdir()
-    environment = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{store / 'mlruns.db'}", **(env or {})}
+    environment = {
+        **os.environ,
+        **SINGLE_THREADED,  # as `workbench train` sets for its own process before anything starts
+        "MLFLOW_TRACKING_URI": f"sqlite:///{store / 'mlruns.db'}",
+        **(env or {}),
+    }
     done = subprocess.run(
         [sys.executable, "-m", "workbench.bench", size, str(out)], env=environment, capture_output=True, text=True
     )
