@@ -145,6 +145,9 @@ def _record(c: MlflowClient, name: str, version: str, decision: Decision, *, pro
         )
         if not swap.swapped:
             raise ChampionMoved(swap.current)
+        with suppress(MlflowException):
+            if str(c.get_model_version_by_alias(name, CHALLENGER).version) == str(version):
+                c.delete_registered_model_alias(name, CHALLENGER)
     elif decision.passed:
         c.set_registered_model_alias(name, CHAMPION, version)
         try:
@@ -330,7 +333,9 @@ def promote(c: MlflowClient, *, name: str, version: str, contract: dict[str, str
     else:
         raise WorkbenchError(f"the champion of '{name}' kept moving while version {version} was judged; try again")
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    with quiet():
+    # the decision is on the version's tags; the run artifact is a copy an approver may not be allowed
+    # to write on a team server (approvers read runs), so a refusal there is not an error
+    with quiet(), suppress(*_refusals()):
         c.log_text(
             _version(c, name, version).tags["gate.report_run_id"],
             decision.to_json(),
@@ -341,6 +346,12 @@ def promote(c: MlflowClient, *, name: str, version: str, contract: dict[str, str
             f"version {version} of '{name}' was not promoted:\n" + "\n".join(f"- {r}" for r in decision.reasons)
         )
     return decision
+
+
+def _refusals() -> tuple[type[BaseException], ...]:
+    from requests.exceptions import HTTPError
+
+    return (HTTPError, MlflowException) if is_server() else ()
 
 
 def approve(c: MlflowClient, *, name: str, version: str, by: str, note: str) -> Approval:

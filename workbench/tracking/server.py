@@ -250,8 +250,12 @@ NEEDED_ROLE = {
 def is_permission_denied(error: BaseException) -> bool:
     from mlflow.exceptions import MlflowException
 
+    if getattr(getattr(error, "response", None), "status_code", None) == 403:  # an artifact request
+        return True
     return isinstance(error, MlflowException) and (
-        error.error_code == "PERMISSION_DENIED" or getattr(error, "get_http_status_code", lambda: 0)() == 403
+        error.error_code == "PERMISSION_DENIED"
+        or getattr(error, "get_http_status_code", lambda: 0)() == 403
+        or "403 != 200" in str(error)
     )
 
 
