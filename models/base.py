@@ -16,6 +16,7 @@ the explainer may use is public and documented on each forecaster:
 
 from __future__ import annotations
 
+import os
 from typing import ClassVar, Literal, Protocol
 
 import numpy as np
@@ -28,6 +29,13 @@ from features.base import FeatureInfo
 
 Kind = Literal["baseline", "glm", "tree", "classical"]
 Explainer = Literal["baseline", "linear", "tree", "model_agnostic"]
+
+
+def openmp_threads() -> int | None:
+    """The threads a fit may use, as the engine set them for this process (OMP_NUM_THREADS, one
+    inside every task); None leaves the library to choose when nothing was set."""
+    value = os.environ.get("OMP_NUM_THREADS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else None
 
 
 class Forecaster(Protocol):

@@ -12,7 +12,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from features.base import FeatureInfo
-from models.base import ModelSpec, check_rows, checked_target
+from models.base import ModelSpec, check_rows, checked_target, openmp_threads
 from models.transforms import Difference, Identity, Link, Log1p, Margin, Ratio, TargetTransform
 
 Objective = Literal["poisson", "tweedie", "l2"]
@@ -72,6 +72,9 @@ class LightGBMForecaster(RegressorMixin, BaseEstimator):
             verbose=-1,
             deterministic=True,
             force_row_wise=True,
+            # LightGBM 4 takes every physical core unless told otherwise, whatever OpenMP's settings;
+            # the engine decides how many threads a fit may use (see `openmp_threads`).
+            n_jobs=openmp_threads(),
         )
         if self.objective == "tweedie":
             params["tweedie_variance_power"] = self.tweedie_variance_power
