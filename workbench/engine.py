@@ -197,55 +197,34 @@ class Engine:
 
         return get_reusable_executor(max_workers=workers, timeout=60, env=dict(WORKER_ENV))
 
-    def warm_up(self) -> None:
-        """Start the worker processes and their imports now, while this process does other work."""
-        if self.settings.executor == "loky" and self.settings.workers > 1:
-            executor = self._executor(self.settings.workers)
-            for _ in range(self.settings.workers):
-                executor.submit(_import_stack)
-
     def _loky(self, function, tasks, on_done) -> list[Any]:
         from concurrent.futures import as_completed
 
         executor = self._executor(self.settings.workers)
-        futures = {executor.submit(_indexed, function, i, task): i for i, task in enumerate(tasks)}
-        results: list[Any] = [None] * len(tasks)
-        try:
-            for future in as_completed(futures):
-                i, result = future.result()
-                results[i] = result
-                if on_done:
-                    on_done(i)
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
-        return results
+        futures = [executor.submit(_indexed, function, i, task) for i, task in enumerate(tasks)]
+        return _collect(as_completed(futures), len(tasks), on_done, cancel=lambda: [f.cancel() for f in futures])
 
     def _dask(self, function, tasks, on_done) -> list[Any]:
         from distributed import Client, as_completed
 
         with Client(self.settings.scheduler) as client:
             futures = [client.submit(_indexed, function, i, task, pure=False) for i, task in enumerate(tasks)]
-            results: list[Any] = [None] * len(tasks)
-            try:
-                for future in as_completed(futures):
-                    i, result = future.result()
-                    results[i] = result
-                    if on_done:
-                        on_done(i)
-            except BaseException:
-                client.cancel(futures)
-                raise
-        return results
+            return _collect(as_completed(futures), len(tasks), on_done, cancel=lambda: client.cancel(futures))
 
 
-def _import_stack() -> None:
-    """What every fit needs, imported once per worker."""
-    import lightgbm  # noqa: F401
-    import pandas  # noqa: F401
-    import shap  # noqa: F401
-    import sklearn.linear_model  # noqa: F401
+def _collect(finished, count: int, on_done, *, cancel: Callable[[], object]) -> list[Any]:
+    """Results in task order from futures as they finish; every pending task is cancelled on the way out."""
+    results: list[Any] = [None] * count
+    try:
+        for future in finished:
+            i, result = future.result()
+            results[i] = result
+            if on_done:
+                on_done(i)
+    except BaseException:
+        cancel()
+        raise
+    return results
 
 
 def _indexed(function, i: int, task) -> tuple[int, Any]:
