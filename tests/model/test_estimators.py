@@ -223,11 +223,14 @@ def test_predicting_on_rows_with_other_features_is_refused() -> None:
         renamed.predict(frame)
 
 
-def test_the_lightgbm_forecaster_is_lightgbm_on_the_transformed_target() -> None:
+def test_the_lightgbm_forecaster_is_lightgbm_on_the_transformed_target(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """The forecaster adds only the transform: its forecasts equal a plain LGBMRegressor fitted on
     the ratio to the recent level, mapped back."""
     import lightgbm as lgb
 
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
     frame, y = rows()
     spec = LightGBM(n_estimators=30, transform="ratio")
     fitted = spec.make(features=FEATURES, seed=5).fit(frame, y)
@@ -237,4 +240,7 @@ def test_the_lightgbm_forecaster_is_lightgbm_on_the_transformed_target() -> None
     )
     expected = np.clip(plain.predict(frame[["lag1", "claims", "region"]]) * (1 + level) - 1, 0, None)
     np.testing.assert_array_equal(fitted.predict(frame), expected)
-    assert fitted.regressor_.get_params()["n_jobs"] is None  # threads are the engine's to limit
+    # threads are the engine's to set: LightGBM takes them from the process, not every core
+    assert fitted.regressor_.get_params()["n_jobs"] == 1
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert spec.make(features=FEATURES, seed=5).fit(frame, y).regressor_.get_params()["n_jobs"] is None
