@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -154,6 +156,21 @@ def run_task(function: Callable[..., Any], task: Any) -> Any:
         return function(task)
 
 
+def _counted_task(function: Callable[..., Any], task: Any) -> tuple[Any, list[str]]:
+    """`run_task`, with every warning the task raised caught and returned as a line, so that the
+    engine can count them instead of each worker printing its first one."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = run_task(function, task)
+    return result, [warning_line(w) for w in caught]
+
+
+def warning_line(caught: warnings.WarningMessage) -> str:
+    """One line per kind of warning: its category, the first line of its message and where it was raised."""
+    message = str(caught.message).strip().splitlines()[0] if str(caught.message).strip() else ""
+    return f"{caught.category.__name__}: {message[:160]} ({Path(caught.filename).name}:{caught.lineno})"
+
+
 def _in_process() -> EngineSettings:
     return EngineSettings(executor="serial")
 
@@ -163,6 +180,7 @@ class Engine:
     """Runs tasks as its settings say; `Engine()` runs them in this process, one after another."""
 
     settings: EngineSettings = field(default_factory=_in_process)
+    warnings: Counter[str] = field(default_factory=Counter)  # warning line -> how many tasks' raised it
 
     def map(
         self,
@@ -176,16 +194,24 @@ class Engine:
             return []
         executor = self.settings.executor
         if executor == "serial" or (executor == "loky" and min(self.settings.workers, len(tasks)) == 1):
-            return self._serial(function, tasks, on_done)
-        if executor == "dask":
-            return self._dask(function, tasks, on_done)
-        return self._loky(function, tasks, on_done)
+            counted = self._serial(function, tasks, on_done)
+        elif executor == "dask":
+            counted = self._dask(function, tasks, on_done)
+        else:
+            counted = self._loky(function, tasks, on_done)
+        for _, lines in counted:
+            self.warnings.update(lines)
+        return [result for result, _ in counted]
+
+    def warning_summary(self) -> list[str]:
+        """Each kind of warning the tasks raised, once, with how many times: `56 x ConvergenceWarning: ...`."""
+        return [f"{count} x {line}" for line, count in sorted(self.warnings.items(), key=lambda item: -item[1])]
 
     @staticmethod
-    def _serial(function, tasks, on_done) -> list[Any]:
+    def _serial(function, tasks, on_done) -> list[tuple[Any, list[str]]]:
         results = []
         for i, task in enumerate(tasks):
-            results.append(run_task(function, task))
+            results.append(_counted_task(function, task))
             if on_done:
                 on_done(i)
         return results
@@ -227,8 +253,8 @@ def _collect(finished, count: int, on_done, *, cancel: Callable[[], object]) -> 
     return results
 
 
-def _indexed(function, i: int, task) -> tuple[int, Any]:
-    return i, run_task(function, task)
+def _indexed(function, i: int, task) -> tuple[int, tuple[Any, list[str]]]:
+    return i, _counted_task(function, task)
 
 
 def shutdown() -> None:

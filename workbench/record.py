@@ -29,6 +29,7 @@ class TrainingRecord:
     timings: dict[str, float] = field(default_factory=dict)
     figures: dict[str, bytes] = field(default_factory=dict, repr=False)  # run-level figures as PNG bytes
     engine: str = ""  # how the tasks ran, e.g. "2 worker processes"
+    warnings: tuple[str, ...] = ()  # each kind of warning the tasks raised, once, with its count
 
     @property
     def winner(self) -> FinalFit:

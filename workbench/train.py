@@ -248,6 +248,7 @@ def train(
         timings,
         figures,
         engine.settings.describe(),
+        tuple(engine.warning_summary()),
     )
 
 
@@ -311,11 +312,21 @@ def render_quick(record: TrainingRecord, logged: LoggedRuns, *, console: Console
     if winner is not None and "sentence" in winner.drivers:
         console.print(f"For example: {escape(winner.drivers['sentence'].iloc[0])}")
     console.print(f"Time (s, {record.engine}): " + ", ".join(f"{k} {v:.1f}" for k, v in record.timings.items()))
+    render_warnings(record, console=console)
     console.print(
         f"[bold yellow]Exploratory run[/] (--quick): parent run {logged.parent_run_id} in {logged.tracking_uri}, "
         f"tagged workbench.exploratory=true; nothing was registered. For a run the gate can promote: "
         f"`make train EXP={path}`."
     )
+
+
+def render_warnings(record: TrainingRecord, *, console: Console) -> None:
+    """Warnings raised inside fits and explanations, each kind once with its count (also logged as
+    `warnings.txt` on the parent run), instead of one line per fit or none from the workers."""
+    if record.warnings:
+        console.print(f"[yellow]Warnings from the fits and explanations ({len(record.warnings)} kinds):[/]")
+        for line in record.warnings:
+            console.print(f"  {escape(line)}", soft_wrap=True)
 
 
 def _next_steps(record: TrainingRecord, decision: Decision, version: str) -> list[str]:
@@ -367,6 +378,7 @@ def render(record: TrainingRecord, logged: LoggedRuns, decision: Decision, versi
         console.print(f"[bold red]Explanations failed the additivity check for: {', '.join(failed)}[/]")
     console.print(f"Rule: {record.selection.rule}.")
     console.print(f"Time (s, {record.engine}): " + ", ".join(f"{k} {v:.1f}" for k, v in record.timings.items()))
+    render_warnings(record, console=console)
     console.print(
         f"Logged to {logged.tracking_uri}: parent run {logged.parent_run_id} with "
         f"{len(logged.child_run_ids)} candidate runs. `make ui` opens it."

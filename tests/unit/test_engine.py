@@ -79,3 +79,26 @@ def test_progress_is_reported_once_per_task() -> None:
     seen: list[int] = []
     Engine(EngineSettings(executor="loky", jobs=2)).map(_slow_square, list(range(4)), on_done=seen.append)
     assert sorted(seen) == [0, 1, 2, 3]
+
+
+def _warns(x: int) -> int:
+    import warnings
+
+    warnings.warn(f"did not converge after {x % 2} tries", RuntimeWarning, stacklevel=1)
+    if x == 0:
+        warnings.warn("a different kind", UserWarning, stacklevel=1)
+    return x
+
+
+@pytest.mark.parametrize("settings", [EngineSettings(executor="serial"), EngineSettings(executor="loky", jobs=2)])
+def test_warnings_from_tasks_are_counted_once_per_kind_not_shown_per_fit(settings, recwarn) -> None:
+    """Python shows a repeated warning once per process, so workers undercount it; the engine
+    counts every task's warnings and summarises each kind once."""
+    eng = Engine(settings)
+    assert eng.map(_warns, list(range(6))) == list(range(6))
+    summary = eng.warning_summary()
+    assert len(summary) == 3
+    assert summary[0].startswith("3 x RuntimeWarning: did not converge after")
+    assert summary[1].startswith("3 x RuntimeWarning: did not converge after")
+    assert summary[2].startswith("1 x UserWarning: a different kind (test_engine.py:")
+    assert not [w for w in recwarn if "converge" in str(w.message)]  # none escaped to this process

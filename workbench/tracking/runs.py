@@ -208,6 +208,7 @@ def _parent_files(record: TrainingRecord) -> dict[str, pd.DataFrame | str | byte
     selection, audits = record.selection, record.audits
     files: dict[str, pd.DataFrame | str | bytes] = {
         "experiment.yaml": record.experiment.raw_text,
+        "warnings.txt": "\n".join(record.warnings) or "No warnings from the fits and explanations.",
         "backtest/comparison.csv": comparison_table(record).reset_index(names="candidate"),
         "backtest/metrics_by_horizon.csv": record.backtest.horizon_metrics,
         "backtest/metrics_by_fold.csv": record.backtest.fold_metrics,
@@ -332,6 +333,7 @@ def _fill_runs(client: MlflowClient, record: TrainingRecord, logged: LoggedRuns)
     metrics = {f"winner.{k}": v for k, v in summary_metrics(record, selection.winner).items()}
     metrics |= {f"best_baseline.{k}": v for k, v in summary_metrics(record, selection.best_baseline).items()}
     metrics |= {f"time.{k}_s": v for k, v in record.timings.items()}
+    metrics["warnings.kinds"] = len(record.warnings)
     metrics |= record.audits[selection.winner].headline_metrics()
     _batch(
         client,
