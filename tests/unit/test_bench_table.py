@@ -1,0 +1,22 @@
+"""`make bench`'s table: ratios are taken from the runs they name."""
+
+from __future__ import annotations
+
+from workbench.bench import markdown
+
+
+def _run(backtest: float, total: float, engine: str) -> dict:
+    return {"seconds": {"backtest": backtest, "total": total}, "peak_mb": 500.0, "engine": engine}
+
+
+def test_the_speed_up_compares_one_worker_with_the_pool_and_the_load_ratio_with_the_quiet_run() -> None:
+    results = {
+        "default": _run(8.0, 20.0, "1 process"),
+        "default, 2 busy processes": _run(12.0, 30.0, "1 process"),
+        "default, 1 worker": _run(9.0, 21.0, "1 process"),
+        "default, 2 workers": _run(5.0, 16.0, "2 worker processes"),
+    }
+    text = markdown(results, {})
+    assert "| backtest | 1.50 |" in text  # 12 / 8 beside two busy processes
+    assert "| total | 1.50 |" in text
+    assert "Backtest speed-up from 1 worker to 2 worker processes: 1.80x." in text  # 9 / 5
