@@ -58,9 +58,10 @@ def auth_client(uri: str):
 
     with warnings.catch_warnings():  # importing mlflow.server warns about Starlette internals it uses
         warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*starlette.*", category=UserWarning)  # Starlette's own kind
         from mlflow.server import get_app_client
 
-    return get_app_client("basic-auth", tracking_uri=uri)
+        return get_app_client("basic-auth", tracking_uri=uri)
 
 
 def ensure_roles(client) -> dict[str, int]:
