@@ -216,3 +216,38 @@ def test_a_total_that_would_reveal_one_suppressed_area_is_withheld_and_so_is_the
     areas.loc[4, "withheld"] = True
     why = withheld_totals(totals, areas, levels=("region",), total_label="All", threshold=10)
     assert list(why) == ["", "", SINGLE, SINGLE]
+
+
+def test_the_backtest_scores_every_method_at_every_level_and_bottom_up_keeps_the_models_areas() -> None:
+    from workbench.backtest import BacktestResult, Fold
+    from workbench.config import HierarchyConfig
+    from workbench.reconcile import backtest_levels
+
+    membership = _membership([0, 0, 1, 1, 2, 2], [0, 1])
+    panel = _panel(membership)
+    actual = panel.frame.set_index([AREA, PERIOD])["y"]
+    folds = tuple(Fold(i, pd.Period(p, "Q")) for i, p in enumerate(["2022Q4", "2023Q1", "2023Q2", "2023Q3"]))
+    rng = np.random.default_rng(3)
+    rows = [
+        (f.index, f.origin, a, h, actual[(a, f.origin + h)], actual[(a, f.origin + h)] * rng.uniform(0.7, 1.3))
+        for f in folds
+        for a in membership.index
+        for h in (1,)
+    ]
+    predictions = pd.DataFrame(rows, columns=["fold", ORIGIN, AREA, HORIZON, "actual", "forecast"]).assign(
+        candidate="m"
+    )
+    backtest = BacktestResult(predictions, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), {}, folds, 0.8)
+    config = HierarchyConfig(levels=["nation", "region"], methods=["bottom_up", "min_trace_wls_struct"])
+    result = backtest_levels(backtest, candidate="m", panel=panel, target="y", config=config, min_folds=2)
+    scores = result.scores.set_index(["method", "level"])
+    assert set(scores.index) == {
+        (m, lv) for m in ("base", *config.methods) for lv in (TOTAL, "nation", "region", "area")
+    }
+    error = predictions["forecast"] - predictions["actual"]
+    assert scores.loc[("bottom_up", "area"), "mae"] == pytest.approx(error.abs().mean())
+    by_fold = predictions.assign(error=error).groupby("fold")["error"].sum().abs()
+    assert scores.loc[("bottom_up", TOTAL), "mae"] == pytest.approx(by_fold.mean())
+    assert result.method in config.methods and set(result.bands) == {TOTAL, "nation", "region"}
+    assert 0 <= scores.loc[("bottom_up", TOTAL), "coverage"] <= 1  # folds 2 and 3 are calibrated on earlier ones
+    assert Reconciliation.from_json(result.to_json()).bands == result.bands
