@@ -37,7 +37,7 @@ def withheld_totals(
             finer = chain[i + 1]
             parts = areas[[level, finer]].astype(str).drop_duplicates(finer)
             parts = parts.assign(withheld=[hidden.get((finer, n), "") != "" for n in parts[finer]])
-        counts = parts.groupby(level)["withheld"].sum()
+        counts = parts["withheld"].astype(bool).groupby(parts[level]).sum()
         rows = totals[totals["level"] == level]
         for node, value in zip(rows["node"].astype(str), rows["forecast"], strict=True):
             hidden[(level, node)] = SINGLE if counts.get(node, 0) == 1 else SMALL if value < threshold else ""
