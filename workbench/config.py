@@ -166,6 +166,38 @@ class DisclosureConfig(_Strict):
     secondary: bool = True
 
 
+ReconcileMethod = Literal["bottom_up", "min_trace_wls_struct", "min_trace_ols"]
+
+
+def _default_reconcilers() -> list[ReconcileMethod]:
+    return ["bottom_up", "min_trace_wls_struct"]
+
+
+NEEDS_BOTTOM_UP = (
+    "methods: include bottom_up; it is the default that another method must beat in the backtest "
+    "(e.g. methods: [bottom_up, min_trace_wls_struct])"
+)
+
+
+class HierarchyConfig(_Strict):
+    """Totals that add up (workbench/reconcile.py): the panel's group columns that nest areas into
+    larger units, coarsest first (`[region]`: area -> region -> all areas), and the reconciliation
+    methods the backtest chooses from."""
+
+    levels: Annotated[list[str], Field(min_length=1)]
+    methods: list[ReconcileMethod] = Field(default_factory=lambda: _default_reconcilers())
+    total_label: str = "All areas"
+
+    @model_validator(mode="after")
+    def _usable(self) -> HierarchyConfig:
+        repeated = sorted({level for level in self.levels if self.levels.count(level) > 1})
+        if repeated:
+            raise ValueError(f"levels: '{repeated[0]}' is listed twice; list each group column once, coarsest first")
+        if "bottom_up" not in self.methods:
+            raise ValueError(NEEDS_BOTTOM_UP)
+        return self
+
+
 class ReportConfig(_Strict):
     """What `make forecast` publishes to policy teams."""
 
@@ -290,6 +322,7 @@ class Experiment(_Strict):
     audit: AuditConfig = Field(default_factory=AuditConfig)
     gate: GateConfig = Field(default_factory=GateConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+    hierarchy: HierarchyConfig | None = None  # none: totals are plain sums of the areas, without intervals
     engine: EngineConfig = Field(default_factory=EngineConfig)
     path: Path | None = None
     raw_text: str = Field(default="", repr=False)

@@ -29,6 +29,7 @@ from workbench.explain.wording import wording_for
 from workbench.featurize import build_feature_table, check_builders
 from workbench.fit import latest_rows
 from workbench.forecast_record import ForecastResult
+from workbench.reconcile import forecast_totals
 from workbench.record import contract_of
 from workbench.tracking.champion import ChampionModel, load_champion
 
@@ -86,6 +87,9 @@ def make_forecast(experiment: Experiment, champion: ChampionModel) -> ForecastRe
         lower=predicted["lower"].to_numpy(),
         upper=predicted["upper"].to_numpy(),
     )
+    forecast, totals = forecast_totals(
+        forecast, panel=panel, target=target, config=trained.hierarchy, chosen=champion.reconciliation
+    )
     if spec.explainer == "baseline":
         drivers = baseline_table(
             spec,
@@ -130,9 +134,11 @@ def make_forecast(experiment: Experiment, champion: ChampionModel) -> ForecastRe
             wording=wording,
             contrast=change,
         )
-    areas = drivers.copy()
+    areas = _with_reconciled(drivers, forecast)
     if REGION in static:
         areas[REGION] = areas[AREA].map(static[REGION])
+    for level in trained.hierarchy.levels if trained.hierarchy else ():
+        areas[level] = areas[AREA].map(static[level])
     actual = panel.frame.set_index([AREA, PERIOD])[target]
     last_year = pd.MultiIndex.from_arrays([areas[AREA], areas[TARGET_PERIOD] - panel.spec.frequency.periods_per_year])
     areas["last_year"] = actual.reindex(last_year).to_numpy()
@@ -143,7 +149,16 @@ def make_forecast(experiment: Experiment, champion: ChampionModel) -> ForecastRe
     areas["unusual_change"] = areas["change_vs_last_year"].abs() > experiment.report.rise_alert
     first = panel.frame[PERIOD].max() - experiment.report.history_periods + 1
     history = panel.frame.loc[panel.frame[PERIOD] >= first, [AREA, PERIOD, target]].rename(columns={target: "actual"})
-    return ForecastResult(experiment, champion, panel, areas, history, datetime.now(UTC).isoformat(timespec="seconds"))
+    made_at = datetime.now(UTC).isoformat(timespec="seconds")
+    return ForecastResult(experiment, champion, panel, areas, history, made_at, totals=totals)
+
+
+def _with_reconciled(drivers: pd.DataFrame, forecast: pd.DataFrame) -> pd.DataFrame:
+    """The drivers table with each area's published forecast and bounds: after reconciliation, whose
+    totals are the sums of exactly these forecasts."""
+    values = forecast.set_index([AREA, HORIZON])[["forecast", "lower", "upper"]]
+    key = pd.MultiIndex.from_frame(drivers[[AREA, HORIZON]])
+    return drivers.assign(**{c: values[c].reindex(key).to_numpy() for c in values})
 
 
 def _folder(name: str) -> Path:

@@ -25,3 +25,6 @@ class ForecastResult:
     history: pd.DataFrame  # area_code, period, actual: the recent history shown beside each forecast
     made_at: str
     monitoring: Monitoring | None = None  # what the forecast ledger says about past forecasts (issue 16)
+    totals: pd.DataFrame | None = (
+        None  # one row per aggregate and horizon, the sum of its areas (workbench/reconcile.py)
+    )

@@ -13,6 +13,7 @@ from workbench.explain import CandidateExplanation
 from workbench.featurize import FeatureTable
 from workbench.fit import FinalFit
 from workbench.gate import Decision
+from workbench.reconcile import Reconciliation
 from workbench.selection import Selection
 
 
@@ -30,6 +31,7 @@ class TrainingRecord:
     figures: dict[str, bytes] = field(default_factory=dict, repr=False)  # run-level figures as PNG bytes
     engine: str = ""  # how the tasks ran, e.g. "2 worker processes"
     warnings: tuple[str, ...] = ()  # each kind of warning the tasks raised, once, with its count
+    reconciliation: Reconciliation | None = None  # totals over the experiment's hierarchy, when one is declared
 
     @property
     def winner(self) -> FinalFit:

@@ -45,6 +45,7 @@ from workbench.featurize import build_feature_table, check_builders
 from workbench.fit import fit_final
 from workbench.gate import Decision
 from workbench.plots import backtest_figure, headless
+from workbench.reconcile import check_hierarchy, reconcile_backtest
 from workbench.record import LoggedRuns, TrainingRecord, contract_of
 from workbench.selection import SelectionRule, select
 
@@ -73,6 +74,7 @@ def check_experiment(experiment: Experiment, panel: Panel) -> None:
     if problems:
         raise ConfigError("\n".join(problems))
     status_quo(experiment)  # the audit's reference candidate exists
+    check_hierarchy(experiment, panel)  # the declared levels are nested group columns of the panel
     check_builders(experiment.features, panel, target=experiment.target, source=str(source))
 
 
@@ -178,6 +180,8 @@ def train(
             origins=len(folds),
             horizons=experiment.horizons,
         )
+        with _timed(timings, "reconcile"):
+            reconciliation = reconcile_backtest(experiment, panel, backtest, winner=selection.winner)
         with _timed(timings, "final_fit"):
             fits = fit_final(table, experiment.models, bands=backtest.bands, seed=experiment.seed, engine=engine)
         with _timed(timings, "explain"):
@@ -249,6 +253,7 @@ def train(
         figures,
         engine.settings.describe(),
         tuple(engine.warning_summary()),
+        reconciliation,
     )
 
 
@@ -367,6 +372,21 @@ def _table(record: TrainingRecord) -> Table:
     return table
 
 
+def _levels_table(record: TrainingRecord) -> Table:
+    """The winner's backtest error at every level of the hierarchy, by reconciliation method."""
+    assert record.reconciliation is not None
+    table = Table(title=f"{record.selection.winner} at every level, by reconciliation", title_justify="left")
+    for column in ("method", "level", "WAPE", "MAE", "bias", "coverage"):
+        table.add_column(column, justify="left" if column in {"method", "level"} else "right", no_wrap=True)
+    for row in record.reconciliation.scores.itertuples(index=False):
+        style = "bold green" if row.method == record.reconciliation.method else None
+        coverage = "" if pd.isna(row.coverage) else f"{row.coverage:.1%}"
+        table.add_row(
+            row.method, row.level, f"{row.wape:.1%}", f"{row.mae:.1f}", f"{row.bias:+.1%}", coverage, style=style
+        )
+    return table
+
+
 def render(record: TrainingRecord, logged: LoggedRuns, decision: Decision, version: str, *, console: Console) -> None:
     console.print(_table(record))
     console.print(record.selection.verdict)
@@ -377,6 +397,9 @@ def render(record: TrainingRecord, logged: LoggedRuns, decision: Decision, versi
     if failed:
         console.print(f"[bold red]Explanations failed the additivity check for: {', '.join(failed)}[/]")
     console.print(f"Rule: {record.selection.rule}.")
+    if record.reconciliation is not None:
+        console.print(_levels_table(record))
+        console.print(f"Totals reconciled by {escape(record.reconciliation.reason)}.")
     console.print(f"Time (s, {record.engine}): " + ", ".join(f"{k} {v:.1f}" for k, v in record.timings.items()))
     render_warnings(record, console=console)
     console.print(

@@ -2,7 +2,8 @@
 
 - a suppressed area ([c], primary or secondary) cannot be recovered from any published output: no
   number is tied to it anywhere (driver percentages, charts, intervals, CSV, model card, record), and
-  region totals only ever cover two or more suppressed areas;
+  region totals only ever cover two or more suppressed areas, and a published total never covers
+  exactly one withheld part (an area, or a region in the national total);
 - numbers are in GOV.UK style everywhere (separators, rounding, one-decimal percentages);
 - transparency fields come from `report:`, and missing ones say "Not provided";
 - the report works in Chromium at desktop and phone widths and prints every section.
@@ -36,7 +37,12 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from workbench.cli import app
 
     folder = tmp_path_factory.mktemp("published")
-    config = {**CONFIG, "name": "published_test", "report": {**CONFIG["report"], **PROVIDED}}
+    config = {
+        **CONFIG,
+        "name": "published_test",
+        "report": {**CONFIG["report"], **PROVIDED},
+        "hierarchy": {"levels": ["region"], "total_label": "England"},
+    }
     (folder / "published.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(folder)
@@ -122,6 +128,51 @@ def test_a_suppressed_area_cannot_be_recovered_from_any_published_output(publish
         key = (row["region"], row["period"])
         by_group[key] = by_group.get(key, 0) + 1
     assert by_group and min(by_group.values()) >= 2, by_group
+    # the published totals: withheld ones say [c] throughout; a shown one never covers exactly one withheld part
+    totals = _totals(published)
+    for total in totals:
+        if total["withheld"]:
+            assert total["forecast"] == total["lower"] == total["upper"] == "[c]", total
+            continue
+        if total["level"] == "region":
+            inside = [r for r in rows if r["region"] == total["name"] and r["period"] == total["period"]]
+            assert sum(1 for r in inside if r["suppressed"]) != 1, total
+        else:
+            parts = [t for t in totals if t["level"] == "region" and t["period"] == total["period"]]
+            assert sum(1 for t in parts if t["withheld"]) != 1, total
+
+
+def _totals(folder: Path) -> list[dict[str, str]]:
+    with (folder / "totals.csv").open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_totals_are_the_sums_of_the_published_areas_with_intervals(published: Path) -> None:
+    """Each total is the sum of its areas before rounding, so the published figures agree to within
+    the rounding: each area to the nearest 5, each total to the nearest 10."""
+    rows, totals = _rows(published), _totals(published)
+    periods = {r["period"] for r in rows}
+    assert {t["period"] for t in totals} == periods
+    assert {t["name"] for t in totals if t["level"] == "region"} == {r["region"] for r in rows}
+    for total in (t for t in totals if not t["withheld"]):
+        if total["level"] == "region":
+            parts = [r for r in rows if r["region"] == total["name"] and r["period"] == total["period"]]
+        else:
+            parts = [r for r in rows if r["period"] == total["period"]]
+        assert int(total["areas"]) == len(parts)
+        if any(r["suppressed"] for r in parts):
+            continue
+        slack = 5 + 2.5 * len(parts)
+        assert abs(float(total["forecast"]) - sum(float(r["forecast"]) for r in parts)) <= slack, total
+        assert float(total["lower"]) <= float(total["forecast"]) <= float(total["upper"]), total
+    for period in periods:  # the national total is the sum of the regions, within their rounding
+        (nation,) = [t for t in totals if t["level"] == "total" and t["period"] == period]
+        regions = [t for t in totals if t["level"] == "region" and t["period"] == period]
+        if nation["withheld"] or any(t["withheld"] for t in regions):
+            continue
+        assert abs(float(nation["forecast"]) - sum(float(t["forecast"]) for t in regions)) <= 5 + 5 * len(regions)
+    html = (published / "report.html").read_text()
+    assert re.search(r"England.{0,400}?80% interval [\d,]+ to [\d,]+; \d[\d,]* areas", html, re.S), "no total card"
 
 
 def test_the_largest_rises_show_published_numbers_not_raw_floats(published: Path) -> None:

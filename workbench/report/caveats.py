@@ -19,6 +19,13 @@ def caveats(result: ForecastResult) -> list[str]:
         "only uses what had been published, and later revisions are not reflected.",
         "Figures are rounded and small numbers suppressed (see the note at the top); rounded figures may not add up.",
     ]
+    chosen = result.champion.reconciliation
+    if result.totals is not None and chosen is not None and chosen.method != "bottom_up":
+        items.append(
+            f"Area forecasts were adjusted so that they add up to totals that also weigh each total's own history "
+            f"({chosen.method}, chosen in the backtest); the drivers explain each area's forecast before that "
+            "adjustment, which is usually small."
+        )
     if "synthetic" in result.panel.source:
         items.insert(
             0,

@@ -20,6 +20,7 @@ from workbench.report.charts import drivers_chart, history_chart
 from workbench.report.disclosure import MARKER, DisclosureRule, protect, protect_total, suppression_mask
 from workbench.report.model_card import model_card, transparency_markdown, transparency_record
 from workbench.report.safety import slug, write_published_csv
+from workbench.report.totals import published_totals
 
 INTERVAL_TEXT = (
     "Each forecast comes with an interval. With an {level} interval, the actual number is expected to "
@@ -76,15 +77,25 @@ def _rule(result: ForecastResult) -> DisclosureRule:
     return DisclosureRule(**result.experiment.report.disclosure.model_dump())
 
 
+def _finest_groups(result: ForecastResult, areas: pd.DataFrame, *, default: pd.Series) -> pd.Series:
+    """The groups whose totals are published with the areas: the hierarchy's finest level when one is
+    declared (secondary suppression within each keeps a total from revealing a single area)."""
+    hierarchy = result.champion.trained.hierarchy
+    if hierarchy is None or hierarchy.levels[-1] not in areas:
+        return default
+    return areas[hierarchy.levels[-1]].astype(str)
+
+
 def published_table(result: ForecastResult) -> pd.DataFrame:
     """The per-area forecast as published: rounded, suppressed where small, flagged and explained."""
     rule = _rule(result)
     areas = result.areas.reset_index(drop=True)
     small = small_reference(result, rule)
     regions = areas[REGION] if REGION in areas else pd.Series("", index=areas.index)
+    groups = _finest_groups(result, areas, default=regions)
     out = []
     for horizon, part in areas.groupby("horizon", sort=True):
-        status = suppression_mask(part["forecast"], regions[part.index], rule)
+        status = suppression_mask(part["forecast"], groups[part.index], rule)
         forecast, _ = protect(part["forecast"], groups=None, rule=rule, status=status)
         bounds_status = status.where(status != "", np.where(part["lower"] < rule.threshold, "primary", ""))
         lower, _ = protect(part["lower"], groups=None, rule=rule, status=bounds_status)
@@ -152,7 +163,40 @@ def published_table(result: ForecastResult) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True)
 
 
-def _headlines(result: ForecastResult, rule: DisclosureRule) -> list[dict]:
+def _reconciled_headlines(result: ForecastResult, totals: pd.DataFrame) -> list[dict]:
+    """The published totals as cards: each the sum of its areas, with its interval, or [c]."""
+    level = f"{result.champion.trained.backtest.interval_level:.0%}"
+    periods = []
+    for period, rows in totals.groupby("period", sort=True):
+        cards = [
+            {
+                "name": r.name,
+                "value": r.forecast,
+                "detail": f"{level} interval {r.lower} to {r.upper}; {r.areas:,} areas"
+                if r.forecast != MARKER and r.lower
+                else f"{r.areas:,} areas",
+            }
+            for r in rows.itertuples(index=False)
+        ]
+        periods.append({"label": f"{period}: {result.experiment.report.target_label} forecast", "cards": cards})
+    return periods
+
+
+def _totals_note(result: ForecastResult, rule: DisclosureRule, totals: pd.DataFrame | None) -> str:
+    rounding = f"Totals add up the areas' forecasts and are rounded to the nearest {rule.total_rounding}."
+    if totals is None:
+        return f"{rounding} The areas' intervals do not add up to an interval for a total, so none is shown."
+    level = f"{result.champion.trained.backtest.interval_level:.0%}"
+    return (
+        f"{rounding} Each total is exactly the sum of the forecasts published for its areas. Its {level} interval "
+        "comes from how far the backtest's totals fell from the actual totals; the areas' intervals do not add up "
+        f"to it. A total is shown as {MARKER} where it, with the areas shown, would reveal a suppressed number."
+    )
+
+
+def _headlines(result: ForecastResult, rule: DisclosureRule, totals: pd.DataFrame | None = None) -> list[dict]:
+    if totals is not None:
+        return _reconciled_headlines(result, totals)
     areas = result.areas
     periods = []
     for period, part in areas.groupby("target_period", sort=True):
@@ -283,6 +327,7 @@ def render_report(result: ForecastResult, published: pd.DataFrame) -> str:
     groups = champion.audit_groups
     single = groups[~groups["grouping"].str.contains(" x ")] if len(groups) else groups
     gate_passed = champion.gate.get("verdict") == "pass"
+    totals = published_totals(result, published, rule)
     context = {
         "title": experiment.report.title or f"{experiment.name.replace('_', ' ').capitalize()}: forecast by area",
         "periods": ", ".join(sorted(published["period"].unique())),
@@ -297,7 +342,8 @@ def render_report(result: ForecastResult, published: pd.DataFrame) -> str:
         "disclosure": rule.describe(),
         "total_rounding": rule.total_rounding,
         "target_label": label,
-        "headline_periods": _headlines(result, rule),
+        "headline_periods": _headlines(result, rule, totals),
+        "totals_note": _totals_note(result, rule, totals),
         "rises": [
             {
                 "code": r["area_code"],
@@ -365,6 +411,8 @@ def render_report(result: ForecastResult, published: pd.DataFrame) -> str:
 
 
 CSV_NUMBERS = ("forecast", "lower", "upper", "same_period_last_year")
+TOTAL_NUMBERS = ("forecast", "lower", "upper")
+TOTALS = "totals.csv"
 
 
 def csv_view(published: pd.DataFrame) -> pd.DataFrame:
@@ -376,9 +424,15 @@ def csv_view(published: pd.DataFrame) -> pd.DataFrame:
 def write_outputs(result: ForecastResult, folder: Path) -> list[str]:
     published = published_table(result)
     write_published_csv(csv_view(published), folder / "forecast.csv")
+    totals = published_totals(result, published, _rule(result))
+    if totals is not None:
+        write_published_csv(
+            totals.assign(**{c: totals[c].str.replace(",", "") for c in TOTAL_NUMBERS}), folder / TOTALS
+        )
     (folder / "report.html").write_text(render_report(result, published), encoding="utf-8")
     (folder / "model_card.md").write_text(model_card(result), encoding="utf-8")
     record = transparency_record(result)
     (folder / "transparency_record.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
     (folder / "transparency_record.md").write_text(transparency_markdown(record), encoding="utf-8")
-    return ["forecast.csv", "report.html", "model_card.md", "transparency_record.json", "transparency_record.md"]
+    written = ["forecast.csv", "report.html", "model_card.md", "transparency_record.json", "transparency_record.md"]
+    return [*written, TOTALS] if totals is not None else written

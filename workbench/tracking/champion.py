@@ -14,9 +14,11 @@ from mlflow.exceptions import MlflowException
 
 from workbench.config import Experiment, parse_experiment
 from workbench.errors import WorkbenchError
+from workbench.reconcile import Reconciliation
 from workbench.tracking.quiet import quiet
 from workbench.tracking.registry import CHAMPION, verified_report
 from workbench.tracking.registry import client as registry_client
+from workbench.tracking.runs import RECONCILIATION
 from workbench.tracking.store import tracking_uri
 
 
@@ -37,6 +39,7 @@ class ChampionModel:
     trained_on: str = ""  # data source and last period, from the training run
     trained_at: str = ""
     contract: dict[str, str] = field(default_factory=dict)
+    reconciliation: Reconciliation | None = None  # chosen by its backtest; None when no hierarchy was declared
 
     @property
     def forecaster(self):
@@ -74,6 +77,7 @@ def load_champion(experiment: Experiment) -> ChampionModel:
         )
         groups = pd.read_csv(io.StringIO(mlflow.artifacts.load_text(f"runs:/{parent}/audit/audit_groups.csv")))
         model = mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}")
+        reconciliation = _reconciliation(parent) if trained.hierarchy is not None else None
     run = client.get_run(tags["run_id"])
     parent_run = client.get_run(parent)
     return ChampionModel(
@@ -92,4 +96,9 @@ def load_champion(experiment: Experiment) -> ChampionModel:
         trained_on=f"{parent_run.data.params.get('data_source', '')}, up to {parent_run.data.params.get('last_period', '')}",
         trained_at=pd.Timestamp(parent_run.info.start_time, unit="ms").strftime("%Y-%m-%d"),
         contract={k.removeprefix("contract."): v for k, v in tags.items() if k.startswith("contract.")},
+        reconciliation=reconciliation,
     )
+
+
+def _reconciliation(parent: str) -> Reconciliation:
+    return Reconciliation.from_json(mlflow.artifacts.load_text(f"runs:/{parent}/{RECONCILIATION}"))

@@ -204,6 +204,10 @@ def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**{c: frame[c].astype(str) for c in (ORIGIN, TARGET_PERIOD) if c in frame})
 
 
+RECONCILIATION = "reconcile/choice.json"
+"""The chosen reconciliation method and the aggregates' interval bands, read back by `make forecast`."""
+
+
 def _parent_files(record: TrainingRecord) -> dict[str, pd.DataFrame | str | bytes]:
     selection, audits = record.selection, record.audits
     files: dict[str, pd.DataFrame | str | bytes] = {
@@ -237,6 +241,11 @@ def _parent_files(record: TrainingRecord) -> dict[str, pd.DataFrame | str | byte
         "explanations/winner_drivers.csv": _as_text(record.explanations[selection.winner].drivers),
     }
     files |= {name: png for name, png in record.figures.items()}
+    if record.reconciliation is not None:
+        files |= {
+            RECONCILIATION: record.reconciliation.to_json(),
+            "reconcile/levels.csv": record.reconciliation.scores,
+        }
     return files
 
 
@@ -335,11 +344,16 @@ def _fill_runs(client: MlflowClient, record: TrainingRecord, logged: LoggedRuns)
     metrics |= {f"time.{k}_s": v for k, v in record.timings.items()}
     metrics["warnings.kinds"] = len(record.warnings)
     metrics |= record.audits[selection.winner].headline_metrics()
+    params = _params(record)
+    if record.reconciliation is not None:  # the winner's error at every level, by reconciliation method
+        metrics |= record.reconciliation.metrics()
+        params |= {"reconcile.method": record.reconciliation.method, "reconcile.reason": record.reconciliation.reason}
+        params |= {"reconcile.levels": ",".join(record.reconciliation.levels)}
     _batch(
         client,
         parent_id,
         metrics=list(metrics.items()),
-        params=_params(record),
+        params=params,
         tags={
             "winner_run_id": logged.child_run_ids[selection.winner],
             "audit.verdict": "pass" if record.audits[selection.winner].passed else "fail",
