@@ -72,6 +72,11 @@ class BacktestResult:
     level: float
     fitted: dict[tuple[str, int], object] = field(default_factory=dict, repr=False)  # (candidate, fold) -> model
 
+    def summary_over(self, folds: Sequence[Fold]) -> pd.DataFrame:
+        """The per-candidate summary over some of the folds (all of them: `summary`)."""
+        indexes = {f.index for f in folds}
+        return summarise(self.predictions[self.predictions["fold"].isin(indexes)], by=["candidate"], level=self.level)
+
 
 def _calibrate(predictions: pd.DataFrame, folds: Sequence[Fold], *, level: float, min_folds: int) -> pd.DataFrame:
     """Add lower/upper to each fold from residuals of earlier folds whose actuals were known at its origin."""

@@ -13,11 +13,15 @@ The default rule (`SelectionRule()`):
   baseline wins and the record says so.
 
 The rule, the guards and the margin are returned in the `Selection`, with a one-sentence reason.
+
+Confirmation (`confirm`): the choice is made on every origin but the last `confirm_folds`, which
+are held back. A model that won on the earlier origins must also score better than the best baseline
+on the held-back ones; if it does not, its win is put down to luck and the best baseline wins.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -32,6 +36,7 @@ class SelectionRule:
     margin: float = 0.0
     rmse_tolerance: float = 0.05  # relative to the best baseline's RMSE
     bias_tolerance: float = 0.02  # absolute bias, in points above the best baseline's
+    confirm_folds: int = 0  # the last origins, held back to confirm the choice made on the others
 
     @classmethod
     def around(cls, metric: str, margin: float) -> SelectionRule:
@@ -51,7 +56,12 @@ class SelectionRule:
             margin=config.margin,
             rmse_tolerance=config.rmse_tolerance,
             bias_tolerance=config.bias_tolerance,
+            confirm_folds=config.confirm_folds,
         )
+
+    def held_back(self, folds: int) -> int:
+        """How many of `folds` origins are held back: none unless at least two are left to choose on."""
+        return self.confirm_folds if folds - self.confirm_folds >= 2 else 0
 
     def describe(self) -> str:
         blend = " + ".join(f"{w:g} x {m.upper()}" for m, w in self.weights.items())
@@ -157,3 +167,44 @@ def select(
             f"{best_baseline} wins{excluded}."
         )
     return Selection(best_baseline, rule.metric, text, verdict, ranking, best_baseline, best_model, False, settings)
+
+
+def confirm(selection: Selection, held_back: pd.DataFrame, *, rule: SelectionRule, folds: int) -> Selection:
+    """Check a model's win on the `folds` held-back origins (`held_back`: the per-candidate summary
+    over them). It stands if the winner scores below the best baseline there under the same blend;
+    otherwise the best baseline wins and the verdict says why."""
+    if not folds:
+        return selection
+    held = "the last origin was" if folds == 1 else f"the last {folds} origins were"
+    held += " held back to confirm the choice"
+    rule_text = f"{selection.rule}; {held}"
+    settings = selection.settings | {"confirm_folds": folds}
+    if not selection.beats_baselines:
+        return replace(selection, rule=rule_text, settings=settings)
+    rows = held_back.set_index("candidate")
+    base = rows.loc[selection.best_baseline]
+    usable = [m for m in rule.weights if np.isfinite(base[m]) and base[m] > 0]
+    weight = sum(rule.weights[m] for m in usable)
+
+    def score(candidate: str) -> float:
+        return sum(rule.weights[m] * rows.loc[candidate, m] / base[m] for m in usable) / weight
+
+    won, baseline = score(selection.winner), score(selection.best_baseline)
+    settings |= {"confirm_score": won, "confirm_baseline_score": baseline}
+    if won <= baseline * (1 - rule.margin):
+        verdict = (
+            f"{selection.verdict[:-1]}; confirmed on the held-back origins (score {won:.3f} against {baseline:.3f})."
+        )
+        return replace(selection, rule=rule_text, verdict=verdict, settings=settings)
+    verdict = (
+        f"{selection.winner} won on the earlier origins but not on the held-back ones (score {won:.3f} against "
+        f"{baseline:.3f} for {selection.best_baseline}), so the baseline {selection.best_baseline} wins."
+    )
+    return replace(
+        selection,
+        winner=selection.best_baseline,
+        rule=rule_text,
+        verdict=verdict,
+        beats_baselines=False,
+        settings=settings,
+    )

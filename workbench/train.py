@@ -47,7 +47,7 @@ from workbench.gate import Decision
 from workbench.plots import backtest_figure, headless
 from workbench.reconcile import check_hierarchy, reconcile_backtest
 from workbench.record import LoggedRuns, TrainingRecord, contract_of
-from workbench.selection import SelectionRule, select
+from workbench.selection import SelectionRule, confirm, select
 
 
 def check_experiment(experiment: Experiment, panel: Panel) -> None:
@@ -173,13 +173,16 @@ def train(
                 engine=engine,
                 on_step=lambda c, f: _advance(progress, bar, "backtest", step=f"{c} @ {f.origin}"),
             )
+        rule = SelectionRule.from_config(experiment.selection)
+        held = rule.held_back(len(folds))  # the last origins confirm the choice made on the others
         selection = select(
-            backtest.summary,
-            rule=SelectionRule.from_config(experiment.selection),
+            backtest.summary_over(folds[: len(folds) - held]),
+            rule=rule,
             baselines={m.candidate for m in experiment.baselines},
-            origins=len(folds),
+            origins=len(folds) - held,
             horizons=experiment.horizons,
         )
+        selection = confirm(selection, backtest.summary_over(folds[len(folds) - held :]), rule=rule, folds=held)
         with _timed(timings, "reconcile"):
             reconciliation = reconcile_backtest(experiment, panel, backtest, winner=selection.winner)
         with _timed(timings, "final_fit"):

@@ -92,3 +92,29 @@ def test_only_baselines_means_the_best_baseline_wins() -> None:
     chosen = choose(summary(("naive", 1.0, 0.2, 10.0, 0.0), ("recent_mean", 1.2, 0.2, 10.0, 0.0)))
     assert chosen.winner == "naive" and chosen.best_model is None
     assert chosen.verdict == "Only baselines were compared; naive wins with mean MASE 1.000."
+
+
+def test_a_win_that_does_not_hold_on_the_held_back_origins_goes_to_the_best_baseline() -> None:
+    from workbench.selection import confirm
+
+    rule = SelectionRule(confirm_folds=1)
+    earlier = summary(("naive", 1.0, 0.2, 10.0, 0.01), ("gbm", 0.8, 0.16, 8.0, 0.005))
+    chosen = choose(earlier, rule=rule)
+    assert chosen.winner == "gbm"
+    lucky = confirm(chosen, summary(("naive", 1.0, 0.2, 10.0, 0.01), ("gbm", 1.1, 0.22, 11.0, 0.0)), rule=rule, folds=1)
+    assert lucky.winner == "naive" and not lucky.beats_baselines
+    assert lucky.verdict.startswith("gbm won on the earlier origins but not on the held-back ones (score 1.100")
+    assert "the last origin was held back" in lucky.rule
+    held = confirm(chosen, summary(("naive", 1.0, 0.2, 10.0, 0.01), ("gbm", 0.9, 0.19, 9.0, 0.0)), rule=rule, folds=1)
+    assert held.winner == "gbm" and held.verdict.endswith(
+        "confirmed on the held-back origins (score 0.915 against 1.000)."
+    )
+
+
+def test_origins_are_held_back_only_when_two_are_left_to_choose_on() -> None:
+    rule = SelectionRule(confirm_folds=1)
+    assert [rule.held_back(n) for n in (2, 3, 8)] == [0, 1, 1]
+    chosen = choose(summary(("naive", 1.0, 0.2, 10.0, 0.01), ("gbm", 0.8, 0.16, 8.0, 0.005)))
+    from workbench.selection import confirm
+
+    assert confirm(chosen, summary(("naive", 1.0, 0.2, 10.0, 0.01)), rule=rule, folds=0) is chosen
