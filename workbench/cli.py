@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from workbench.errors import WorkbenchError
+from workbench.errors import SERVER_REFUSED_EXIT, WorkbenchError
 
 app = typer.Typer(
     add_completion=False,
@@ -49,7 +49,8 @@ def _log_unexpected() -> Path:
 @contextmanager
 def _guard(action: str = "train") -> Iterator[None]:
     """Known errors keep their clear message and exit status; a signal ends the command with 130 or
-    143 after every open run is closed; anything unexpected prints one line and the path of a log
+    143 after every open run is closed; a team server's refusal (401 or 403) names the role or the
+    sign-in `action` needs and exits 4; anything unexpected prints one line and the path of a log
     with the traceback, and exits 1."""
     from workbench.engine import shutdown
     from workbench.interrupt import Interrupted, signals_raise
@@ -69,6 +70,12 @@ def _guard(action: str = "train") -> Iterator[None]:
         raise
     except Exception as error:
         shutdown()
+        from workbench.tracking.server import permission_message
+
+        refusal = permission_message(error, action=action)
+        if refusal is not None:  # the team server refused this user: a role or a sign-in, not a bug
+            Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]refused:[/] {escape(refusal)}")
+            raise typer.Exit(SERVER_REFUSED_EXIT) from None
         log = _log_unexpected()
         Console(stderr=True, highlight=False, soft_wrap=True).print(
             f"[bold red]unexpected error:[/] {escape(type(error).__name__)}: {escape(str(error)[:300])}\n"
@@ -116,7 +123,7 @@ def compare_champion(
     from workbench.tracking.review import champion_version, log_comparison, read_version
 
     console = _console()
-    with _guard():
+    with _guard("read"):
         name = load_experiment(experiment).name
         run = read_version(name, version)
         champion = champion_version(name)
@@ -157,7 +164,7 @@ def train(
     from workbench.engine import single_threaded_environment
 
     single_threaded_environment()  # before any OpenMP or BLAS runtime starts in this process
-    with _guard():
+    with _guard("train"):
         from workbench.engine import EngineSettings
         from workbench.train import run
 
@@ -237,7 +244,7 @@ def status(experiment: Path = ExperimentArg) -> None:
 
     from workbench.tracking.registry import versions_and_aliases
 
-    with _guard():
+    with _guard("read"):
         client, config = _registry(experiment)
         name = config.name
         versions, aliases = versions_and_aliases(client, name)
@@ -286,7 +293,7 @@ def forecast(experiment: Path = ExperimentArg) -> None:
     """Forecast every area with the experiment's champion: CSV, HTML report, model card, transparency record."""
     from workbench.forecast import run_forecast
 
-    with _guard():
+    with _guard("forecast"):
         run_forecast(experiment, console=_console())
 
 
@@ -296,7 +303,7 @@ def score(experiment: Path = ExperimentArg) -> None:
     from workbench.score import run_score
 
     console = _console()
-    with _guard():
+    with _guard("score"):
         outcome = run_score(experiment, console=console)
     for run_id, digest, metrics in outcome.scored:
         for row in metrics.itertuples(index=False):

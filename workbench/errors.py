@@ -9,6 +9,11 @@ if TYPE_CHECKING:
     from workbench.data.findings import Finding
 
 
+# Exit statuses: 1 unexpected (a log has the traceback), 2 a known error, 3 the gate refused,
+# 4 the team server refused the user (a role or a sign-in), 130/143 interrupted.
+SERVER_REFUSED_EXIT = 4
+
+
 class WorkbenchError(Exception):
     """Base class for errors that the CLI reports as a clear message and a non-zero exit."""
 

@@ -240,7 +240,10 @@ def compare_and_set_champion(name: str, *, expected: str | None, version: str, u
 
 # What each workbench action needs from the server, for the message a 403 becomes.
 NEEDED_ROLE = {
+    "read": "reviewer",
     "train": "data-scientist",
+    "forecast": "data-scientist",
+    "score": "data-scientist",
     "register": "data-scientist",
     "approve": "approver",
     "promote": "approver",

@@ -1,0 +1,29 @@
+"""The command line's guard: a team server's refusal is a role message and exit 4, not a traceback."""
+
+from __future__ import annotations
+
+import pytest
+import typer
+from mlflow.exceptions import MlflowException
+
+from workbench.cli import _guard
+
+
+def test_a_403_from_the_server_names_the_role_and_exits_4(monkeypatch, capsys) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "rita")
+    with pytest.raises(typer.Exit) as stopped, _guard("promote"):
+        raise MlflowException(
+            "API request to endpoint /api/2.0/mlflow/registered-models/set-tag failed with error code 403 != 200. "
+            "Response body: 'Permission denied'"
+        )
+    assert stopped.value.exit_code == 4
+    err = capsys.readouterr().err
+    assert "refused to let 'rita' promote: that needs the approver role" in err
+    assert "unexpected error" not in err
+
+
+def test_any_other_error_is_unexpected_with_a_log_and_exit_1(capsys) -> None:
+    with pytest.raises(typer.Exit) as stopped, _guard("promote"):
+        raise MlflowException("API request to endpoint /x failed with error code 500 != 200")
+    assert stopped.value.exit_code == 1
+    assert "unexpected error: MlflowException" in capsys.readouterr().err
