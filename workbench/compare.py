@@ -8,7 +8,8 @@ scored on the same rolling-origin folds:
 - statsforecast AutoETS fitted per series, straight from statsforecast (not through a spec), with
   its own 80% intervals;
 - the workbench: its backtest over baselines, the Poisson GLM, LightGBM and the classical
-  candidates, the best-k combination, and the model its selection rule picks.
+  candidates, the best-k combination, and the model its selection rule picks, with intervals
+  calibrated by band of area size x horizon (`workbench.intervals`).
 
 Coverage is computed on the rows where the workbench has calibrated intervals (its first folds
 calibrate the later ones), the same rows for everyone, by quintile of area size (mean actual
@@ -37,6 +38,7 @@ from workbench.config import DataConfig
 from workbench.data.contract import ACTUAL, AREA, HORIZON, PERIOD, REGION, Panel
 from workbench.data.load import load_panel
 from workbench.featurize import build_feature_table
+from workbench.intervals import SIZE_WINDOW
 from workbench.metrics import point_metrics
 from workbench.selection import SelectionRule, select
 
@@ -212,7 +214,7 @@ def run_task(task: Task, folder: Path, rule: SelectionRule) -> tuple[list[dict],
         target="y",
         builders=FEATURES,
         horizons=horizons,
-        reference_windows={3, *(m for s in specs for m in s.reference_windows())},
+        reference_windows={3, SIZE_WINDOW, *(m for s in specs for m in s.reference_windows())},
     )
     folds = rolling_origins(
         first_period=panel.frame[PERIOD].min(),
