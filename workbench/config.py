@@ -65,7 +65,7 @@ class BacktestConfig(_Strict):
     # Intervals are calibrated per band of area size x horizon (workbench/intervals.py); 1 pools all areas.
     interval_size_bands: Annotated[int, Field(ge=1, le=10)] = 5  # workbench.intervals.SIZE_BANDS
     # A size band with fewer calibration residuals uses the pooled band of its horizon.
-    interval_min_band_residuals: Annotated[int, Field(ge=1)] = 20  # workbench.intervals.MIN_BAND_RESIDUALS
+    interval_min_band_residuals: Annotated[int, Field(ge=1)] = 50  # workbench.intervals.MIN_BAND_RESIDUALS
 
 
 class SelectionConfig(_Strict):

@@ -39,7 +39,10 @@ from workbench.data.contract import HORIZON
 SIZE_WINDOW = 4
 SIZE = f"ref_recent_mean_w{SIZE_WINDOW}"  # an area's size as known at the origin
 SIZE_BANDS = 5  # quintiles of size
-MIN_BAND_RESIDUALS = 20  # fewer calibration residuals than this in a size band: the pooled band is used
+# Fewer calibration residuals than this in a size band: the pooled band is used. The coverage of a
+# band calibrated on n residuals varies by about sqrt(level * (1 - level) / n) from one calibration
+# set to the next (6 points at n = 50 and 80%), so smaller bands trade a size bias for noise as large.
+MIN_BAND_RESIDUALS = 50
 
 
 def log_residuals(actual: np.ndarray, forecast: np.ndarray) -> np.ndarray:

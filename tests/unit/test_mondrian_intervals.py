@@ -83,7 +83,9 @@ def test_too_few_calibration_rows_for_five_bands_make_fewer_bands() -> None:
     size, forecast, actual = heteroscedastic(60, seed=5)
     band = MondrianBand.fit(log_residuals(actual, forecast), size, level=LEVEL, bands=5, min_residuals=20)
     assert len(band.bands) == 3 and not any(band.fallback)
-    assert least_residuals(0.8, 1) == 9 and least_residuals(0.95, 20) == 39 and least_residuals(0.8) == 20
+    assert (
+        least_residuals(0.8, 1) == 9 and least_residuals(0.95, 20) == 39 and least_residuals(0.8) == MIN_BAND_RESIDUALS
+    )
 
 
 def _predictions(seed: int = 0, folds: int = 6, areas: int = 200) -> pd.DataFrame:
