@@ -280,7 +280,9 @@ def markdown(results: list[tuple[list[dict], dict]]) -> str:
         "Same rolling-origin folds for every method; horizon 1. Bias is mean(forecast - actual) / mean(actual). "
         f"Coverage of the {LEVEL:.0%} interval on the folds the workbench calibrates, overall and by quintile "
         "of area size (Q1 smallest). Time in seconds: the workbench's is its whole backtest over every "
-        "candidate plus the combination and selection.",
+        "candidate plus the combination and selection. For each workbench candidate, its own summary also gives "
+        "the largest gap to nominal coverage over quintiles of size at the origin, and the weighted interval "
+        "score (WIS).",
         "",
     ]
     for rows, context in results:
@@ -302,14 +304,15 @@ def markdown(results: list[tuple[list[dict], dict]]) -> str:
         lines += ["", f"Selection: {selection.verdict}", "", "All workbench candidates:", ""]
         summary = context["summary"].set_index("candidate")
         lines += [
-            "| candidate | MASE | WAPE | RMSE | bias | coverage | fit time (s) |",
-            "| --- | --- | --- | --- | --- | --- | --- |",
+            "| candidate | MASE | WAPE | RMSE | bias | coverage | worst size quintile's gap | WIS | fit time (s) |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
         for name, r in summary.sort_values("mase").iterrows():
             seconds = context["seconds"].get(name, float("nan"))
             lines.append(
                 f"| {name} | {r['mase']:.3f} | {r['wape']:.1%} | {r['rmse']:.3g} | {r['bias']:+.1%} | "
-                f"{_cell(100 * r['coverage'], '.0f')}% | {_cell(seconds, '.1f')} |"
+                f"{_cell(100 * r['coverage'], '.0f')}% | {_cell(100 * r['coverage_gap'], '.0f')} points | "
+                f"{_cell(r['wis'], '.3g')} | {_cell(seconds, '.1f')} |"
             )
         lines.append("")
     return "\n".join(lines)
