@@ -20,8 +20,15 @@ from workbench.data.history import periods_needed
 from workbench.engine import Engine
 from workbench.errors import ConfigError
 from workbench.featurize import FeatureTable
-from workbench.intervals import ConformalBand, calibrate_by_horizon, log_residuals
-from workbench.metrics import summarise
+from workbench.intervals import (
+    MIN_BAND_RESIDUALS,
+    SIZE,
+    SIZE_BANDS,
+    MondrianBand,
+    calibrate_by_horizon,
+    log_residuals,
+)
+from workbench.metrics import COVERAGE_BANDS, summarise
 
 
 @dataclass(frozen=True)
@@ -63,11 +70,11 @@ def split(table: FeatureTable, fold: Fold) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 @dataclass(frozen=True)
 class BacktestResult:
-    predictions: pd.DataFrame  # candidate, fold, origin, area, horizon, actual, forecast, scale, lower, upper
+    predictions: pd.DataFrame  # candidate, fold, origin, area, horizon, actual, forecast, scale, size, lower, upper
     fold_metrics: pd.DataFrame  # per candidate, fold and horizon
     horizon_metrics: pd.DataFrame  # per candidate and horizon, over all folds
-    summary: pd.DataFrame  # per candidate, over all folds and horizons
-    bands: dict[str, dict[int, ConformalBand]]  # final interval bands per candidate and horizon
+    summary: pd.DataFrame  # per candidate, over all folds and horizons, with coverage by size band
+    bands: dict[str, dict[int, MondrianBand]]  # final interval bands per candidate and horizon
     folds: tuple[Fold, ...]
     level: float
     fitted: dict[tuple[str, int], object] = field(default_factory=dict, repr=False)  # (candidate, fold) -> model
@@ -78,8 +85,18 @@ class BacktestResult:
         return summarise(self.predictions[self.predictions["fold"].isin(indexes)], by=["candidate"], level=self.level)
 
 
-def _calibrate(predictions: pd.DataFrame, folds: Sequence[Fold], *, level: float, min_folds: int) -> pd.DataFrame:
-    """Add lower/upper to each fold from residuals of earlier folds whose actuals were known at its origin."""
+def calibrate_folds(
+    predictions: pd.DataFrame,
+    folds: Sequence[Fold],
+    *,
+    level: float,
+    min_folds: int,
+    size_bands: int = SIZE_BANDS,
+    min_band_residuals: int = MIN_BAND_RESIDUALS,
+) -> pd.DataFrame:
+    """Add lower/upper to each fold from residuals of earlier folds whose actuals were known at its
+    origin, by size band and horizon (see `workbench.intervals`); the size bands' edges come from
+    those earlier rows only."""
     out = []
     residuals = predictions.assign(
         residual=log_residuals(predictions[ACTUAL].to_numpy(float), predictions["forecast"].to_numpy(float))
@@ -90,8 +107,16 @@ def _calibrate(predictions: pd.DataFrame, folds: Sequence[Fold], *, level: float
             known = residuals[(residuals[HORIZON] == horizon) & residuals["fold"].isin(earlier)]
             rows = rows.copy()
             if len(earlier) >= min_folds:
-                band = ConformalBand.fit(known["residual"].to_numpy(float), level=level)
-                rows["lower"], rows["upper"] = band.apply(rows["forecast"].to_numpy(float))
+                band = MondrianBand.fit(
+                    known["residual"].to_numpy(float),
+                    known["size"].to_numpy(float),
+                    level=level,
+                    bands=size_bands,
+                    min_residuals=min_band_residuals,
+                )
+                rows["lower"], rows["upper"] = band.apply(
+                    rows["forecast"].to_numpy(float), rows["size"].to_numpy(float)
+                )
             else:
                 rows["lower"], rows["upper"] = np.nan, np.nan
             out.append(rows)
@@ -130,6 +155,7 @@ def fit_fold(task: FitTask) -> FitOutcome:
             "actual": test[ACTUAL].to_numpy(float),
             "forecast": forecaster.predict(test),
             "scale": test["ref_mase_scale"].to_numpy(float),
+            "size": test[SIZE].to_numpy(float),
         }
     )
     return FitOutcome(predictions, forecaster)
@@ -154,12 +180,15 @@ def run_backtest(
     level: float,
     min_calibration_folds: int,
     seed: int,
+    size_bands: int = SIZE_BANDS,
+    min_band_residuals: int = MIN_BAND_RESIDUALS,
     engine: Engine | None = None,
     on_step: Callable[[str, Fold], None] | None = None,
     task_order: Sequence[int] | None = None,
 ) -> BacktestResult:
-    """Refit every candidate at every origin through `engine`. The result does not depend on the
-    number of workers or on `task_order` (a permutation of the tasks, for tests)."""
+    """Refit every candidate at every origin through `engine`, with intervals calibrated by
+    `size_bands` bands of area size x horizon. The result does not depend on the number of workers
+    or on `task_order` (a permutation of the tasks, for tests)."""
     tasks = fit_tasks(table, candidates, folds, seed=seed)
     order = list(task_order) if task_order is not None else list(range(len(tasks)))
     ordered = [tasks[i] for i in order]
@@ -172,19 +201,29 @@ def run_backtest(
     predictions = pd.concat([o.predictions for o in outcomes], ignore_index=True)
     calibrated = pd.concat(
         [
-            _calibrate(p, folds, level=level, min_folds=min_calibration_folds)
+            calibrate_folds(
+                p,
+                folds,
+                level=level,
+                min_folds=min_calibration_folds,
+                size_bands=size_bands,
+                min_band_residuals=min_band_residuals,
+            )
             for _, p in predictions.groupby("candidate", sort=False)
         ]
     )
     residuals = calibrated.assign(
         residual=log_residuals(calibrated[ACTUAL].to_numpy(float), calibrated["forecast"].to_numpy(float))
     )
-    bands = {c: calibrate_by_horizon(r, level=level) for c, r in residuals.groupby("candidate", sort=False)}
+    bands = {
+        c: calibrate_by_horizon(r, level=level, bands=size_bands, min_residuals=min_band_residuals)
+        for c, r in residuals.groupby("candidate", sort=False)
+    }
     return BacktestResult(
         predictions=calibrated,
         fold_metrics=summarise(calibrated, by=["candidate", "fold", HORIZON], level=level),
         horizon_metrics=summarise(calibrated, by=["candidate", HORIZON], level=level),
-        summary=summarise(calibrated, by=["candidate"], level=level),
+        summary=summarise(calibrated, by=["candidate"], level=level, size_bands=COVERAGE_BANDS),
         bands=bands,
         folds=tuple(folds),
         level=level,

@@ -3,7 +3,7 @@ for each fold only from folds whose actuals were all observed by that fold's ori
 
 A fold with no such earlier fold takes the plain mean of every member, a choice that uses no
 data. Intervals are calibrated the way the backtest calibrates every candidate: each fold from
-log residuals of earlier folds whose actuals were known at its origin.
+log residuals of earlier folds whose actuals were known at its origin, by size band x horizon.
 
 This runs after `run_backtest`, on its predictions, so it needs no change to the backtest. The
 combined candidate is scored, ranked and selected like any other; to forecast with it, refit its
@@ -18,10 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from workbench.backtest import BacktestResult, Fold
+from workbench.backtest import BacktestResult, Fold, calibrate_folds
 from workbench.data.contract import ACTUAL, AREA, HORIZON, ORIGIN
-from workbench.intervals import ConformalBand, log_residuals
-from workbench.metrics import point_metrics, summarise
+from workbench.intervals import MIN_BAND_RESIDUALS, SIZE_BANDS
+from workbench.metrics import COVERAGE_BANDS, point_metrics, summarise
 
 
 @dataclass(frozen=True)
@@ -58,25 +58,15 @@ def choose(predictions: pd.DataFrame, members: Sequence[str], folds: Sequence[Fo
     return pd.DataFrame(rows)
 
 
-def _calibrate(rows: pd.DataFrame, folds: Sequence[Fold], *, level: float, min_folds: int) -> pd.DataFrame:
-    residual = log_residuals(rows[ACTUAL].to_numpy(float), rows["forecast"].to_numpy(float))
-    rows = rows.assign(residual=residual, lower=np.nan, upper=np.nan)
-    for fold in folds:
-        for horizon in rows[HORIZON].unique():
-            earlier = [f.index for f in folds if f.origin + int(horizon) <= fold.origin]
-            target = (rows["fold"] == fold.index) & (rows[HORIZON] == horizon)
-            if len(earlier) < min_folds:
-                continue
-            known = rows[(rows[HORIZON] == horizon) & rows["fold"].isin(earlier)]
-            band = ConformalBand.fit(known["residual"].to_numpy(float), level=level)
-            rows.loc[target, "lower"], rows.loc[target, "upper"] = band.apply(
-                rows.loc[target, "forecast"].to_numpy(float)
-            )
-    return rows.drop(columns="residual")
-
-
 def combine(
-    result: BacktestResult, *, members: Sequence[str], k: int = 3, level: float, min_calibration_folds: int = 2
+    result: BacktestResult,
+    *,
+    members: Sequence[str],
+    k: int = 3,
+    level: float,
+    min_calibration_folds: int = 2,
+    size_bands: int = SIZE_BANDS,
+    min_band_residuals: int = MIN_BAND_RESIDUALS,
 ) -> Combined:
     """Add the candidate `combination_best{k}` to a backtest's predictions and summary."""
     name = f"combination_best{k}"
@@ -90,10 +80,23 @@ def combine(
         ]
         parts.append(
             chosen.groupby(keys, sort=False)
-            .agg(actual=(ACTUAL, "first"), scale=("scale", "first"), forecast=("forecast", "mean"))
+            .agg(
+                actual=(ACTUAL, "first"),
+                scale=("scale", "first"),
+                size=("size", "first"),
+                forecast=("forecast", "mean"),
+            )
             .reset_index()
         )
     rows = pd.concat(parts, ignore_index=True).assign(candidate=name)
-    rows = _calibrate(rows, result.folds, level=level, min_folds=min_calibration_folds)
+    rows = calibrate_folds(
+        rows,
+        result.folds,
+        level=level,
+        min_folds=min_calibration_folds,
+        size_bands=size_bands,
+        min_band_residuals=min_band_residuals,
+    )
     everything = pd.concat([predictions, rows[predictions.columns]], ignore_index=True)
-    return Combined(everything, summarise(everything, by=["candidate"], level=level), choices, name)
+    summary = summarise(everything, by=["candidate"], level=level, size_bands=COVERAGE_BANDS)
+    return Combined(everything, summary, choices, name)

@@ -8,7 +8,8 @@ scored on the same rolling-origin folds:
 - statsforecast AutoETS fitted per series, straight from statsforecast (not through a spec), with
   its own 80% intervals;
 - the workbench: its backtest over baselines, the Poisson GLM, LightGBM and the classical
-  candidates, the best-k combination, and the model its selection rule picks.
+  candidates, the best-k combination, and the model its selection rule picks, with intervals
+  calibrated by band of area size x horizon (`workbench.intervals`).
 
 Coverage is computed on the rows where the workbench has calibrated intervals (its first folds
 calibrate the later ones), the same rows for everyone, by quintile of area size (mean actual
@@ -37,6 +38,7 @@ from workbench.config import DataConfig
 from workbench.data.contract import ACTUAL, AREA, HORIZON, PERIOD, REGION, Panel
 from workbench.data.load import load_panel
 from workbench.featurize import build_feature_table
+from workbench.intervals import SIZE_WINDOW
 from workbench.metrics import point_metrics
 from workbench.selection import SelectionRule, select
 
@@ -212,7 +214,7 @@ def run_task(task: Task, folder: Path, rule: SelectionRule) -> tuple[list[dict],
         target="y",
         builders=FEATURES,
         horizons=horizons,
-        reference_windows={3, *(m for s in specs for m in s.reference_windows())},
+        reference_windows={3, SIZE_WINDOW, *(m for s in specs for m in s.reference_windows())},
     )
     folds = rolling_origins(
         first_period=panel.frame[PERIOD].min(),
@@ -278,7 +280,9 @@ def markdown(results: list[tuple[list[dict], dict]]) -> str:
         "Same rolling-origin folds for every method; horizon 1. Bias is mean(forecast - actual) / mean(actual). "
         f"Coverage of the {LEVEL:.0%} interval on the folds the workbench calibrates, overall and by quintile "
         "of area size (Q1 smallest). Time in seconds: the workbench's is its whole backtest over every "
-        "candidate plus the combination and selection.",
+        "candidate plus the combination and selection. For each workbench candidate, its own summary also gives "
+        "the largest gap to nominal coverage over quintiles of size at the origin, and the weighted interval "
+        "score (WIS).",
         "",
     ]
     for rows, context in results:
@@ -300,14 +304,15 @@ def markdown(results: list[tuple[list[dict], dict]]) -> str:
         lines += ["", f"Selection: {selection.verdict}", "", "All workbench candidates:", ""]
         summary = context["summary"].set_index("candidate")
         lines += [
-            "| candidate | MASE | WAPE | RMSE | bias | coverage | fit time (s) |",
-            "| --- | --- | --- | --- | --- | --- | --- |",
+            "| candidate | MASE | WAPE | RMSE | bias | coverage | worst size quintile's gap | WIS | fit time (s) |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
         for name, r in summary.sort_values("mase").iterrows():
             seconds = context["seconds"].get(name, float("nan"))
             lines.append(
                 f"| {name} | {r['mase']:.3f} | {r['wape']:.1%} | {r['rmse']:.3g} | {r['bias']:+.1%} | "
-                f"{_cell(100 * r['coverage'], '.0f')}% | {_cell(seconds, '.1f')} |"
+                f"{_cell(100 * r['coverage'], '.0f')}% | {_cell(100 * r['coverage_gap'], '.0f')} points | "
+                f"{_cell(r['wis'], '.3g')} | {_cell(seconds, '.1f')} |"
             )
         lines.append("")
     return "\n".join(lines)

@@ -62,6 +62,10 @@ class BacktestConfig(_Strict):
     min_train_periods: Annotated[int, Field(ge=2)] = 8
     interval_level: Annotated[float, Field(gt=0, lt=1)] = 0.8
     min_calibration_folds: Annotated[int, Field(ge=1)] = 2
+    # Intervals are calibrated per band of area size x horizon (workbench/intervals.py); 1 pools all areas.
+    interval_size_bands: Annotated[int, Field(ge=1, le=10)] = 5  # workbench.intervals.SIZE_BANDS
+    # A size band with fewer calibration residuals uses the pooled band of its horizon.
+    interval_min_band_residuals: Annotated[int, Field(ge=1)] = 50  # workbench.intervals.MIN_BAND_RESIDUALS
 
 
 class SelectionConfig(_Strict):

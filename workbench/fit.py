@@ -1,5 +1,6 @@
 """Final fits: every candidate refitted on all observed data, forecasting from the latest origin
-with intervals from its backtest residuals."""
+with intervals from its backtest residuals, each row in the size band that the band's stored edges
+give its size at the origin."""
 
 from __future__ import annotations
 
@@ -12,14 +13,14 @@ from models.base import Forecaster, ModelSpec
 from workbench.data.contract import ACTUAL, AREA, HORIZON, ORIGIN, TARGET_PERIOD
 from workbench.engine import Engine
 from workbench.featurize import FeatureTable
-from workbench.intervals import ConformalBand
+from workbench.intervals import SIZE, MondrianBand
 
 
 @dataclass(frozen=True)
 class FinalFit:
     spec: ModelSpec
     forecaster: Forecaster
-    bands: dict[int, ConformalBand]
+    bands: dict[int, MondrianBand]
     forecast_rows: pd.DataFrame  # feature-table rows at the latest origin
     forecast: pd.DataFrame  # area_code, origin, horizon, target_period, forecast, lower, upper
     training_rows: int
@@ -37,7 +38,7 @@ class FinalTask:
     seed: int
     train: pd.DataFrame
     rows: pd.DataFrame
-    bands: dict[int, ConformalBand]
+    bands: dict[int, MondrianBand]
 
 
 def fit_one(task: FinalTask) -> FinalFit:
@@ -48,9 +49,9 @@ def fit_one(task: FinalTask) -> FinalFit:
     forecast["forecast"] = forecaster.predict(rows)
     forecast["lower"], forecast["upper"] = float("nan"), float("nan")
     for horizon, band in task.bands.items():
-        mask = forecast[HORIZON] == horizon
+        mask = (forecast[HORIZON] == horizon).to_numpy()
         forecast.loc[mask, "lower"], forecast.loc[mask, "upper"] = band.apply(
-            forecast.loc[mask, "forecast"].to_numpy(float)
+            forecast.loc[mask, "forecast"].to_numpy(float), rows.loc[mask, SIZE].to_numpy(float)
         )
     return FinalFit(task.spec, forecaster, task.bands, rows, forecast, len(train))
 
@@ -59,7 +60,7 @@ def fit_final(
     table: FeatureTable,
     candidates: Sequence[ModelSpec],
     *,
-    bands: dict[str, dict[int, ConformalBand]],
+    bands: dict[str, dict[int, MondrianBand]],
     seed: int,
     engine: Engine | None = None,
 ) -> dict[str, FinalFit]:

@@ -169,6 +169,8 @@ def train(
                 folds,
                 level=b.interval_level,
                 min_calibration_folds=b.min_calibration_folds,
+                size_bands=b.interval_size_bands,
+                min_band_residuals=b.interval_min_band_residuals,
                 seed=experiment.seed,
                 engine=engine,
                 on_step=lambda c, f: _advance(progress, bar, "backtest", step=f"{c} @ {f.origin}"),

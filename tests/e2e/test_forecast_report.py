@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -138,6 +139,7 @@ def test_model_card_and_transparency_record(forecast_folder: Path) -> None:
         assert heading in card
     assert "Training and evaluation cut-off: 2023Q2" in card and "| region | London |" in card
     assert "fairness_audit: pass" in card
+    assert re.search(r"Coverage by quintile of area size .*, nominal 80%: (\d+\.\d% / ){4}\d+\.\d%; weighted", card)
     record = json.loads((forecast_folder / "transparency_record.json").read_text())
     assert set(record["tier_1"]) == {"name", "description", "website", "contact_email"}
     assert set(record["tier_2"]) == {

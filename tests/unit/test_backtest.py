@@ -86,6 +86,15 @@ def test_every_candidate_is_refitted_at_every_origin_on_data_up_to_it() -> None:
     # intervals only where at least two earlier folds' actuals were known at the origin
     calibrated = result.predictions.groupby("fold")["lower"].apply(lambda s: s.notna().all())
     assert calibrated.to_dict() == {0: False, 1: False, 2: True, 3: True, 4: True}
+    # each candidate's summary has coverage by size quintile and the weighted interval score
+    summary = result.summary.iloc[0]
+    quintiles = [summary[f"coverage_q{q}"] for q in range(1, 6)]
+    assert summary["coverage_gap"] == pytest.approx(max(abs(c - 0.8) for c in quintiles))
+    assert np.isfinite(summary["wis"])
+    # the size each row is banded by is its area's recent level at the origin, from the feature table
+    keys = ["area_code", "origin", "horizon"]
+    sizes = result.predictions.merge(table.frame[[*keys, "ref_recent_mean_w4"]], on=keys, how="left")
+    np.testing.assert_array_equal(sizes["size"], sizes["ref_recent_mean_w4"])
 
 
 def test_point_metrics_by_hand() -> None:

@@ -32,6 +32,7 @@ def predictions(errors: dict[str, list[float]], seed: int = 0) -> pd.DataFrame:
                         "actual": a,
                         "forecast": a + per_fold[fold.index],
                         "scale": 5.0,
+                        "size": 10.0 * (j + 1),
                         "lower": np.nan,
                         "upper": np.nan,
                     }

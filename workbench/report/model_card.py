@@ -25,6 +25,21 @@ def _performance(metrics: dict) -> dict[str, str]:
     return {k: f(metrics[k]) for k, f in shown.items() if k in metrics}
 
 
+def _coverage_by_size(metrics: dict, level: float) -> list[str]:
+    """One line: interval coverage in each quintile of area size, when the run recorded it."""
+    quintiles = sorted(
+        (k for k in metrics if k.startswith("coverage_q")), key=lambda k: int(k.removeprefix("coverage_q"))
+    )
+    if not quintiles:
+        return []
+    shares = " / ".join(percent(metrics[k]) for k in quintiles)
+    wis = f"; weighted interval score {decimal(metrics['wis'])}" if "wis" in metrics else ""
+    return [
+        f"- Coverage by quintile of area size (recent level at the origin; Q1 smallest to Q{len(quintiles)} "
+        f"largest), nominal {level:.0%}: {shares}{wis}."
+    ]
+
+
 def _groups_table(result: ForecastResult) -> list[str]:
     groups = result.champion.audit_groups
     single = groups[~groups["grouping"].str.contains(" x ")]
@@ -80,6 +95,7 @@ def model_card(result: ForecastResult) -> str:
             f"cut-off: {c.trained_on.split('up to ')[-1]}.",
             f"- MASE {decimal(m.get('mase'))}, WAPE {percent(m.get('wape'))}, bias {signed_percent(m.get('bias'))}, "
             f"{t.backtest.interval_level:.0%} interval coverage {percent(m.get('coverage'))}.",
+            *_coverage_by_size(m, t.backtest.interval_level),
             "- Baselines compared: "
             + ", ".join(f"{k} {decimal(v)}" for k, v in gate.get("evidence", {}).get("baselines", {}).items())
             + f" ({gate.get('evidence', {}).get('metric', 'mase').upper()}).",

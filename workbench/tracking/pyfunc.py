@@ -1,7 +1,8 @@
 """The logged model: a fitted forecaster with its interval bands, served through MLflow's pyfunc.
 
 Input: feature-table rows (the features, `horizon` and the `ref_*` columns), categories as text.
-Output: forecast, lower and upper bound for each row.
+Output: forecast, lower and upper bound for each row; the bounds come from the band of the row's
+horizon and size band (its `ref_recent_mean_w4`, placed by the band's stored edges).
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ import pandas as pd
 from mlflow.pyfunc import PythonModel
 
 from workbench.data.contract import HORIZON
-from workbench.intervals import ConformalBand
+from workbench.intervals import SIZE, MondrianBand
 
 
 class ForecastModel(PythonModel):
-    def __init__(self, *, forecaster, categories: dict[str, list], bands: dict[int, ConformalBand]):
+    def __init__(self, *, forecaster, categories: dict[str, list], bands: dict[int, MondrianBand]):
         self.forecaster = forecaster
         self.categories = categories
         self.bands = bands
@@ -35,8 +36,9 @@ class ForecastModel(PythonModel):
         lower = np.full(len(rows), np.nan)
         upper = np.full(len(rows), np.nan)
         horizons = rows[HORIZON].to_numpy()
+        size = rows[SIZE].to_numpy(float)
         for horizon, band in self.bands.items():
             mask = horizons == horizon
             if mask.any():
-                lower[mask], upper[mask] = band.apply(forecast[mask])
+                lower[mask], upper[mask] = band.apply(forecast[mask], size[mask])
         return pd.DataFrame({"forecast": forecast, "lower": lower, "upper": upper})

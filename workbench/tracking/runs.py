@@ -8,6 +8,7 @@ run, one upload of a folder of artifacts per run, and figures arrive already ren
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 import time
 from collections.abc import Iterator
@@ -38,7 +39,8 @@ from workbench.tracking.store import PROJECT_ROOT, artifact_root, tracking_uri
 
 PACKAGES = ("lightgbm", "scikit-learn", "pandas", "numpy", "pyarrow", "pydantic", "pandera", "cloudpickle")
 MODEL_CODE = [str(PROJECT_ROOT / d) for d in ("workbench", "features", "models")]
-SUMMARY_METRICS = ("mae", "rmse", "wape", "mase", "bias", "coverage", "winkler")
+SUMMARY_METRICS = ("mae", "rmse", "wape", "mase", "bias", "coverage", "winkler", "wis")
+SIZE_BAND_METRICS = re.compile(r"coverage_(q\d+|gap)")  # per-candidate coverage by size quintile
 
 
 EXPERIMENT_KIND = "mlflow.experimentKind"
@@ -132,6 +134,7 @@ def _fold_metrics(record: TrainingRecord, candidate: str, now: int) -> list[Metr
 def summary_metrics(record: TrainingRecord, candidate: str) -> dict[str, float]:
     summary = record.backtest.summary.set_index("candidate").loc[candidate]
     out = {k: float(summary[k]) for k in SUMMARY_METRICS if pd.notna(summary[k])}
+    out |= {k: float(v) for k, v in summary.items() if SIZE_BAND_METRICS.fullmatch(str(k)) and pd.notna(v)}
     by_h = record.backtest.horizon_metrics[record.backtest.horizon_metrics["candidate"] == candidate]
     for row in by_h.itertuples(index=False):
         for name in ("mase", "wape", "coverage"):
