@@ -190,6 +190,7 @@ def backtest_levels(
     choose one and calibrate the aggregates' intervals."""
     predictions = backtest.predictions[backtest.predictions["candidate"] == candidate]
     membership = panel.static_table()[list(config.levels)]
+    own_forecasts = any(method != DEFAULT for method in config.methods)  # MinTrace combines them with the areas'
     parts = []
     for fold in backtest.folds:
         rows = predictions[predictions["fold"] == fold.index]
@@ -198,12 +199,16 @@ def backtest_levels(
         complete = forecast.notna().all(axis=1) & actual.reindex(forecast.index).notna().all(axis=1)
         areas = forecast.index[complete]
         hierarchy = Hierarchy.of(membership.loc[areas], levels=config.levels, total_label=config.total_label)
-        own = aggregate_forecasts(
-            panel, target=target, hierarchy=hierarchy, origin=fold.origin, steps=int(forecast.columns.max())
-        )
-        base = np.vstack([own[:, forecast.columns.to_numpy(int) - 1], forecast.loc[areas].to_numpy(float)])
+        bottom = forecast.loc[areas].to_numpy(float)
+        if own_forecasts:
+            own = aggregate_forecasts(
+                panel, target=target, hierarchy=hierarchy, origin=fold.origin, steps=int(forecast.columns.max())
+            )[:, forecast.columns.to_numpy(int) - 1]
+        else:  # BottomUp alone needs no forecast of the aggregates' own
+            own = np.asarray(hierarchy.summing[: hierarchy.aggregates] @ bottom)
+        base = np.vstack([own, bottom])
         truth = np.asarray(hierarchy.summing @ actual.loc[areas, forecast.columns].to_numpy(float))
-        for method in (BASE, *config.methods):
+        for method in (BASE, *config.methods) if own_forecasts else config.methods:
             values = base if method == BASE else reconcile(hierarchy, base, method)
             parts.append(_long(hierarchy, fold, forecast.columns, method=method, forecast=values, actual=truth))
     scored = pd.concat(parts, ignore_index=True)

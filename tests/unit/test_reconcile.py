@@ -218,7 +218,7 @@ def test_a_total_that_would_reveal_one_suppressed_area_is_withheld_and_so_is_the
     assert list(why) == ["", "", SINGLE, SINGLE]
 
 
-def test_the_backtest_scores_every_method_at_every_level_and_bottom_up_keeps_the_models_areas() -> None:
+def test_the_backtest_scores_every_method_at_every_level_and_bottom_up_keeps_the_models_areas(monkeypatch) -> None:
     from workbench.backtest import BacktestResult, Fold
     from workbench.config import HierarchyConfig
     from workbench.reconcile import backtest_levels
@@ -251,3 +251,23 @@ def test_the_backtest_scores_every_method_at_every_level_and_bottom_up_keeps_the
     assert result.method in config.methods and set(result.bands) == {TOTAL, "nation", "region"}
     assert 0 <= scores.loc[("bottom_up", TOTAL), "coverage"] <= 1  # folds 2 and 3 are calibrated on earlier ones
     assert Reconciliation.from_json(result.to_json()).bands == result.bands
+
+    def no_own_forecasts(*args, **kwargs):
+        raise AssertionError("BottomUp alone needs no forecast of the aggregates' own")
+
+    import workbench.reconcile
+
+    monkeypatch.setattr(workbench.reconcile, "aggregate_forecasts", no_own_forecasts)
+    alone = backtest_levels(
+        backtest,
+        candidate="m",
+        panel=panel,
+        target="y",
+        config=HierarchyConfig(levels=["nation", "region"]).model_copy(update={"methods": ["bottom_up"]}),
+        min_folds=2,
+    )
+    assert set(alone.scores["method"]) == {"bottom_up"}
+    pd.testing.assert_frame_equal(
+        alone.scores.reset_index(drop=True),
+        scores.loc["bottom_up"].reset_index().assign(method="bottom_up")[alone.scores.columns],
+    )
