@@ -67,7 +67,7 @@ bench: $(STAMP) ## Time every stage and peak memory: default, a real 2,197-count
 	@test -f data/real/countymurders.csv || $(BIN)/workbench real-data
 	$(BIN)/workbench bench --sizes $(SIZES)
 
-train-quick: $(STAMP) ## Exploratory train: 2 origins, winner explained only; never registered (EXP=...)
+train-quick: $(STAMP) ## Exploratory train as the experiment's quick: section says; no audit, never registered (EXP=...)
 	$(BIN)/workbench train $(EXP) --quick
 
 compare-champion: $(STAMP) ## A registered version against the champion: metrics, audit, drivers; logged to its run (EXP=... VERSION=N)
