@@ -394,17 +394,11 @@ def _end(client: MlflowClient, logged: LoggedRuns, status: int) -> None:
 
 
 def record_exploratory(record: TrainingRecord, *, commit: str, dirty: bool) -> LoggedRuns:
-    """A `--quick` run, kept small: one run with its parameters, every candidate's key metrics, the
-    comparison table and the winner's global drivers; tagged exploratory, never registered, no model."""
+    """A `--quick` run, kept small: one run with its parameters, the winner's key metrics, the comparison
+    table of every candidate and the winner's global drivers; tagged exploratory, never registered, no model."""
     selection = record.selection
     summary = comparison_table(record)
     metrics = [(k, v) for k, v in summary_metrics(record, selection.winner).items() if k in COLUMN_METRICS]
-    metrics += [
-        (f"{name}.{column}", float(row[column]))
-        for name, row in summary.iterrows()
-        for column in COLUMN_METRICS
-        if pd.notna(row[column])
-    ]
     metrics += [(f"time.{k}_s", v) for k, v in record.timings.items()]
     tags = {
         "workbench.exploratory": "true",
