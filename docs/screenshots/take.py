@@ -114,15 +114,15 @@ def _report_shots(browser, report: Path) -> None:
 
 
 def _mlflow_shots(browser, base: str, experiment_id: str, refused_run: str) -> None:
-    page = browser.new_page(viewport={"width": 1760, "height": 520})
+    page = browser.new_page(viewport={"width": 1900, "height": 520})
     page.goto(f"{base}/#/experiments/{experiment_id}?workflowType=machine_learning")
     page.wait_for_selector("text=· exploratory ·", timeout=120_000)
     _close_assistant(page)
     _show_columns(page, ["Dataset", "Source", "Models"], ["mase", "wape", "bias", "coverage", "gate_passed"])
     _show_columns(page, [], ["mase_vs_champion", "verdict"])
-    _widen(page, "Run Name", by=220)
+    _widen(page, "Run Name", by=320)
     page.screenshot(path=str(OUT / "mlflow-runs.png"))
-    _shrink(OUT / "mlflow-runs.png", width=1760)
+    _shrink(OUT / "mlflow-runs.png", width=1900)
 
     run = browser.new_page(viewport={"width": 1280, "height": 1000})
     run.goto(f"{base}/#/experiments/{experiment_id}/runs/{refused_run}?workflowType=machine_learning")
