@@ -15,7 +15,7 @@ STAMP  := $(VENV)/.installed-$(ENV_HASH)
 
 .DEFAULT_GOAL := help
 .PHONY: help env train forecast score test test-fast lint validate data real-data ui bench compare audit-sim status promote approve lock clean
-.PHONY: train-quick compare-champion
+.PHONY: train-quick compare-champion screenshots
 
 help: ## List the targets with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -67,11 +67,14 @@ bench: $(STAMP) ## Time every stage and peak memory: default, a real 2,197-count
 	@test -f data/real/countymurders.csv || $(BIN)/workbench real-data
 	$(BIN)/workbench bench --sizes $(SIZES)
 
-train-quick: $(STAMP) ## Exploratory train: 2 origins, winner explained only; never registered (EXP=...)
+train-quick: $(STAMP) ## Exploratory train as the experiment's quick: section says; no audit, never registered (EXP=...)
 	$(BIN)/workbench train $(EXP) --quick
 
 compare-champion: $(STAMP) ## A registered version against the champion: metrics, audit, drivers; logged to its run (EXP=... VERSION=N)
 	$(BIN)/workbench compare $(EXP) $(if $(VERSION),--version $(VERSION),)
+
+screenshots: $(STAMP) ## Regenerate docs/screenshots/ (report, MLflow runs list, a refused run) in a throwaway store; needs Chromium
+	$(BIN)/python docs/screenshots/take.py
 
 compare: $(STAMP) ## Compare the workbench with naive and AutoETS on real panels; writes outputs/compare/peers.md
 	$(BIN)/workbench compare-peers

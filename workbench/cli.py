@@ -157,7 +157,10 @@ def train(
     executor: str = typer.Option(None, "--executor", help="serial, loky (default) or dask"),
     scheduler: str = typer.Option(None, "--scheduler", help="dask.distributed scheduler address, e.g. tcp://host:8786"),
     quick: bool = typer.Option(
-        False, "--quick", help="Exploratory: 2 backtest origins, explanations for the winner only; never registered"
+        False,
+        "--quick",
+        help="Exploratory, as the experiment's quick: section says (default 2 origins, every candidate): "
+        "the winner's global drivers only, no audit, never registered",
     ),
 ) -> None:
     """Run an experiment end to end."""

@@ -313,6 +313,16 @@ class EngineConfig(_Strict):
     scheduler: str | None = None  # a dask.distributed scheduler address, e.g. tcp://10.0.0.5:8786
 
 
+class QuickConfig(_Strict):
+    """What `train --quick` runs: an exploratory train for iterating, never judged nor registered.
+
+    `models` names the candidates to backtest beside every baseline (default: all of them); only the
+    winner is fitted again and explained, globally (its drivers' shares over the forecast rows)."""
+
+    origins: Annotated[int, Field(ge=1)] = 2
+    models: list[str] | None = None
+
+
 class Experiment(_Strict):
     name: ExperimentName
     description: str = ""
@@ -331,6 +341,7 @@ class Experiment(_Strict):
     report: ReportConfig = Field(default_factory=ReportConfig)
     hierarchy: HierarchyConfig | None = None  # none: totals are plain sums of the areas, without intervals
     engine: EngineConfig = Field(default_factory=EngineConfig)
+    quick: QuickConfig = Field(default_factory=QuickConfig)
     path: Path | None = None
     raw_text: str = Field(default="", repr=False)
 
@@ -360,6 +371,14 @@ class Experiment(_Strict):
         if problems:
             raise PydanticCustomError("workbench_entries", "\n".join(problems))
         return raw
+
+    @model_validator(mode="after")
+    def _quick_models_are_candidates(self) -> Experiment:
+        known = [m.candidate for m in self.models]
+        unknown = [name for name in self.quick.models or [] if name not in known]
+        if unknown:
+            raise ValueError(f"quick.models: {', '.join(unknown)} not among the candidates; known: {', '.join(known)}")
+        return self
 
     @property
     def horizons(self) -> tuple[int, ...]:

@@ -1,16 +1,22 @@
-"""Figures for reviewers. Each function returns a matplotlib Figure; the tracking module logs it."""
+"""Figures for reviewers. Each function returns a matplotlib Figure; the tracking module logs it.
+matplotlib is imported when a figure is drawn, so a run that draws none (`train --quick`) never loads it."""
 
 from __future__ import annotations
 
-import matplotlib
-import matplotlib.pyplot as plt
+import io
+from typing import TYPE_CHECKING
 
 from workbench.backtest import BacktestResult
 from workbench.data.contract import ACTUAL, HORIZON, ORIGIN
 
+if TYPE_CHECKING:
+    import matplotlib.pyplot as plt
+
 
 def headless() -> None:
     """Draw off-screen: figures are saved as files, never shown. Called before drawing, not at import."""
+    import matplotlib
+
     matplotlib.use("Agg")
 
 
@@ -18,6 +24,8 @@ def backtest_figure(result: BacktestResult, *, winner: str, baselines: list[str]
     """Left: the total over all areas, actual against one-step forecasts at each origin.
     Right: MASE by horizon for every candidate."""
     headless()
+    import matplotlib.pyplot as plt
+
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8))
     first = result.predictions[result.predictions[HORIZON] == result.predictions[HORIZON].min()]
     totals = first.groupby(["candidate", ORIGIN])[[ACTUAL, "forecast"]].sum().reset_index()
@@ -51,7 +59,17 @@ def backtest_figure(result: BacktestResult, *, winner: str, baselines: list[str]
 
 
 def close(fig: plt.Figure) -> None:
+    import matplotlib.pyplot as plt
+
     plt.close(fig)
 
 
-__all__ = ["backtest_figure", "close"]
+def png(fig: plt.Figure) -> bytes:
+    """The figure as PNG bytes, closed afterwards (figures are rendered where they are computed)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    close(fig)
+    return buffer.getvalue()
+
+
+__all__ = ["backtest_figure", "close", "headless", "png"]

@@ -4,17 +4,20 @@ CLI summarises."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from workbench.audit import AuditResult
-from workbench.backtest import BacktestResult
 from workbench.config import Experiment
 from workbench.data.contract import Panel
-from workbench.explain import CandidateExplanation
-from workbench.featurize import FeatureTable
-from workbench.fit import FinalFit
 from workbench.gate import Decision
-from workbench.reconcile import Reconciliation
-from workbench.selection import Selection
+
+if TYPE_CHECKING:  # types only: a quick train never imports the audit's or the explainer's libraries
+    from workbench.audit import AuditResult
+    from workbench.backtest import BacktestResult
+    from workbench.explain import CandidateExplanation
+    from workbench.featurize import FeatureTable
+    from workbench.fit import FinalFit
+    from workbench.reconcile import Reconciliation
+    from workbench.selection import Selection
 
 
 @dataclass(frozen=True)

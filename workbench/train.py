@@ -9,13 +9,13 @@ moved under one lock (compare-and-set), and an interruption ends every open run 
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pandas as pd
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
@@ -39,12 +39,11 @@ from workbench.data.load import load_panel
 from workbench.describe import comparison_table
 from workbench.engine import Engine, EngineSettings
 from workbench.errors import ConfigError
-from workbench.explain import CandidateExplanation, explain, explanation_task, wording_for
-from workbench.explain.figures import png
+from workbench.explain import explain, explanation_task, global_drivers, wording_for
 from workbench.featurize import build_feature_table, check_builders
 from workbench.fit import fit_final
 from workbench.gate import Decision
-from workbench.plots import backtest_figure, headless
+from workbench.plots import backtest_figure, headless, png
 from workbench.reconcile import check_hierarchy, reconcile_backtest
 from workbench.record import LoggedRuns, TrainingRecord, contract_of
 from workbench.selection import SelectionRule, confirm, select
@@ -105,23 +104,19 @@ def _advance(progress: Progress, bar, stage: str, **fields) -> None:
     interrupt.failpoint(f"{stage}_task")
 
 
-QUICK_ORIGINS = 2
-
-
 def quick_variant(experiment: Experiment) -> Experiment:
-    """The exploratory variant of an experiment (`train --quick`): two backtest origins, a lighter audit
-    bootstrap and sampled explanations; explanations for the winner only (see `train`)."""
-    b, a, e = experiment.backtest, experiment.audit, experiment.explain
-    origins = min(b.origins, QUICK_ORIGINS)
+    """The exploratory variant of an experiment (`train --quick`), as its `quick:` section says:
+    fewer backtest origins (intervals calibrated on as many earlier folds as there are, at least one), and
+    every baseline with only the candidates named there."""
+    b, q = experiment.backtest, experiment.quick
+    origins = min(b.origins, q.origins)
+    keep = set(q.models) if q.models is not None else {m.candidate for m in experiment.models}
     return experiment.model_copy(
         update={
             "backtest": b.model_copy(
-                update={"origins": origins, "min_calibration_folds": min(b.min_calibration_folds, origins)}
+                update={"origins": origins, "min_calibration_folds": min(b.min_calibration_folds, max(1, origins - 1))}
             ),
-            "audit": a.model_copy(update={"bootstrap": min(a.bootstrap, 50)}),
-            "explain": e.model_copy(
-                update={"max_rows_per_fold": min(e.max_rows_per_fold, 1000), "dependence_plots": 0}
-            ),
+            "models": [m for m in experiment.models if m.is_baseline or m.candidate in keep],
         }
     )
 
@@ -134,7 +129,8 @@ def train(
     timings: dict[str, float] | None = None,
     quick: bool = False,
 ) -> TrainingRecord:
-    """Compute everything for one experiment; nothing is logged here. `quick` explains the winner only."""
+    """Compute everything for one experiment; nothing is logged here. A `quick` train stops after the
+    selection with the winner's global drivers: no final fits, no audit, no figures; it is never judged."""
     timings = {} if timings is None else timings
     with _timed(timings, "load"), console.status("Loading and validating the panel"):
         panel = load_panel(experiment.data)
@@ -185,6 +181,22 @@ def train(
             horizons=experiment.horizons,
         )
         selection = confirm(selection, backtest.summary_over(folds[len(folds) - held :]), rule=rule, folds=held)
+        if quick:  # exploratory: nothing refitted, the winner's global drivers from its latest backtest fit
+            with _timed(timings, "explain"):
+                (spec,) = [m for m in experiment.models if m.candidate == selection.winner]
+                explanation = global_drivers(spec, backtest=backtest, table=table, seed=experiment.seed)
+            return TrainingRecord(
+                experiment,
+                panel,
+                table,
+                backtest,
+                selection,
+                fits={},
+                explanations={spec.candidate: explanation},
+                timings=timings,
+                engine=engine.settings.describe(),
+                warnings=tuple(engine.warning_summary()),
+            )
         with _timed(timings, "reconcile"):
             reconciliation = reconcile_backtest(experiment, panel, backtest, winner=selection.winner)
         with _timed(timings, "final_fit"):
@@ -210,14 +222,10 @@ def train(
                     figures=spec.candidate == selection.winner,
                 )
                 for spec in experiment.models
-                if not quick or spec.candidate == selection.winner
             ]
             bar = progress.add_task("Explain", total=len(tasks), step="SHAP for every candidate")
             done = engine.map(explain, tasks, on_done=lambda i: _advance(progress, bar, "explain"))
-            explanations = {
-                spec.candidate: CandidateExplanation(spec.candidate, "not explained (quick run)", None, pd.DataFrame())
-                for spec in experiment.models
-            } | {e.candidate: e for e in done}
+            explanations = {e.candidate: e for e in done}
     with _timed(timings, "audit"), console.status("Auditing every candidate across groups of areas"):
         static = panel.static_table()
         baseline = backtest.predictions[backtest.predictions["candidate"] == status_quo(experiment)]
@@ -273,17 +281,16 @@ def run(
         experiment = quick_variant(experiment)
     engine = Engine(EngineSettings.resolve(experiment=_engine_settings(experiment), **_overrides(settings)))
     console.print(f"[bold]Experiment[/] {experiment.name}: {escape(experiment.description.strip())}")
-    seen_champion = tracking.champion_version(experiment.name)
+    seen_champion = None if quick else tracking.champion_version(experiment.name)
     timings: dict[str, float] = {}
     record = train(experiment, console=console, engine=engine, timings=timings, quick=quick)
     commit, dirty = tracking.git_state()
-    evidence = gate.evidence_from(record, commit=commit, dirty=dirty)
-    if quick:
-        with _timed(timings, "record"), console.status("Recording the exploratory runs in MLflow"):
-            with tracking.training_runs(record, evidence, commit=commit, dirty=dirty) as runs:
-                tracking.record_exploratory(record, runs, commit=commit)
+    if quick:  # exploratory: one small run, never judged nor registered
+        with _timed(timings, "record"), console.status("Recording the exploratory run in MLflow"):
+            runs = tracking.record_exploratory(record, commit=commit, dirty=dirty)
         render_quick(record, runs, console=console, path=experiment_path)
         return record
+    evidence = gate.evidence_from(record, commit=commit, dirty=dirty)
     with _timed(timings, "record"), console.status("Recording the runs and the decision in MLflow"):
         with tracking.training_runs(record, evidence, commit=commit, dirty=dirty) as runs:
             # Compare-and-set: the champion is read, judged and moved under one lock; a signal waits
@@ -318,15 +325,19 @@ def _overrides(settings: EngineSettings | None) -> dict:
 def render_quick(record: TrainingRecord, logged: LoggedRuns, *, console: Console, path: Path) -> None:
     console.print(_table(record))
     console.print(record.selection.verdict)
-    winner = record.explanations.get(record.selection.winner)
-    if winner is not None and "sentence" in winner.drivers:
-        console.print(f"For example: {escape(winner.drivers['sentence'].iloc[0])}")
+    importance = record.explanations[record.selection.winner].concept_importance
+    if importance is not None:
+        shares = importance["mean_abs_amount"] / importance["mean_abs_amount"].sum()
+        console.print(
+            "The winner's drivers in its latest backtest fold (share of the mean absolute effect): "
+            + ", ".join(f"{escape(str(concept))} {share:.0%}" for concept, share in shares.head(5).items())
+        )
     console.print(f"Time (s, {record.engine}): " + ", ".join(f"{k} {v:.1f}" for k, v in record.timings.items()))
     render_warnings(record, console=console)
     console.print(
-        f"[bold yellow]Exploratory run[/] (--quick): parent run {logged.parent_run_id} in {logged.tracking_uri}, "
-        f"tagged workbench.exploratory=true; nothing was registered. For a run the gate can promote: "
-        f"`make train EXP={path}`."
+        f"[bold yellow]Exploratory run[/] (--quick): run {logged.parent_run_id} in {logged.tracking_uri}, "
+        f"tagged workbench.exploratory=true; not audited, nothing was registered. For a run the gate can "
+        f"promote: `make train EXP={path}`."
     )
 
 
@@ -385,7 +396,7 @@ def _levels_table(record: TrainingRecord) -> Table:
         table.add_column(column, justify="left" if column in {"method", "level"} else "right", no_wrap=True)
     for row in record.reconciliation.scores.itertuples(index=False):
         style = "bold green" if row.method == record.reconciliation.method else None
-        coverage = "" if pd.isna(row.coverage) else f"{row.coverage:.1%}"
+        coverage = "" if math.isnan(row.coverage) else f"{row.coverage:.1%}"
         table.add_row(
             row.method, row.level, f"{row.wape:.1%}", f"{row.mae:.1f}", f"{row.bias:+.1%}", coverage, style=style
         )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from mlflow.tracking import MlflowClient
@@ -16,9 +17,9 @@ from tests.e2e.test_forecast_report import CONFIG
 NAME = "review_test"
 
 
-def _write(workdir: Path, **gate) -> Path:
+def _write(workdir: Path, *, quick: dict | None = None, **gate) -> Path:
     path = workdir / f"{NAME}.yaml"
-    config = {**CONFIG, "name": NAME, "gate": {**CONFIG["gate"], **gate}}
+    config = {**CONFIG, "name": NAME, "gate": {**CONFIG["gate"], **gate}} | ({"quick": quick} if quick else {})
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
 
@@ -31,23 +32,34 @@ def _parents(client: MlflowClient) -> list:
 
 @pytest.mark.slow
 def test_quick_runs_are_exploratory_and_never_registered(cli, workdir, store) -> None:
-    experiment = _write(workdir)
+    experiment = _write(workdir, quick={"origins": 2, "models": []})  # the baselines and nothing else
     done = cli("train", experiment, "--quick")
     assert done.exit_code == 0, done.output
-    assert "Exploratory run" in done.output and "nothing was registered" in done.output
+    flat = " ".join(done.output.split())
+    assert "Exploratory run" in flat and "not audited, nothing was registered" in flat
     client = MlflowClient(store)
     assert client.search_model_versions(f"name='{NAME}'") == []
-    (parent,) = _parents(client)
-    assert parent.data.tags["workbench.exploratory"] == "true"
-    assert parent.info.run_name.startswith(f"{NAME} · ") and " · exploratory · " in parent.info.run_name
+    (run,) = _parents(client)  # one run, no candidate runs and no model
+    assert run.data.tags["workbench.exploratory"] == "true" and run.data.tags["verdict"] == "exploratory"
+    assert run.info.run_name.startswith(f"{NAME} · ") and " · exploratory · " in run.info.run_name
     assert client.get_experiment_by_name(NAME).tags["mlflow.experimentKind"] == "custom_model_development"
-    children = client.search_runs(
-        [parent.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'"
+    assert run.data.params["candidates"] == "naive,seasonal_naive" and run.data.params["backtest.origins"] == "2"
+    assert {"mase", "wape", "bias", "coverage"} <= set(run.data.metrics)  # the winner's, as columns
+    assert {a.path for a in client.list_artifacts(run.info.run_id)} == {"backtest", "experiment.yaml"}
+
+
+@pytest.mark.slow
+def test_a_quick_run_explains_its_winner_globally(cli, workdir, store) -> None:
+    done = cli("train", _write(workdir, quick={"origins": 2}), "--quick")
+    assert done.exit_code == 0, done.output
+    (run,) = _parents(MlflowClient(store))
+    assert run.data.tags["winner"] == "lightgbm_poisson_ratio"
+    assert "The winner's drivers in its latest backtest fold" in " ".join(done.output.split())
+    logged = MlflowClient(store).download_artifacts(
+        run.info.run_id, "explanations/importance_concepts.csv", str(workdir)
     )
-    explained = {c.data.tags["candidate"]: c.data.tags["explain.method"] for c in children}
-    winner = parent.data.tags["winner"]
-    assert explained[winner] != "not explained (quick run)"
-    assert {c for c, m in explained.items() if m == "not explained (quick run)"} == set(explained) - {winner}
+    shares = pd.read_csv(logged).set_index("concept")["mean_abs_amount"]
+    assert len(shares) > 1 and (shares >= 0).all() and shares.iloc[0] == shares.max()
 
 
 @pytest.mark.slow

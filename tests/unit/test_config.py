@@ -43,7 +43,7 @@ def test_config_hash_changes_with_the_text() -> None:
         (
             "name: a\ntarget: y\nfeature: []\ndata: {synthetic: {}}",
             "experiments/x.yaml: unknown key 'feature' at the top level; known: name, description, target, data, "
-            "frequency, horizon, seed, features, models, backtest, selection, explain, audit, gate, report, hierarchy, engine; did you mean 'features'?",
+            "frequency, horizon, seed, features, models, backtest, selection, explain, audit, gate, report, hierarchy, engine, quick; did you mean 'features'?",
         ),
         (
             "name: a\ntarget: y\ndata: {synthetic: {}}\nfeatures: [{builder: lags}]",

@@ -15,11 +15,15 @@ Row sums kept per unit (model = the audited candidate, base = the status quo it 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
-from fairlearn.metrics import MetricFrame
 
 from workbench.data.contract import ACTUAL, AREA, HORIZON
+
+if TYPE_CHECKING:
+    from fairlearn.metrics import MetricFrame
 
 KEYS = [AREA, "fold", HORIZON]
 STATS = (
@@ -145,6 +149,8 @@ def _ratio_of_sums(units: pd.DataFrame, numerator: str, denominator: str):
 def metric_frame(units: pd.DataFrame, groups: pd.Series, *, control: pd.Series | None = None) -> MetricFrame:
     """fairlearn's MetricFrame of the context metrics by group (rows are units), optionally within
     size bands (`control_features`)."""
+    from fairlearn.metrics import MetricFrame  # imported where it is used: a quick train runs no audit
+
     positions = np.arange(len(units))
     return MetricFrame(
         metrics={name: _ratio_of_sums(units, num, den) for name, (num, den) in CONTEXT.items()},

@@ -3,10 +3,14 @@ chart of the size-controlled comparison against the status quo."""
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from workbench.audit import UNCERTAIN_POLICY, AuditResult
+
+if TYPE_CHECKING:
+    import matplotlib.pyplot as plt
 
 RULE = (
     "Each group is compared with the other areas of similar size ({bands} size bands, standardised to the "
@@ -26,6 +30,8 @@ SHOWN = ("bias", "under_rate")
 def disparity_figure(result: AuditResult) -> plt.Figure:
     """For each single grouping and the two missed-need judges: each group's size-controlled gap
     beyond the status quo's, with its interval and the limit."""
+    import matplotlib.pyplot as plt  # only when drawn: a quick train draws no figures
+
     d = result.disparities
     single = [g for g in dict.fromkeys(d["grouping"]) if " x " not in g]
     shown = [c for c in SHOWN if c in set(d["check"])] or list(dict.fromkeys(d["check"]))[:1]

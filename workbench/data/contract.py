@@ -27,6 +27,8 @@ ORIGIN = "origin"
 HORIZON = "horizon"
 TARGET_PERIOD = "target_period"
 ACTUAL = "actual"
+HOUSEHOLDS = "households"
+"""The covariate that, when a panel has it, turns a count target into a rate per 1,000 households."""
 
 MAX_COUNT = 1e9
 """No area-level count comes near this; a value above it is an error in the data (configurable per file)."""
@@ -102,10 +104,14 @@ class PanelSpec:
     numeric_static: tuple[str, ...] = ()
     max_count: float = MAX_COUNT
     missing_covariates: MissingCovariates = "refuse"
+    rates: tuple[str, ...] = ()  # targets that are rates or shares, not counts: never summed across areas
 
     def __post_init__(self) -> None:
         if not self.targets:
             raise ValueError("a panel needs at least one target")
+        unknown = [r for r in self.rates if r not in self.targets]
+        if unknown:
+            raise ValueError(f"rates {unknown} must also be declared as targets")
         missing = [g for g in self.groups if g not in self.static]
         if missing:
             raise ValueError(f"groups {missing} must also be declared as static attributes")

@@ -109,5 +109,6 @@ def map_columns(raw: pd.DataFrame, source: FileSource) -> tuple[pd.DataFrame, Pa
         numeric_static=columns.numeric_static,
         max_count=source.max_count,
         missing_covariates=source.missing_covariates,
+        rates=tuple(columns.rates),
     )
     return frame, spec, []

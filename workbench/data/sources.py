@@ -107,6 +107,7 @@ class ColumnMap(Strict):
     period: str | PeriodParts = "period"
     area_name: str | None = None
     targets: dict[str, str] | list[str]
+    rates: list[str] = Field(default_factory=list)  # targets that are rates or shares: never summed across areas
     covariates: dict[str, str | CovariateColumn] = Field(default_factory=dict)
     static: dict[str, str | StaticColumn] | list[str] = Field(default_factory=dict)
     groups: list[str] = Field(default_factory=list)
@@ -149,6 +150,9 @@ class ColumnMap(Strict):
             raise ValueError(f"groups {numeric} are numeric static attributes; groups must be categories")
         if not self.target_map:
             raise ValueError("map at least one target")
+        not_targets = [r for r in self.rates if r not in self.target_map]
+        if not_targets:
+            raise ValueError(f"rates {not_targets} must be names under 'targets' ({', '.join(self.target_map)})")
         return self
 
 

@@ -19,7 +19,6 @@ from workbench.config import ExplainConfig
 from workbench.data.contract import AREA, AREA_NAME, Panel
 from workbench.explain.contrast import contrast, reference_rows
 from workbench.explain.drivers import baseline_table, driver_table
-from workbench.explain.figures import explanation_pngs
 from workbench.explain.stability import driver_stability
 from workbench.explain.units import households, percent
 from workbench.explain.values import AdditiveExplanation, concat, explain_rows
@@ -27,7 +26,15 @@ from workbench.explain.wording import Wording, wording_for
 from workbench.featurize import FeatureTable
 from workbench.fit import FinalFit
 
-__all__ = ["CandidateExplanation", "ExplainTask", "explain", "explain_candidate", "explanation_task", "wording_for"]
+__all__ = [
+    "CandidateExplanation",
+    "ExplainTask",
+    "explain",
+    "explain_candidate",
+    "explanation_task",
+    "global_drivers",
+    "wording_for",
+]
 BACKGROUND_ROWS = 2000
 
 
@@ -204,6 +211,48 @@ def explain_candidate(spec, **inputs) -> CandidateExplanation:
     return explain(explanation_task(spec, **inputs))
 
 
+def global_drivers(
+    spec: ModelSpec, *, backtest: BacktestResult, table: FeatureTable, seed: int
+) -> CandidateExplanation:
+    """The cheap, global explanation of a quick train: how much each concept moves the forecasts of
+    the candidate's latest backtest fit (nothing is refitted), as mean absolute SHAP amounts over that
+    fold's rows. No sentences per area, no other folds, no stability and no figures; nothing for a baseline."""
+    start = time.perf_counter()
+    if spec.explainer == "baseline":
+        return CandidateExplanation(
+            spec.candidate, "baseline", None, pd.DataFrame(), seconds=time.perf_counter() - start
+        )
+    fold = backtest.folds[-1]
+    fold_train, rows = split(table, fold)
+    explained = explain_rows(
+        spec,
+        backtest.fitted[(spec.candidate, fold.index)],
+        rows,
+        background=_sample(fold_train, BACKGROUND_ROWS, seed),
+        features=table.features,
+        seed=seed,
+    )
+    importance, concept_importance = _importance(explained)
+    errors = explained.additivity_error
+    additivity = {"max_abs_error": float(errors.max()), "rows_checked": len(errors), "scale": explained.scale}
+    return CandidateExplanation(
+        spec.candidate,
+        spec.explainer,
+        explained.scale,
+        pd.DataFrame(),
+        importance=importance,
+        concept_importance=concept_importance,
+        additivity=additivity,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def _pngs(*args, **kwargs) -> dict[str, bytes]:
+    from workbench.explain.figures import explanation_pngs  # matplotlib and shap's plots, only when drawn
+
+    return explanation_pngs(*args, **kwargs)
+
+
 def explain(task: ExplainTask) -> CandidateExplanation:
     start = time.perf_counter()
     spec, fit, config, seed = task.spec, task.fit, task.config, task.seed
@@ -283,7 +332,7 @@ def explain(task: ExplainTask) -> CandidateExplanation:
     stability, stability_summary = driver_stability(backtest_expl, top=config.top_drivers)
     values = pd.concat([_long(forecast_expl, "forecast"), _long(backtest_expl, "backtest")], ignore_index=True)
     figures = (
-        explanation_pngs(
+        _pngs(
             backtest_expl,
             concept_importance,
             importance,

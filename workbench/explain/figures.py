@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import io
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import shap
 
 from workbench.explain.values import AdditiveExplanation
-from workbench.plots import headless
+from workbench.plots import headless, png
 
 SCALE_LABEL = {"log": "log of the forecast", "log1p": "log of (1 + forecast)", "identity": "households"}
 
@@ -74,14 +72,6 @@ def dependence_figures(
 def close_all(figures) -> None:
     for fig in figures:
         plt.close(fig)
-
-
-def png(fig: plt.Figure) -> bytes:
-    """The figure as PNG bytes, closed afterwards (figures are rendered where they are computed)."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
-    return buffer.getvalue()
 
 
 def explanation_pngs(

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import shap
 
 from features.base import FeatureInfo
 from models.base import ModelSpec
@@ -80,16 +79,30 @@ def _keys(rows: pd.DataFrame) -> pd.DataFrame:
     return rows[KEYS].reset_index(drop=True)
 
 
+def tree_shap(regressor, X: pd.DataFrame) -> tuple[float, np.ndarray]:
+    """Path-dependent TreeSHAP values of a fitted tree model on its raw margin, and their base value.
+    A LightGBM model computes them itself (`pred_contrib`), which is what shap's TreeExplainer calls
+    for LightGBM, so shap is imported only for other tree models."""
+    booster = getattr(regressor, "booster_", None)
+    if booster is not None and type(booster).__module__.startswith("lightgbm"):
+        phi = np.asarray(booster.predict(X, pred_contrib=True), dtype=np.float64)
+        return float(phi[0, -1]), phi[:, :-1]
+    import shap
+
+    explained = shap.TreeExplainer(regressor)(X)
+    return float(np.ravel(explained.base_values)[0]), np.asarray(explained.values)
+
+
 def _tree(forecaster, rows: pd.DataFrame, background: pd.DataFrame, features: tuple[FeatureInfo, ...]):
     """TreeSHAP on the forecaster's raw margin, carried onto a forecast scale by the forecaster's
     target transform (`explain_margin`)."""
     names = [f.name for f in features]
     X = rows[names]
-    explained = shap.TreeExplainer(forecaster.regressor_)(X)
+    base, values = tree_shap(forecaster.regressor_, X)
     margin = Margin(
         link=forecaster.link_,
-        base=float(np.ravel(explained.base_values)[0]),
-        values=pd.DataFrame(explained.values, columns=names),
+        base=base,
+        values=pd.DataFrame(values, columns=names),
         data=X.reset_index(drop=True).copy(),
     )
     parts = forecaster.explain_margin(margin, rows=rows, background=background)
@@ -98,6 +111,8 @@ def _tree(forecaster, rows: pd.DataFrame, background: pd.DataFrame, features: tu
 
 def _linear(forecaster, rows: pd.DataFrame, background: pd.DataFrame, features: tuple[FeatureInfo, ...]):
     """Linear SHAP on the design matrix (log of the forecast), summed back to each feature."""
+    import shap
+
     design, origins = forecaster.design_matrix(rows)
     design_background, _ = forecaster.design_matrix(background)
     coef, intercept = forecaster.coef_, forecaster.intercept_
@@ -123,6 +138,8 @@ def _model_agnostic(
 ):
     """Permutation SHAP on the forecast in households, one row at a time (the row's reference
     columns stay with it), against a small sample of the training rows."""
+    import shap
+
     names = [f.name for f in features]
     categories = {f.name: list(rows[f.name].cat.categories) for f in features if f.kind == "category"}
 

@@ -18,10 +18,8 @@ from pathlib import Path
 
 import mlflow
 import pandas as pd
-from mlflow.data.pandas_dataset import from_pandas
 from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.exceptions import MlflowException
-from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
 from workbench.data.contract import AREA, HORIZON, ORIGIN, PERIOD, TARGET_PERIOD
@@ -31,7 +29,6 @@ from workbench.interrupt import Interrupted
 from workbench.record import LoggedRuns, TrainingRecord
 from workbench.report.safety import write_published_csv
 from workbench.tracking.explanations import explanation_files
-from workbench.tracking.pyfunc import ForecastModel
 from workbench.tracking.quiet import quiet
 from workbench.tracking.registry import EVIDENCE_DIGEST, REPORT, evidence_digest
 from workbench.tracking.registry import client as registry_client
@@ -81,6 +78,8 @@ def column_metrics(record: TrainingRecord, decision: Decision) -> dict[str, floa
 
 
 def _dataset(record: TrainingRecord):
+    from mlflow.data.pandas_dataset import from_pandas  # the model-logging pieces load only where used
+
     frame = record.panel.frame.assign(period=record.panel.frame[PERIOD].astype(str))
     return from_pandas(
         frame,
@@ -162,6 +161,10 @@ def _batch(client: MlflowClient, run_id: str, *, metrics=(), params=None, tags=N
 
 def _log_model(record: TrainingRecord, candidate: str) -> str:
     """The winner's pyfunc model, logged into its (resumed) child run."""
+    from mlflow.models import infer_signature
+
+    from workbench.tracking.pyfunc import ForecastModel
+
     fit = record.fits[candidate]
     columns = [*record.table.feature_names, *[c for c in fit.forecast_rows if c.startswith("ref_")]]
     categories = {
@@ -409,29 +412,52 @@ def _end(client: MlflowClient, logged: LoggedRuns, status: int) -> None:
         client.set_terminated(run_id, RunStatus.to_string(status))
 
 
-def record_exploratory(record: TrainingRecord, logged: LoggedRuns, *, commit: str) -> None:
-    """Mark a `--quick` run as exploratory: it is never registered, and its name and tags say so."""
-    client = registry_client()
-    name = run_name(record.experiment.name, record.selection.winner, "", commit, quick=True)
+def record_exploratory(record: TrainingRecord, *, commit: str, dirty: bool) -> LoggedRuns:
+    """A `--quick` run, kept small: one run with its parameters, the winner's key metrics, the comparison
+    table of every candidate and the winner's global drivers; tagged exploratory, never registered, no model."""
+    selection = record.selection
+    summary = comparison_table(record)
+    metrics = [(k, v) for k, v in summary_metrics(record, selection.winner).items() if k in COLUMN_METRICS]
+    metrics += [(f"time.{k}_s", v) for k, v in record.timings.items()]
     tags = {
         "workbench.exploratory": "true",
         "verdict": "exploratory",
-        "mlflow.runName": name,
+        "winner": selection.winner,
+        "git.commit": commit,
+        "git.dirty": str(dirty).lower(),
+        "mlflow.source.git.commit": commit,
+        "config.hash": record.experiment.config_hash,
+        "data.digest": record.panel.digest(),
         "mlflow.note.content": (
             f"Exploratory run (`workbench train --quick`): {len(record.backtest.folds)} backtest origins, "
-            "explanations for the winner only. Never registered; run `make train` for a run the gate can promote."
+            f"{len(record.experiment.models)} candidates, no audit, the winner's global drivers only. "
+            f"{selection.verdict} Never registered; run `make train` for a run the gate can promote."
         ),
     }
-    summary = summary_metrics(record, record.selection.winner)
+    files: dict[str, pd.DataFrame | str | bytes] = {
+        "experiment.yaml": record.experiment.raw_text,
+        "backtest/comparison.csv": summary.reset_index(names="candidate"),
+    }
+    importance = record.explanations[selection.winner].concept_importance
+    if importance is not None:
+        files["explanations/importance_concepts.csv"] = importance.reset_index(names="concept")
     with quiet():
-        _batch(
-            client,
-            logged.parent_run_id,
-            tags=tags,
-            metrics=[(k, summary[k]) for k in COLUMN_METRICS if k in summary],
-            now=int(time.time() * 1000),
-        )
-        client.update_run(logged.parent_run_id, name=name)
+        uri = tracking_uri()
+        client = registry_client()
+        name = run_name(record.experiment.name, selection.winner, "", commit, quick=True)
+        run = client.create_run(experiment_id(client, record.experiment.name), tags=tags, run_name=name)
+        run_id = run.info.run_id
+        try:
+            _batch(client, run_id, metrics=metrics, params=_params(record), now=int(time.time() * 1000))
+            _upload(client, run_id, files)
+        except Interrupted:
+            client.set_terminated(run_id, RunStatus.to_string(RunStatus.KILLED))
+            raise
+        except BaseException:
+            client.set_terminated(run_id, RunStatus.to_string(RunStatus.FAILED))
+            raise
+        client.set_terminated(run_id, RunStatus.to_string(RunStatus.FINISHED))
+    return LoggedRuns(uri, run.info.experiment_id, run_id, {}, {}, record.experiment.name, contract=record.contract)
 
 
 def record_decision(
