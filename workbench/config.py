@@ -77,7 +77,7 @@ class SelectionConfig(_Strict):
     weights: dict[Literal["mase", "wape", "mae", "rmse", "winkler"], Annotated[float, Field(ge=0)]] | None = None
     rmse_tolerance: Annotated[float, Field(ge=0)] = 0.05
     bias_tolerance: Annotated[float, Field(ge=0)] = 0.02
-    # the last origins, held back to confirm the choice made on the others (none when fewer than two
+    # the last origins, held back to confirm the choice made on the others (none when fewer than four
     # origins would be left to choose on)
     confirm_folds: Annotated[int, Field(ge=0)] = 1
 

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 DEFAULT_WEIGHTS = {"mase": 0.4, "wape": 0.3, "rmse": 0.3}
+MIN_CHOICE_FOLDS = 4  # origins left to choose on before any is held back for confirmation
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,9 @@ class SelectionRule:
         )
 
     def held_back(self, folds: int) -> int:
-        """How many of `folds` origins are held back: none unless at least two are left to choose on."""
-        return self.confirm_folds if folds - self.confirm_folds >= 2 else 0
+        """How many of `folds` origins are held back: none unless at least `MIN_CHOICE_FOLDS` are left
+        to choose on (on fewer, holding one back makes the choice itself a matter of luck)."""
+        return self.confirm_folds if folds - self.confirm_folds >= MIN_CHOICE_FOLDS else 0
 
     def describe(self) -> str:
         blend = " + ".join(f"{w:g} x {m.upper()}" for m, w in self.weights.items())

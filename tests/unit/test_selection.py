@@ -111,9 +111,9 @@ def test_a_win_that_does_not_hold_on_the_held_back_origins_goes_to_the_best_base
     )
 
 
-def test_origins_are_held_back_only_when_two_are_left_to_choose_on() -> None:
+def test_origins_are_held_back_only_when_four_are_left_to_choose_on() -> None:
     rule = SelectionRule(confirm_folds=1)
-    assert [rule.held_back(n) for n in (2, 3, 8)] == [0, 1, 1]
+    assert [rule.held_back(n) for n in (2, 4, 5, 8)] == [0, 0, 1, 1]
     chosen = choose(summary(("naive", 1.0, 0.2, 10.0, 0.01), ("gbm", 0.8, 0.16, 8.0, 0.005)))
     from workbench.selection import confirm
 
