@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import matplotlib
 import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
 from workbench.backtest import BacktestResult
 from workbench.data.contract import ACTUAL, HORIZON, ORIGIN
@@ -14,7 +15,7 @@ def headless() -> None:
     matplotlib.use("Agg")
 
 
-def backtest_figure(result: BacktestResult, *, winner: str, baselines: list[str], target: str) -> plt.Figure:
+def backtest_figure(result: BacktestResult, *, winner: str, baselines: list[str], target: str) -> Figure:
     """Left: the total over all areas, actual against one-step forecasts at each origin.
     Right: MASE by horizon for every candidate."""
     headless()
@@ -50,7 +51,7 @@ def backtest_figure(result: BacktestResult, *, winner: str, baselines: list[str]
     return fig
 
 
-def close(fig: plt.Figure) -> None:
+def close(fig: Figure) -> None:
     plt.close(fig)
 
 

@@ -18,9 +18,13 @@ The rule, the guards and the margin are returned in the `Selection`, with a one-
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from workbench.config import SelectionConfig
 
 DEFAULT_WEIGHTS = {"mase": 0.4, "wape": 0.3, "rmse": 0.3}
 
@@ -42,12 +46,12 @@ class SelectionRule:
         return cls(metric=metric, weights=weights, margin=margin)
 
     @classmethod
-    def from_config(cls, config) -> SelectionRule:
+    def from_config(cls, config: SelectionConfig) -> SelectionRule:
         """The rule an experiment's `selection:` section describes (a SelectionConfig)."""
         base = cls.around(config.metric, config.margin)
         return cls(
             metric=config.metric,
-            weights=dict(config.weights) if config.weights else base.weights,
+            weights=dict(config.weights.items()) if config.weights else base.weights,
             margin=config.margin,
             rmse_tolerance=config.rmse_tolerance,
             bias_tolerance=config.bias_tolerance,
@@ -73,7 +77,7 @@ class Selection:
     best_baseline: str
     best_model: str | None  # best eligible non-baseline candidate by score, if any
     beats_baselines: bool
-    settings: dict = field(default_factory=dict)  # weights, margin, tolerances: for the record
+    settings: dict[str, object] = field(default_factory=dict)  # weights, margin, tolerances: for the record
 
 
 def _ranking(summary: pd.DataFrame, rule: SelectionRule, baselines: set[str]) -> tuple[pd.DataFrame, str]:

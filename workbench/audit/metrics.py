@@ -15,6 +15,8 @@ Row sums kept per unit (model = the audited candidate, base = the status quo it 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 from fairlearn.metrics import MetricFrame
@@ -128,8 +130,8 @@ def bootstrap_sums(
     }
 
 
-def _ratio_of_sums(numerator: str, denominator: str):
-    def metric(y_true, y_pred, **columns) -> float:
+def _ratio_of_sums(numerator: str, denominator: str) -> Callable[..., float]:
+    def metric(y_true: np.ndarray, y_pred: np.ndarray, **columns: np.ndarray) -> float:
         bottom = float(np.sum(columns[denominator]))
         return float(np.sum(columns[numerator]) / bottom) if bottom else float("nan")
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
 from workbench.audit import UNCERTAIN_POLICY, AuditResult
 
@@ -23,7 +25,7 @@ COLOURS = {"pass": "#2e7d32", "fail": "#c62828", "uncertain": "#ef6c00"}
 SHOWN = ("bias", "under_rate")
 
 
-def disparity_figure(result: AuditResult) -> plt.Figure:
+def disparity_figure(result: AuditResult) -> Figure:
     """For each single grouping and the two missed-need judges: each group's size-controlled gap
     beyond the status quo's, with its interval and the limit."""
     d = result.disparities
@@ -59,11 +61,11 @@ def disparity_figure(result: AuditResult) -> plt.Figure:
     return fig
 
 
-def _cell(value) -> str:
+def _cell(value: object) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
-def _table(frame, columns) -> list[str]:
+def _table(frame: pd.DataFrame, columns: list[str]) -> list[str]:
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in frame[columns].itertuples(index=False)]
     return lines

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -152,7 +153,7 @@ def published_table(result: ForecastResult) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True)
 
 
-def _headlines(result: ForecastResult, rule: DisclosureRule) -> list[dict]:
+def _headlines(result: ForecastResult, rule: DisclosureRule) -> list[dict[str, Any]]:
     areas = result.areas
     periods = []
     for period, part in areas.groupby("target_period", sort=True):
