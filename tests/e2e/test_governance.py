@@ -1,7 +1,8 @@
 """Governance that holds: the gate cannot be forged, raced or left half-done.
 
-Every command runs as the installed `workbench` in its own process, against the test's own store,
-so signals, locks and concurrent runs are real.
+Every command under test runs as the installed `workbench` in its own process, against the test's own
+store, so signals, locks and concurrent runs are real. The trained store that several tests start
+from (version 1 the champion) is made once, in this process, and each of them works on a copy.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import pytest
 import yaml
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
+
+from tests.conftest import TrainedStore, train_in_process
 
 WORKBENCH = Path(sys.executable).parent / "workbench"
 SMALL = {
@@ -86,6 +89,20 @@ def client(store) -> MlflowClient:
     return MlflowClient(store)
 
 
+@pytest.fixture(scope="module")
+def governed_store(tmp_path_factory: pytest.TempPathFactory, _empty_tracking_db: Path) -> TrainedStore:
+    """`governed` trained once: version 1, the champion. Only ever copied."""
+    folder = tmp_path_factory.mktemp("governed-store")
+    return train_in_process(folder, write(folder), "train", empty_db=_empty_tracking_db)
+
+
+@pytest.fixture
+def trained(governed_store: TrainedStore, tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> MlflowClient:
+    """This test's own copy of the trained store, where its commands run; a client on it."""
+    copy = governed_store.copy_to(tmp_path_factory.mktemp("governed") / "store")
+    return MlflowClient(copy.use(monkeypatch))
+
+
 # Forgery -------------------------------------------------------------------------------------------
 
 
@@ -124,8 +141,9 @@ def test_an_edited_gate_report_cannot_promote_a_refused_version(client, workdir)
 # Identity ------------------------------------------------------------------------------------------
 
 
-def test_one_registered_model_holds_one_contract(client, workdir) -> None:
-    assert workbench("train", write(workdir), cwd=workdir).returncode == 0
+def test_one_registered_model_holds_one_contract(trained, workdir) -> None:
+    client = trained
+    assert alias(client, "governed") == "1"
     before = (len(all_runs(client)), len(versions(client, "governed")), alias(client, "governed"))
     other = workbench("train", write(workdir, target="households_in_ta"), cwd=workdir)
     assert other.returncode == 2
@@ -137,9 +155,9 @@ def test_one_registered_model_holds_one_contract(client, workdir) -> None:
     assert (len(all_runs(client)), len(versions(client, "governed")), alias(client, "governed")) == before
 
 
-def test_forecast_refuses_a_champion_with_another_contract(client, workdir) -> None:
+def test_forecast_refuses_a_champion_with_another_contract(trained, workdir) -> None:
+    client = trained
     path = write(workdir)
-    assert workbench("train", path, cwd=workdir).returncode == 0
     client.set_model_version_tag("governed", alias(client, "governed"), "contract.target", "households_in_ta")
     refused = workbench("forecast", path, cwd=workdir)
     assert refused.returncode == 2
@@ -195,9 +213,10 @@ def test_sigterm_while_computing_leaves_no_run_and_no_version(client, workdir, s
     assert all_runs(client) == [] and versions(client, "governed") == []
 
 
-def test_sigterm_during_registration_completes_it_and_then_stops(client, workdir) -> None:
+def test_sigterm_during_registration_completes_it_and_then_stops(trained, workdir) -> None:
+    client = trained
     path = write(workdir)
-    assert workbench("train", path, cwd=workdir).returncode == 0
+    assert alias(client, "governed") == "1"
     stopped = workbench("train", path, cwd=workdir, env={"WORKBENCH_FAILPOINT": "registration"})
     assert stopped.returncode == 143, stopped.stdout + stopped.stderr
     assert_consistent(client, "governed")
@@ -208,9 +227,10 @@ def test_sigterm_during_registration_completes_it_and_then_stops(client, workdir
     assert all(r.data.tags.get("gate.verdict") for r in parents)
 
 
-def test_sigterm_during_a_forecast_leaves_no_folder_and_no_running_run(client, workdir) -> None:
+def test_sigterm_during_a_forecast_leaves_no_folder_and_no_running_run(trained, workdir) -> None:
+    client = trained
     path = write(workdir)
-    assert workbench("train", path, cwd=workdir).returncode == 0
+    assert alias(client, "governed") == "1"
     stopped = workbench("forecast", path, cwd=workdir, env={"WORKBENCH_FAILPOINT": "forecast_run"})
     assert stopped.returncode == 143, stopped.stdout + stopped.stderr
     assert_consistent(client, "governed")
