@@ -69,13 +69,18 @@ def _empty_tracking_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return database
 
 
+# Tests that run commands; they get the store ready-made (the others never open it).
+COMMAND_FIXTURES = {"cli", "store", "workdir"}
+
+
 @pytest.fixture(autouse=True)
 def _private_tracking_store(
-    _empty_tracking_db: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No test ever writes to the project's own MLflow store: each gets an empty one of its own."""
     folder = tmp_path_factory.mktemp("mlflow")
-    shutil.copyfile(_empty_tracking_db, folder / TRACKING_DB)
+    if COMMAND_FIXTURES & set(request.fixturenames):
+        shutil.copyfile(request.getfixturevalue("_empty_tracking_db"), folder / TRACKING_DB)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{folder / TRACKING_DB}")
 
 
