@@ -168,7 +168,8 @@ def test_forecast_refuses_a_champion_with_another_contract(trained, workdir) -> 
 # Races ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("trains", [2, 4])
+# Four racing processes on two cores: more interleavings than two, so a race of two adds nothing but CPU time.
+@pytest.mark.parametrize("trains", [4])
 def test_simultaneous_trains_end_with_one_champion_judged_in_lock_order(client, workdir, trains) -> None:
     paths = [write(workdir, seed=s) for s in range(trains)]
     env = {**os.environ, "WORKBENCH_JOBS": "1"}
