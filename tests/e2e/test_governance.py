@@ -270,6 +270,7 @@ def test_sigterm_stops_the_worker_processes_too(client, workdir) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # its own process group, so a command that hangs is killed with its workers
     )
     deadline = time.monotonic() + 120
     workers: set[int] = set()
@@ -279,7 +280,12 @@ def test_sigterm_stops_the_worker_processes_too(client, workdir) -> None:
     assert len(workers) >= 2, "the worker pool never started"
     time.sleep(2)
     process.send_signal(signal.SIGTERM)
-    _, err = process.communicate(timeout=60)
+    try:
+        _, err = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)  # no hung command or worker outlives the test
+        process.communicate()
+        pytest.fail("the command did not stop within 60 s of SIGTERM")
     assert process.returncode == 143, err
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline and any(_alive(p) for p in workers):
