@@ -58,7 +58,7 @@ def test_a_refused_version_is_compared_with_the_champion(
     # version 1, the champion, as the session's report store holds it (this test changes a copy)
     store = report_store.copy_to(tmp_path_factory.mktemp("review") / "store").use(monkeypatch)
     client = MlflowClient(store)
-    assert client.get_model_version_by_alias(NAME, "champion").version == "1"
+    assert str(client.get_model_version_by_alias(NAME, "champion").version) == "1"
     second = cli("train", _write(workdir, baseline_margin=0.9))  # no model beats the baselines by 90%
     assert second.exit_code == 0 and "Not promoted: version 2" in second.output, second.output
     assert f"make compare-champion EXP={workdir / NAME}.yaml VERSION=2" in second.output.replace("\n", "")
