@@ -82,7 +82,7 @@ compare: $(STAMP) ## Compare the workbench with naive and AutoETS on real panels
 audit-sim: $(STAMP) ## Calibrate the fairness audit by simulation (SEEDS=100); writes outputs/audit_sim/
 	$(BIN)/workbench audit-sim --seeds $(or $(SEEDS),100)
 
-test: $(STAMP) ## Run the test suite (in a random order; pytest -p randomly -p "randomly_seed=N" repeats one)
+test: $(STAMP) ## Run the test suite (in a random order; pytest --randomly-seed=N repeats one)
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP) ## Run the unit and data tests only (about a minute)

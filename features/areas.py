@@ -40,7 +40,7 @@ class StaticAttributes(FeatureBuilder):
         unknown = [c for c in self.columns if c not in spec.static]
         return [f"'{c}' is not a static attribute of the panel; static: {', '.join(spec.static)}" for c in unknown]
 
-    def infos(self, spec, target) -> list[FeatureInfo]:
+    def infos(self, spec: PanelSpec, target: str) -> list[FeatureInfo]:
         return [
             FeatureInfo(c, CONCEPTS.get(c, humanise(c)), "numeric" if c in spec.numeric_static else "category")
             for c in self.columns
@@ -77,7 +77,7 @@ class RegionalTrend(FeatureBuilder):
     def _feature(self, target: str) -> str:
         return f"{target}_{self.level}_growth_p{self.periods}_excl_self"
 
-    def infos(self, spec, target) -> list[FeatureInfo]:
+    def infos(self, spec: PanelSpec, target: str) -> list[FeatureInfo]:
         return [FeatureInfo(self._feature(target), REGIONAL_TREND)]
 
     def build(self, ctx: BuildContext) -> pd.DataFrame:

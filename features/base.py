@@ -16,6 +16,7 @@ from functools import cached_property
 from typing import ClassVar, Literal
 
 import pandas as pd
+from pandas.api.typing import DataFrameGroupBy
 from pydantic import BaseModel, ConfigDict
 
 from workbench.data.contract import AREA, PERIOD, PanelSpec
@@ -43,7 +44,7 @@ class BuildContext:
     horizon: int
 
     @cached_property
-    def by_area(self):
+    def by_area(self) -> DataFrameGroupBy:
         return self.frame.groupby(AREA, sort=False)
 
     def lag(self, column: str, k: int) -> pd.Series:
@@ -84,7 +85,7 @@ class FeatureBuilder(BaseModel):
         raise NotImplementedError
 
 
-def as_category(values: pd.Series, categories: list | None = None) -> pd.Categorical:
+def as_category(values: pd.Series, categories: list[object] | None = None) -> pd.Categorical:
     """Categories are always text, so a model served from MLflow sees the same ones it was trained on."""
     text = values.astype("string")
     cats = [str(c) for c in categories] if categories is not None else sorted(text.dropna().unique())

@@ -8,7 +8,7 @@ import pandas as pd
 from pydantic import field_validator
 
 from features.base import BuildContext, FeatureBuilder, FeatureInfo, as_category
-from workbench.data.contract import AREA, PERIOD
+from workbench.data.contract import AREA, PERIOD, PanelSpec
 
 SEASONALITY = "seasonality"
 
@@ -24,7 +24,7 @@ class Seasonal(FeatureBuilder):
     def name(self) -> str:
         return "seasonal" + ("_with_last_year" if self.same_period_last_year else "")
 
-    def infos(self, spec, target) -> list[FeatureInfo]:
+    def infos(self, spec: PanelSpec, target: str) -> list[FeatureInfo]:
         position = "quarter" if spec.frequency.periods_per_year == 4 else "month"
         infos = [FeatureInfo(f"{position}_of_year", SEASONALITY, "category")]
         if self.same_period_last_year:
@@ -64,11 +64,15 @@ class StructuralBreak(FeatureBuilder):
     def name(self) -> str:
         return f"break_{self.label}_{self.start}_{self.end}_w{self.window}"
 
-    def infos(self, spec, target) -> list[FeatureInfo]:
-        concept = f"{self.label.upper() if len(self.label) <= 5 else self.label} period"
+    @property
+    def concept(self) -> str:
+        """The concept both of its features belong to, such as 'COVID period'."""
+        return f"{self.label.upper() if len(self.label) <= 5 else self.label} period"
+
+    def infos(self, spec: PanelSpec, target: str) -> list[FeatureInfo]:
         return [
-            FeatureInfo(f"{self.label}_break_in_forecast_period", concept, "flag"),
-            FeatureInfo(f"{self.label}_break_share_last{self.window}", concept),
+            FeatureInfo(f"{self.label}_break_in_forecast_period", self.concept, "flag"),
+            FeatureInfo(f"{self.label}_break_share_last{self.window}", self.concept),
         ]
 
     def _inside(self, periods: pd.Series) -> pd.Series:

@@ -63,7 +63,7 @@ class PublishedCovariate(FeatureBuilder):
             return f"{self.column}_change{self.change}_lag{k}{suffix}"
         return f"{self.column}_lag{k}{suffix}"
 
-    def infos(self, spec, target) -> list[FeatureInfo]:
+    def infos(self, spec: PanelSpec, target: str) -> list[FeatureInfo]:
         concept = self.concept or humanise(self.column)
         return [FeatureInfo(self._feature(k), concept) for k in self.lags_for(spec)]
 

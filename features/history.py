@@ -9,6 +9,7 @@ import pandas as pd
 from pydantic import Field
 
 from features.base import BuildContext, FeatureBuilder, FeatureInfo, Kind
+from workbench.data.contract import PanelSpec
 
 RECENT_DEMAND = "recent demand"
 
@@ -23,7 +24,7 @@ class Lag(FeatureBuilder):
     def name(self) -> str:
         return "lag_" + "_".join(map(str, self.lags))
 
-    def infos(self, spec, target) -> list[FeatureInfo]:
+    def infos(self, spec: PanelSpec, target: str) -> list[FeatureInfo]:
         return [FeatureInfo(f"{target}_lag{k}", RECENT_DEMAND, "count") for k in self.lags]
 
     def build(self, ctx: BuildContext) -> pd.DataFrame:
@@ -41,7 +42,7 @@ class Rolling(FeatureBuilder):
     def name(self) -> str:
         return f"rolling_{self.stat}_" + "_".join(f"w{w}" for w in self.windows)
 
-    def infos(self, spec, target) -> list[FeatureInfo]:
+    def infos(self, spec: PanelSpec, target: str) -> list[FeatureInfo]:
         kind: Kind = "count" if self.stat in {"mean", "min", "max"} else "numeric"
         return [FeatureInfo(f"{target}_rolling_{self.stat}_w{w}", RECENT_DEMAND, kind) for w in self.windows]
 
@@ -64,7 +65,7 @@ class Growth(FeatureBuilder):
     def name(self) -> str:
         return f"growth_{self.kind}_" + "_".join(f"p{p}" for p in self.periods)
 
-    def infos(self, spec, target) -> list[FeatureInfo]:
+    def infos(self, spec: PanelSpec, target: str) -> list[FeatureInfo]:
         return [FeatureInfo(f"{target}_growth_{self.kind}_p{p}", RECENT_DEMAND) for p in self.periods]
 
     def build(self, ctx: BuildContext) -> pd.DataFrame:

@@ -17,7 +17,7 @@ the explainer may use is public and documented on each forecaster:
 from __future__ import annotations
 
 import os
-from typing import ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,10 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_consistent_length, column_or_1d, validate_data
 
 from features.base import FeatureInfo
+from models.transforms import Attribution, Link, Margin
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
 
 Kind = Literal["baseline", "glm", "tree", "classical"]
 Explainer = Literal["baseline", "linear", "tree", "model_agnostic"]
@@ -42,6 +46,24 @@ class Forecaster(Protocol):
     def fit(self, rows: pd.DataFrame, y: np.ndarray) -> Forecaster: ...
 
     def predict(self, rows: pd.DataFrame) -> np.ndarray: ...
+
+
+class TreeForecaster(Forecaster, Protocol):
+    """What the tree explainer uses of a fitted forecaster whose spec's explainer is "tree"."""
+
+    regressor_: lgb.LGBMRegressor
+    link_: Link
+
+    def explain_margin(self, margin: Margin, *, rows: pd.DataFrame, background: pd.DataFrame) -> Attribution: ...
+
+
+class LinearForecaster(Forecaster, Protocol):
+    """What the linear explainer uses of a fitted forecaster whose spec's explainer is "linear"."""
+
+    coef_: np.ndarray
+    intercept_: float
+
+    def design_matrix(self, rows: pd.DataFrame) -> tuple[np.ndarray, list[str]]: ...
 
 
 class ModelSpec(BaseModel):
@@ -66,6 +88,10 @@ class ModelSpec(BaseModel):
     def reference_windows(self) -> set[int]:
         """Windows of the recent-mean reference columns this model reads."""
         return set()
+
+    def describe(self) -> str:
+        """The method in words, for a model explained as what it is rather than with SHAP."""
+        return self.candidate
 
     def make(self, *, features: tuple[FeatureInfo, ...], seed: int) -> Forecaster:
         raise NotImplementedError

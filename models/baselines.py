@@ -13,12 +13,13 @@ from pydantic import Field
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
+from features.base import FeatureInfo
 from models.base import ModelSpec, check_rows, checked_target
 
 LAST = "ref_last"
 
 
-class ReferenceForecaster(RegressorMixin, BaseEstimator):
+class ReferenceForecaster(RegressorMixin, BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no types
     """Copies a reference column of the feature-table rows, falling back to the last value
     (`ref_last`) where it is missing. It learns nothing; `fit` checks the rows carry the columns.
 
@@ -39,7 +40,7 @@ class ReferenceForecaster(RegressorMixin, BaseEstimator):
     def predict(self, rows: pd.DataFrame) -> np.ndarray:
         check_is_fitted(self)
         check_rows(self, rows, (), self._references(), reset=False)
-        return rows[self.column].fillna(rows[LAST]).to_numpy(dtype=float)
+        return np.asarray(rows[self.column].fillna(rows[LAST]), dtype=float)
 
 
 class Naive(ModelSpec):
@@ -49,7 +50,7 @@ class Naive(ModelSpec):
     kind: ClassVar = "baseline"
     explainer: ClassVar = "baseline"
 
-    def make(self, *, features, seed):
+    def make(self, *, features: tuple[FeatureInfo, ...], seed: int) -> ReferenceForecaster:
         return ReferenceForecaster(LAST)
 
 
@@ -60,7 +61,7 @@ class SeasonalNaive(ModelSpec):
     kind: ClassVar = "baseline"
     explainer: ClassVar = "baseline"
 
-    def make(self, *, features, seed):
+    def make(self, *, features: tuple[FeatureInfo, ...], seed: int) -> ReferenceForecaster:
         return ReferenceForecaster("ref_same_period_last_year")
 
 
@@ -78,5 +79,5 @@ class RecentMean(ModelSpec):
     def reference_windows(self) -> set[int]:
         return {self.window}
 
-    def make(self, *, features, seed):
+    def make(self, *, features: tuple[FeatureInfo, ...], seed: int) -> ReferenceForecaster:
         return ReferenceForecaster(f"ref_recent_mean_w{self.window}")

@@ -19,16 +19,24 @@ is true and says nothing.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 import pandas as pd
 from pydantic import Field
 
+from features.base import FeatureInfo
 from models.base import ModelSpec
 from workbench.data.contract import ACTUAL, AREA, HORIZON, ORIGIN, PERIOD, TARGET_PERIOD
 
 MIN_HISTORY = 4  # fewer observed periods than this: the latest value is the forecast
+
+
+class SeriesModel(Protocol):
+    """What the forecaster uses of a statsforecast model: a forecast of one series, `h` steps ahead."""
+
+    def forecast(self, *, y: np.ndarray, h: int) -> Mapping[str, np.ndarray]: ...
 
 
 def season_length_of(periods: pd.Series) -> int:
@@ -53,7 +61,7 @@ def _series(known: pd.DataFrame, origin: pd.Period) -> np.ndarray:
     if upto.empty:
         return np.array([], dtype=float)
     index = pd.period_range(upto[PERIOD].iloc[0], origin, freq=origin.freq)
-    return upto.set_index(PERIOD)["value"].reindex(index).ffill().dropna().to_numpy(float)
+    return np.asarray(upto.set_index(PERIOD)["value"].reindex(index).ffill().dropna(), dtype=float)
 
 
 class _PerSeries:
@@ -69,13 +77,15 @@ class _PerSeries:
         self.fallbacks_ = 0
         return self
 
-    def _model(self, n: int):
+    def _model(self, n: int) -> SeriesModel:
         import statsforecast.models as sf  # imported here: numba compiles on first import
 
         seasonal = self.season_length_ if n >= 2 * self.season_length_ + 2 else 1
         if self.method in {"AutoETS", "AutoARIMA", "AutoTheta"}:
-            return getattr(sf, self.method)(season_length=seasonal, **self.params)
-        return getattr(sf, self.method)(**self.params)
+            model: SeriesModel = getattr(sf, self.method)(season_length=seasonal, **self.params)
+        else:
+            model = getattr(sf, self.method)(**self.params)
+        return model
 
     def _forecast(self, values: np.ndarray, steps: int) -> np.ndarray:
         if len(values) < MIN_HISTORY or np.ptp(values) == 0:
@@ -117,7 +127,7 @@ class _Classical(ModelSpec):
     def describe(self) -> str:
         return self.description
 
-    def make(self, *, features, seed):
+    def make(self, *, features: tuple[FeatureInfo, ...], seed: int) -> _PerSeries:
         return _PerSeries(self.method, self.params())
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import lightgbm as lgb
 import numpy as np
@@ -13,13 +13,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from features.base import FeatureInfo
 from models.base import ModelSpec, check_rows, checked_target, openmp_threads
-from models.transforms import Difference, Identity, Link, Log1p, Margin, Ratio, TargetTransform
+from models.transforms import Attribution, Difference, Identity, Link, Log1p, Margin, Ratio, TargetTransform
 
 Objective = Literal["poisson", "tweedie", "l2"]
 LINKS: dict[str, Link] = {"poisson": "log", "tweedie": "log", "l2": "identity"}
 
 
-class LightGBMForecaster(RegressorMixin, BaseEstimator):
+class LightGBMForecaster(RegressorMixin, BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no types
     """LightGBM on a transform of the target, fitted on feature-table rows.
 
     `target_transform` (default `Identity()`) decides what the trees learn. Fitted attributes:
@@ -58,7 +58,7 @@ class LightGBMForecaster(RegressorMixin, BaseEstimator):
         self.random_state = random_state
 
     def _regressor(self) -> lgb.LGBMRegressor:
-        params: dict = dict(
+        params: dict[str, Any] = dict(
             objective=self.objective,
             n_estimators=self.n_estimators,
             learning_rate=self.learning_rate,
@@ -99,7 +99,7 @@ class LightGBMForecaster(RegressorMixin, BaseEstimator):
         margin_scale = np.asarray(self.regressor_.predict(X), dtype=float)
         return self.transform_.inverse_transform(margin_scale, rows=rows)
 
-    def explain_margin(self, margin: Margin, *, rows: pd.DataFrame, background: pd.DataFrame):
+    def explain_margin(self, margin: Margin, *, rows: pd.DataFrame, background: pd.DataFrame) -> Attribution:
         """SHAP values of `regressor_`'s raw margin carried onto the scale where they add up (see
         `TargetTransform.attribute`)."""
         check_is_fitted(self)
@@ -150,7 +150,7 @@ class LightGBM(ModelSpec):
     def reference_windows(self) -> set[int]:
         return self.target_transform().reference_windows()
 
-    def make(self, *, features, seed):
+    def make(self, *, features: tuple[FeatureInfo, ...], seed: int) -> LightGBMForecaster:
         return LightGBMForecaster(
             features,
             target_transform=self.target_transform(),

@@ -46,7 +46,7 @@ def design(features: tuple[FeatureInfo, ...]) -> ColumnTransformer:
     )
 
 
-class GLMForecaster(RegressorMixin, BaseEstimator):
+class GLMForecaster(RegressorMixin, BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no types
     """Poisson regression with a log link on the encoded features (see `design`).
 
     Fitted attributes: `pipeline_` (encoder and regressor), `coef_` and `intercept_` (the
@@ -74,7 +74,7 @@ class GLMForecaster(RegressorMixin, BaseEstimator):
 
     def predict(self, rows: pd.DataFrame) -> np.ndarray:
         check_is_fitted(self)
-        return self.pipeline_.predict(self._matrix(rows, reset=False))
+        return np.asarray(self.pipeline_.predict(self._matrix(rows, reset=False)), dtype=float)
 
     def design_matrix(self, rows: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
         """The encoded design matrix, on which log(forecast) = intercept_ + matrix @ coef_, and for
@@ -100,5 +100,5 @@ class PoissonGLM(ModelSpec):
     alpha: float = Field(default=1e-4, ge=0)
     max_iter: int = Field(default=500, ge=10)
 
-    def make(self, *, features, seed):
+    def make(self, *, features: tuple[FeatureInfo, ...], seed: int) -> GLMForecaster:
         return GLMForecaster(features, alpha=self.alpha, max_iter=self.max_iter)

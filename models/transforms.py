@@ -22,9 +22,11 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from sklearn.base import BaseEstimator
 
+FloatArray = npt.NDArray[np.float64]
 Link = Literal["log", "identity"]  # how the model's raw margin relates to what it learns
 Scale = Literal["log", "log1p", "identity"]  # the forecast scale on which an explanation adds up
 LATEST_VALUE = "latest_value"  # the pseudo-feature a difference from the last value adds
@@ -46,17 +48,17 @@ class Attribution:
     """The margin's values carried onto `scale`: base + values.sum(axis=1) == output for every row."""
 
     scale: Scale
-    base: np.ndarray
+    base: FloatArray
     values: pd.DataFrame
     data: pd.DataFrame
-    output: np.ndarray
+    output: FloatArray
 
 
-def _margin_output(margin: Margin) -> np.ndarray:
-    return margin.base + margin.values.to_numpy().sum(axis=1)
+def _margin_output(margin: Margin) -> FloatArray:
+    return np.asarray(margin.base + margin.values.to_numpy().sum(axis=1), dtype=np.float64)
 
 
-class TargetTransform(BaseEstimator):
+class TargetTransform(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no types: its classes are Any
     """What the model learns instead of the target. Subclasses are stateless maps given the rows'
     reference columns; `fit` only checks that the rows carry them."""
 
@@ -70,7 +72,7 @@ class TargetTransform(BaseEstimator):
         """Windows of the recent-mean reference columns the transform reads."""
         return set()
 
-    def fit(self, y: np.ndarray, *, rows: pd.DataFrame) -> TargetTransform:
+    def fit(self, y: FloatArray, *, rows: pd.DataFrame) -> TargetTransform:
         missing = [c for c in self.reference_columns() if c not in rows.columns]
         if missing:
             raise ValueError(
@@ -79,15 +81,15 @@ class TargetTransform(BaseEstimator):
             )
         return self
 
-    def transform(self, y: np.ndarray, *, rows: pd.DataFrame) -> np.ndarray:
+    def transform(self, y: FloatArray, *, rows: pd.DataFrame) -> FloatArray:
         raise NotImplementedError
 
-    def _inverse(self, z: np.ndarray, rows: pd.DataFrame) -> np.ndarray:
+    def _inverse(self, z: FloatArray, rows: pd.DataFrame) -> FloatArray:
         raise NotImplementedError
 
-    def inverse_transform(self, z: np.ndarray, *, rows: pd.DataFrame) -> np.ndarray:
+    def inverse_transform(self, z: FloatArray, *, rows: pd.DataFrame) -> FloatArray:
         """Back to the count, never below zero."""
-        return np.clip(self._inverse(z, rows), 0, None)
+        return np.asarray(np.clip(self._inverse(z, rows), 0, None), dtype=np.float64)
 
     def attribute(self, margin: Margin, *, rows: pd.DataFrame, background: pd.DataFrame) -> Attribution:
         """The margin's SHAP values on a scale where they add up to (a function of) the forecast.
@@ -101,10 +103,10 @@ class TargetTransform(BaseEstimator):
 class Identity(TargetTransform):
     """The count itself: the margin is the log of the forecast (log link) or the forecast."""
 
-    def transform(self, y: np.ndarray, *, rows: pd.DataFrame) -> np.ndarray:
+    def transform(self, y: FloatArray, *, rows: pd.DataFrame) -> FloatArray:
         return y
 
-    def _inverse(self, z: np.ndarray, rows: pd.DataFrame) -> np.ndarray:
+    def _inverse(self, z: FloatArray, rows: pd.DataFrame) -> FloatArray:
         return z
 
     def attribute(self, margin: Margin, *, rows: pd.DataFrame, background: pd.DataFrame) -> Attribution:
@@ -118,11 +120,11 @@ class Log1p(TargetTransform):
 
     suits_count_objective: ClassVar[bool] = False
 
-    def transform(self, y: np.ndarray, *, rows: pd.DataFrame) -> np.ndarray:
-        return np.log1p(y)
+    def transform(self, y: FloatArray, *, rows: pd.DataFrame) -> FloatArray:
+        return np.asarray(np.log1p(y), dtype=np.float64)
 
-    def _inverse(self, z: np.ndarray, rows: pd.DataFrame) -> np.ndarray:
-        return np.expm1(z)
+    def _inverse(self, z: FloatArray, rows: pd.DataFrame) -> FloatArray:
+        return np.asarray(np.expm1(z), dtype=np.float64)
 
     def attribute(self, margin: Margin, *, rows: pd.DataFrame, background: pd.DataFrame) -> Attribution:
         if margin.link != "identity":
@@ -140,13 +142,13 @@ class Difference(TargetTransform):
     def reference_columns(self) -> list[str]:
         return ["ref_last"]
 
-    def _last(self, rows: pd.DataFrame) -> np.ndarray:
-        return rows["ref_last"].to_numpy(dtype=float)
+    def _last(self, rows: pd.DataFrame) -> FloatArray:
+        return np.asarray(rows["ref_last"], dtype=np.float64)
 
-    def transform(self, y: np.ndarray, *, rows: pd.DataFrame) -> np.ndarray:
+    def transform(self, y: FloatArray, *, rows: pd.DataFrame) -> FloatArray:
         return y - self._last(rows)
 
-    def _inverse(self, z: np.ndarray, rows: pd.DataFrame) -> np.ndarray:
+    def _inverse(self, z: FloatArray, rows: pd.DataFrame) -> FloatArray:
         return self._last(rows) + z
 
     def attribute(self, margin: Margin, *, rows: pd.DataFrame, background: pd.DataFrame) -> Attribution:
@@ -181,13 +183,13 @@ class Ratio(TargetTransform):
     def reference_windows(self) -> set[int]:
         return {self.window}
 
-    def _level(self, rows: pd.DataFrame) -> np.ndarray:
-        return rows[self.level_column].to_numpy(dtype=float)
+    def _level(self, rows: pd.DataFrame) -> FloatArray:
+        return np.asarray(rows[self.level_column], dtype=np.float64)
 
-    def transform(self, y: np.ndarray, *, rows: pd.DataFrame) -> np.ndarray:
+    def transform(self, y: FloatArray, *, rows: pd.DataFrame) -> FloatArray:
         return (1 + y) / (1 + self._level(rows))
 
-    def _inverse(self, z: np.ndarray, rows: pd.DataFrame) -> np.ndarray:
+    def _inverse(self, z: FloatArray, rows: pd.DataFrame) -> FloatArray:
         return z * (1 + self._level(rows)) - 1
 
     def attribute(self, margin: Margin, *, rows: pd.DataFrame, background: pd.DataFrame) -> Attribution:

@@ -1,12 +1,18 @@
-"""Shared fixtures: small panels and experiments made in code, and a CLI runner.
+"""Shared fixtures: small panels and experiments made in code, a CLI runner, and tracking stores.
 
 Every test that runs a command does so inside its own temporary directory, so it can check that
-nothing was left behind.
+nothing was left behind, and against its own tracking store. Stores that take a training run to make
+are made once per session (`train_in_process`) and only read, or copied (`TrainedStore.copy_to`) by a
+test that changes them, so the tests stay independent in any order.
 """
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
 from collections.abc import Callable
+from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -49,11 +55,80 @@ FILE_COLUMNS = {
 }
 
 
+TRACKING_DB = "mlruns.db"
+
+
+@pytest.fixture(scope="session")
+def _empty_tracking_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An MLflow store with its tables made, once per session: making them costs one to two seconds of
+    CPU, copying the file a millisecond, and nearly every command opens the store first."""
+    from mlflow.tracking import MlflowClient
+
+    database = tmp_path_factory.mktemp("mlflow-template") / TRACKING_DB
+    MlflowClient(f"sqlite:///{database}").search_experiments()
+    return database
+
+
+# Tests that run commands; they get the store ready-made (the others never open it).
+COMMAND_FIXTURES = {"cli", "store", "workdir"}
+
+
 @pytest.fixture(autouse=True)
-def _private_tracking_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test ever writes to the project's own MLflow store."""
+def _private_tracking_store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No test ever writes to the project's own MLflow store: each gets an empty one of its own."""
     folder = tmp_path_factory.mktemp("mlflow")
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{folder / 'mlruns.db'}")
+    if COMMAND_FIXTURES & set(request.fixturenames):
+        shutil.copyfile(request.getfixturevalue("_empty_tracking_db"), folder / TRACKING_DB)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{folder / TRACKING_DB}")
+
+
+@dataclass(frozen=True)
+class TrainedStore:
+    """A tracking store made by real commands: `folder` holds its database, mlartifacts/, the experiment
+    file and whatever the commands wrote (outputs/). Read it as it is, or change a copy of it."""
+
+    folder: Path
+    experiment: Path
+
+    @property
+    def uri(self) -> str:
+        return f"sqlite:///{self.folder / TRACKING_DB}"
+
+    def copy_to(self, target: Path) -> TrainedStore:
+        """A private copy; its database records the copy's artifact locations, not the original's."""
+        shutil.copytree(self.folder, target)
+        old, new = str(self.folder), str(target)
+        with closing(sqlite3.connect(target / TRACKING_DB)) as db, db:
+            tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            for table in tables:
+                for column in [row[1] for row in db.execute(f'PRAGMA table_info("{table}")')]:
+                    db.execute(
+                        f'UPDATE "{table}" SET "{column}" = replace("{column}", ?, ?) '
+                        f'WHERE typeof("{column}") = \'text\' AND instr("{column}", ?) > 0',
+                        (old, new, old),
+                    )
+        return TrainedStore(target, target / self.experiment.relative_to(self.folder))
+
+    def use(self, monkeypatch: pytest.MonkeyPatch) -> str:
+        """Point this test's commands at the store; returns its URI."""
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", self.uri)
+        return self.uri
+
+
+def train_in_process(folder: Path, experiment: Path, *commands: str, empty_db: Path) -> TrainedStore:
+    """Run `commands` (train, forecast, ...) on `experiment` from `folder`, into a store of its own there."""
+    shutil.copyfile(empty_db, folder / TRACKING_DB)
+    store = TrainedStore(folder, experiment)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        store.use(patch)
+        runner = CliRunner()
+        for command in commands:
+            done = runner.invoke(app, [command, str(experiment)])
+            assert done.exit_code == 0, done.output
+    return store
 
 
 @pytest.fixture

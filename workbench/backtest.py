@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from models.base import ModelSpec
+from features.base import FeatureInfo
+from models.base import Forecaster, ModelSpec
 from workbench.data.contract import ACTUAL, AREA, HORIZON, ORIGIN, TARGET_PERIOD
 from workbench.data.history import periods_needed
 from workbench.engine import Engine
@@ -77,7 +78,7 @@ class BacktestResult:
     bands: dict[str, dict[int, MondrianBand]]  # final interval bands per candidate and horizon
     folds: tuple[Fold, ...]
     level: float
-    fitted: dict[tuple[str, int], object] = field(default_factory=dict, repr=False)  # (candidate, fold) -> model
+    fitted: dict[tuple[str, int], Forecaster] = field(default_factory=dict, repr=False)  # (candidate, fold) -> model
 
     def summary_over(self, folds: Sequence[Fold]) -> pd.DataFrame:
         """The per-candidate summary over some of the folds (all of them: `summary`)."""
@@ -129,7 +130,7 @@ class FitTask:
 
     spec: ModelSpec
     fold: Fold
-    features: tuple
+    features: tuple[FeatureInfo, ...]
     seed: int
     train: pd.DataFrame
     test: pd.DataFrame

@@ -27,6 +27,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -119,7 +120,7 @@ def _large_experiment(path: Path, to: Path) -> Path:
     return to
 
 
-def _measure(size: str, folder: Path, *, env: dict[str, str] | None = None) -> dict:
+def _measure(size: str, folder: Path, *, env: dict[str, str] | None = None) -> dict[str, Any]:
     out = folder / f"{size}-{time.monotonic_ns()}.json"
     store = folder / f"store-{out.stem}"
     store.mkdir()
@@ -134,7 +135,8 @@ def _measure(size: str, folder: Path, *, env: dict[str, str] | None = None) -> d
     )
     if done.returncode != 0:
         raise RuntimeError(f"bench size {size} failed:\n{done.stderr[-3000:]}")
-    return json.loads(out.read_text())
+    measured: dict[str, Any] = json.loads(out.read_text())
+    return measured
 
 
 @contextmanager
@@ -173,7 +175,7 @@ def _ets_seconds() -> float:
 def run(*, sizes: list[str], out: Path, load: bool = True, speedup: bool = True, ets: bool = True) -> Path:
     """Every measurement; writes bench.md and bench.json to `out` and returns the markdown's path."""
     out.mkdir(parents=True, exist_ok=True)
-    results: dict[str, dict] = {}
+    results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for size in sizes:
@@ -192,7 +194,7 @@ def run(*, sizes: list[str], out: Path, load: bool = True, speedup: bool = True,
     return path
 
 
-def markdown(results: dict[str, dict], extra: dict) -> str:
+def markdown(results: dict[str, dict[str, Any]], extra: dict[str, float]) -> str:
     stages = list(dict.fromkeys(k for r in results.values() for k in r["seconds"]))
     table = pd.DataFrame({name: r["seconds"] for name, r in results.items()}).reindex(stages)
     lines = [

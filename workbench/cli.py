@@ -6,12 +6,21 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from workbench.errors import SERVER_REFUSED_EXIT, WorkbenchError
+
+if TYPE_CHECKING:  # types only: at run time only workbench.tracking imports mlflow
+    from mlflow.entities.model_registry import ModelVersion
+    from mlflow.server.auth.client import AuthServiceClient
+    from mlflow.tracking import MlflowClient
+
+    from workbench.config import Experiment
 
 app = typer.Typer(
     add_completion=False,
@@ -27,7 +36,7 @@ def _console() -> Console:
     return Console(highlight=False, width=None if sys.stdout.isatty() else 120)
 
 
-def _fail(error: WorkbenchError) -> None:
+def _fail(error: WorkbenchError) -> NoReturn:
     Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/] {escape(str(error))}")
     raise typer.Exit(error.exit_code)
 
@@ -176,7 +185,7 @@ def train(
         run(experiment, console=_console(), settings=settings, quick=quick)
 
 
-def _registry(experiment: Path):
+def _registry(experiment: Path) -> tuple[MlflowClient, Experiment]:
     from workbench.config import load_experiment
     from workbench.tracking.registry import client
 
@@ -272,7 +281,7 @@ def status(experiment: Path = ExperimentArg) -> None:
     _monitoring_line(versions, aliases)  # forecast ledger (issue 16)
 
 
-def _monitoring_line(versions: list, aliases: dict) -> None:
+def _monitoring_line(versions: list[ModelVersion], aliases: dict[str, str]) -> None:
     """One line on the champion's monitoring: flagged for review or not, and when it was checked."""
     champion = next((v for v in versions if str(v.version) == str(aliases.get("champion"))), None)
     if champion is None:
@@ -330,7 +339,8 @@ def synthesize(
     end: str = typer.Option(None, help="Last quarter, e.g. 2026Q2"),
 ) -> None:
     """Write the synthetic England panel to a file, e.g. to try the bring-your-own-panel path."""
-    from workbench.data.synthetic.england import DEFAULT_END, DEFAULT_SEED, generate_england
+    from workbench.data.synthetic.defaults import DEFAULT_END, DEFAULT_SEED
+    from workbench.data.synthetic.england import generate_england
     from workbench.io import write_atomically
 
     if out.suffix not in {".parquet", ".csv"}:
@@ -426,7 +436,7 @@ users_app = typer.Typer(no_args_is_help=True, help="Accounts and roles on the te
 app.add_typer(users_app, name="users")
 
 
-def _auth_client():
+def _auth_client() -> AuthServiceClient:
     from workbench.tracking.server import is_server
     from workbench.tracking.store import tracking_uri
     from workbench.tracking.users import auth_client
@@ -506,7 +516,7 @@ def server(
         _console().print("Stopped the MLflow server.")
 
 
-def _interrupt(signum, frame) -> None:
+def _interrupt(signum: int, frame: FrameType | None) -> NoReturn:
     raise KeyboardInterrupt
 
 

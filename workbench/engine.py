@@ -19,15 +19,26 @@ import math
 import os
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from workbench.errors import ConfigError
 
 ExecutorName = Literal["serial", "loky", "dask"]
+Task = Callable[[Any], Any]  # one fit or explanation: any picklable function of one task
+OnDone = Callable[[int], None] | None
+
+
+class Finished(Protocol):
+    """A finished future of either pool (concurrent.futures or dask): its (index, result) pair."""
+
+    def result(self) -> tuple[int, Any]: ...
+
+
 JOBS_VARIABLE = "WORKBENCH_JOBS"
 # Below this many feature-table rows, and unless a number of workers is asked for, tasks run in this
 # process: on the default experiment (8,000 rows) a pool of 2 workers took 13.8 s for the backtest
@@ -208,7 +219,7 @@ class Engine:
         return [f"{count} x {line}" for line, count in sorted(self.warnings.items(), key=lambda item: -item[1])]
 
     @staticmethod
-    def _serial(function, tasks, on_done) -> list[tuple[Any, list[str]]]:
+    def _serial(function: Task, tasks: Sequence[Any], on_done: OnDone) -> list[tuple[Any, list[str]]]:
         results = []
         for i, task in enumerate(tasks):
             results.append(_counted_task(function, task))
@@ -216,21 +227,22 @@ class Engine:
                 on_done(i)
         return results
 
-    def _executor(self, workers: int):
+    def _executor(self, workers: int) -> Executor:
         """joblib's loky pool of worker processes, reused between calls; its workers start with the
         single-threaded environment and stay up for a short while between stages."""
         from joblib.externals.loky import get_reusable_executor
 
-        return get_reusable_executor(max_workers=workers, timeout=60, env=dict(WORKER_ENV))
+        executor: Executor = get_reusable_executor(max_workers=workers, timeout=60, env=dict(WORKER_ENV))
+        return executor
 
-    def _loky(self, function, tasks, on_done) -> list[Any]:
+    def _loky(self, function: Task, tasks: Sequence[Any], on_done: OnDone) -> list[Any]:
         from concurrent.futures import as_completed
 
         executor = self._executor(self.settings.workers)
         futures = [executor.submit(_indexed, function, i, task) for i, task in enumerate(tasks)]
         return _collect(as_completed(futures), len(tasks), on_done, cancel=lambda: [f.cancel() for f in futures])
 
-    def _dask(self, function, tasks, on_done) -> list[Any]:
+    def _dask(self, function: Task, tasks: Sequence[Any], on_done: OnDone) -> list[Any]:
         from distributed import Client, as_completed
 
         with Client(self.settings.scheduler) as client:
@@ -238,7 +250,7 @@ class Engine:
             return _collect(as_completed(futures), len(tasks), on_done, cancel=lambda: client.cancel(futures))
 
 
-def _collect(finished, count: int, on_done, *, cancel: Callable[[], object]) -> list[Any]:
+def _collect(finished: Iterable[Finished], count: int, on_done: OnDone, *, cancel: Callable[[], object]) -> list[Any]:
     """Results in task order from futures as they finish; every pending task is cancelled on the way out."""
     results: list[Any] = [None] * count
     try:
@@ -253,7 +265,7 @@ def _collect(finished, count: int, on_done, *, cancel: Callable[[], object]) -> 
     return results
 
 
-def _indexed(function, i: int, task) -> tuple[int, tuple[Any, list[str]]]:
+def _indexed(function: Task, i: int, task: Any) -> tuple[int, tuple[Any, list[str]]]:
     return i, _counted_task(function, task)
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from features.base import FeatureInfo
 from models.base import Forecaster, ModelSpec
 from workbench.data.contract import ACTUAL, AREA, HORIZON, ORIGIN, TARGET_PERIOD
 from workbench.engine import Engine
@@ -34,7 +35,7 @@ def latest_rows(table: FeatureTable) -> pd.DataFrame:
 @dataclass(frozen=True)
 class FinalTask:
     spec: ModelSpec
-    features: tuple
+    features: tuple[FeatureInfo, ...]
     seed: int
     train: pd.DataFrame
     rows: pd.DataFrame

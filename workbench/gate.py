@@ -18,8 +18,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from workbench.config import GateConfig
+    from workbench.record import TrainingRecord
 
 
 @dataclass(frozen=True)
@@ -53,7 +58,7 @@ class Evidence:
     audit_summary: str = ""
     audit_needs_approval: bool = False  # the audit's uncertain judgements are for a reviewer to approve
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
@@ -76,7 +81,7 @@ class Decision:
     checks: list[Check]
     evidence: Evidence
     champion: Champion | None = None
-    settings: dict = field(default_factory=dict)
+    settings: dict[str, float | bool] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -202,7 +207,7 @@ def evaluate(
                 else f"awaiting approval{why}: run `workbench approve` for this version, then `workbench promote`",
             )
         )
-    settings = {
+    settings: dict[str, float | bool] = {
         "baseline_margin": baseline_margin,
         "champion_tolerance": champion_tolerance,
         "require_clean_tree": require_clean_tree,
@@ -211,7 +216,7 @@ def evaluate(
     return Decision(checks, evidence, champion, settings)
 
 
-def data_problems(record) -> list[str]:
+def data_problems(record: TrainingRecord) -> list[str]:
     """What makes a panel unfit to judge a model on, found again at the gate rather than assumed."""
     target = record.experiment.target
     values = record.panel.frame[target].to_numpy(dtype=float)
@@ -231,7 +236,7 @@ def data_problems(record) -> list[str]:
     return problems
 
 
-def evidence_from(record, *, commit: str, dirty: bool) -> Evidence:
+def evidence_from(record: TrainingRecord, *, commit: str, dirty: bool) -> Evidence:
     """The gate's evidence for the winner of a training run (`record` is a TrainingRecord)."""
     selection = record.selection
     summary = record.backtest.summary.set_index("candidate")[selection.metric]
@@ -263,7 +268,9 @@ def evidence_from(record, *, commit: str, dirty: bool) -> Evidence:
     )
 
 
-def decide(evidence: Evidence, *, champion: Champion | None, settings, seen_champion: str | None = None) -> Decision:
+def decide(
+    evidence: Evidence, *, champion: Champion | None, settings: GateConfig, seen_champion: str | None = None
+) -> Decision:
     """The gate's decision for a new winner against the champion of this moment (`settings` is the
     experiment's GateConfig). When the champion changed while the run trained, the decision says so."""
     decision = evaluate(evidence, champion=champion, approval=None, **settings.model_dump())

@@ -7,6 +7,8 @@ import os
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import FrameType
+from typing import NoReturn
 
 FAILPOINT_VARIABLE = "WORKBENCH_FAILPOINT"
 
@@ -24,7 +26,7 @@ class Interrupted(KeyboardInterrupt):
 def signals_raise() -> Iterator[None]:
     """Within the block SIGINT and SIGTERM raise `Interrupted` in the main thread."""
 
-    def handler(signum, _frame):
+    def handler(signum: int, _frame: FrameType | None) -> NoReturn:
         raise Interrupted(signum)
 
     previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -42,7 +44,7 @@ def deferred() -> Iterator[list[int]]:
     with `raise_pending` once it is safe."""
     pending: list[int] = []
 
-    def hold(signum, _frame):
+    def hold(signum: int, _frame: FrameType | None) -> None:
         pending.append(signum)
 
     previous = {s: signal.signal(s, hold) for s in (signal.SIGINT, signal.SIGTERM)}

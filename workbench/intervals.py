@@ -46,7 +46,7 @@ MIN_BAND_RESIDUALS = 50
 
 
 def log_residuals(actual: np.ndarray, forecast: np.ndarray) -> np.ndarray:
-    return np.log1p(np.clip(actual, 0, None)) - np.log1p(np.clip(forecast, 0, None))
+    return np.asarray(np.log1p(np.clip(actual, 0, None)) - np.log1p(np.clip(forecast, 0, None)), dtype=float)
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,7 @@ def wis(actual: np.ndarray, median: np.ndarray, lower: np.ndarray, upper: np.nda
     """The weighted interval score of each row (one central interval plus the median)."""
     alpha = 1 - level
     interval = (upper - lower) + 2 / alpha * (np.clip(lower - actual, 0, None) + np.clip(actual - upper, 0, None))
-    return (0.5 * np.abs(actual - median) + alpha / 2 * interval) / 1.5
+    return np.asarray((0.5 * np.abs(actual - median) + alpha / 2 * interval) / 1.5, dtype=float)
 
 
 def size_band_coverage(rows: pd.DataFrame, *, level: float, bands: int) -> dict[str, float]:

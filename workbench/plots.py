@@ -10,7 +10,7 @@ from workbench.backtest import BacktestResult
 from workbench.data.contract import ACTUAL, HORIZON, ORIGIN
 
 if TYPE_CHECKING:
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
 
 def headless() -> None:
@@ -20,7 +20,7 @@ def headless() -> None:
     matplotlib.use("Agg")
 
 
-def backtest_figure(result: BacktestResult, *, winner: str, baselines: list[str], target: str) -> plt.Figure:
+def backtest_figure(result: BacktestResult, *, winner: str, baselines: list[str], target: str) -> Figure:
     """Left: the total over all areas, actual against one-step forecasts at each origin.
     Right: MASE by horizon for every candidate."""
     headless()
@@ -58,13 +58,13 @@ def backtest_figure(result: BacktestResult, *, winner: str, baselines: list[str]
     return fig
 
 
-def close(fig: plt.Figure) -> None:
+def close(fig: Figure) -> None:
     import matplotlib.pyplot as plt
 
     plt.close(fig)
 
 
-def png(fig: plt.Figure) -> bytes:
+def png(fig: Figure) -> bytes:
     """The figure as PNG bytes, closed afterwards (figures are rendered where they are computed)."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)

@@ -97,7 +97,7 @@ class Hierarchy:
 
     @property
     def aggregates(self) -> int:
-        return self.summing.shape[0] - len(self.areas)
+        return int(self.summing.shape[0]) - len(self.areas)
 
 
 def reconcile(hierarchy: Hierarchy, base: np.ndarray, method: str) -> np.ndarray:

@@ -8,6 +8,7 @@ printed, and logged to the version's training run.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -16,14 +17,20 @@ from workbench.numbers import decimal, percent, signed_percent
 from workbench.report.safety import md_cell
 from workbench.tracking.review import VersionRecord
 
-METRICS = {  # parent-run metric -> (label, formatter, lower is better)
+
+def whole(value: float) -> str:
+    """A count, such as judgements, with thousands separators."""
+    return f"{value:,.0f}"
+
+
+METRICS: dict[str, tuple[str, Callable[[float], str], bool | None]] = {  # metric -> (label, formatter, lower is better)
     "winner.mase": ("MASE", decimal, True),
     "winner.wape": ("WAPE", percent, True),
     "winner.bias": ("bias", signed_percent, None),
     "winner.coverage": ("interval coverage", percent, None),
     "winner.winkler": ("Winkler score", decimal, True),
-    "fairness.judgements.fail": ("audit judgements failed", lambda v: f"{v:,.0f}", True),
-    "fairness.judgements.uncertain": ("audit judgements uncertain", lambda v: f"{v:,.0f}", True),
+    "fairness.judgements.fail": ("audit judgements failed", whole, True),
+    "fairness.judgements.uncertain": ("audit judgements uncertain", whole, True),
 }
 
 

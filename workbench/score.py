@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 from rich.console import Console
 
-from workbench.config import load_experiment
+from workbench.config import Experiment, load_experiment
 from workbench.data.contract import ACTUAL, AREA, ORIGIN, PERIOD, TARGET_PERIOD, Panel
 from workbench.data.load import load_panel
 from workbench.featurize import build_feature_table
@@ -129,7 +129,7 @@ def run_score(experiment_path: Path, *, console: Console) -> ScoreOutcome:
     return ScoreOutcome(scored, already, waiting, decision)
 
 
-def _monitor(name: str, experiment, panel: Panel, console: Console) -> ReviewDecision:
+def _monitor(name: str, experiment: Experiment, panel: Panel, console: Console) -> ReviewDecision:
     from workbench.tracking.ledger import read_scored
 
     with console.status("Checking the champion for drift"):

@@ -22,9 +22,13 @@ on the held-back ones; if it does not, its win is put down to luck and the best 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from workbench.config import SelectionConfig
 
 DEFAULT_WEIGHTS = {"mase": 0.4, "wape": 0.3, "rmse": 0.3}
 MIN_CHOICE_FOLDS = 4  # origins left to choose on before any is held back for confirmation
@@ -48,12 +52,12 @@ class SelectionRule:
         return cls(metric=metric, weights=weights, margin=margin)
 
     @classmethod
-    def from_config(cls, config) -> SelectionRule:
+    def from_config(cls, config: SelectionConfig) -> SelectionRule:
         """The rule an experiment's `selection:` section describes (a SelectionConfig)."""
         base = cls.around(config.metric, config.margin)
         return cls(
             metric=config.metric,
-            weights=dict(config.weights) if config.weights else base.weights,
+            weights=dict(config.weights.items()) if config.weights else base.weights,
             margin=config.margin,
             rmse_tolerance=config.rmse_tolerance,
             bias_tolerance=config.bias_tolerance,
@@ -85,7 +89,7 @@ class Selection:
     best_baseline: str
     best_model: str | None  # best eligible non-baseline candidate by score, if any
     beats_baselines: bool
-    settings: dict = field(default_factory=dict)  # weights, margin, tolerances: for the record
+    settings: dict[str, object] = field(default_factory=dict)  # weights, margin, tolerances: for the record
 
 
 def _ranking(summary: pd.DataFrame, rule: SelectionRule, baselines: set[str]) -> tuple[pd.DataFrame, str]:
@@ -189,7 +193,7 @@ def confirm(selection: Selection, held_back: pd.DataFrame, *, rule: SelectionRul
     weight = sum(rule.weights[m] for m in usable)
 
     def score(candidate: str) -> float:
-        return sum(rule.weights[m] * rows.loc[candidate, m] / base[m] for m in usable) / weight
+        return float(sum(rule.weights[m] * rows.loc[candidate, m] / base[m] for m in usable) / weight)
 
     won, baseline = score(selection.winner), score(selection.best_baseline)
     settings |= {"confirm_score": won, "confirm_baseline_score": baseline}

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypedDict
 
 from rich.console import Console
 from rich.markup import escape
@@ -22,6 +23,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -99,8 +101,12 @@ def _progress(console: Console) -> Progress:
     )
 
 
-def _advance(progress: Progress, bar, stage: str, **fields) -> None:
-    progress.update(bar, advance=1, **fields)
+def _advance(progress: Progress, bar: TaskID, stage: str, step: str | None = None) -> None:
+    """One more task done; `step` names the latest when the bar shows it."""
+    if step is None:
+        progress.update(bar, advance=1)
+    else:
+        progress.update(bar, advance=1, step=step)
     interrupt.failpoint(f"{stage}_task")
 
 
@@ -316,7 +322,13 @@ def _engine_settings(experiment: Experiment) -> EngineSettings:
     return EngineSettings(executor=e.executor, jobs=e.jobs, scheduler=e.scheduler)
 
 
-def _overrides(settings: EngineSettings | None) -> dict:
+class _Overrides(TypedDict, total=False):
+    jobs: int | None
+    executor: str | None
+    scheduler: str | None
+
+
+def _overrides(settings: EngineSettings | None) -> _Overrides:
     if settings is None:
         return {}
     return {"jobs": settings.jobs, "executor": settings.executor, "scheduler": settings.scheduler}

@@ -150,6 +150,12 @@ def test_a_workbook_without_the_expected_sheet_names_what_it_looked_for(tmp_path
     with pytest.raises(DataError) as caught:
         read_workbook(path)
     assert msg.SHEET_MISSING[0].format(path="no_ta.xlsx", wanted="'TA1'", found="A1") in str(caught.value)
+    # the experiment has no sheet setting, so the fix points at the workbook and at the loader
+    assert (
+        "workbook 'no_ta.xlsx' has no sheet 'TA1'; sheets found: A1. Fix: check that 'no_ta.xlsx' is a quarterly "
+        "'Detailed local authority level tables' workbook (it holds sheets A1 and TA1); if a new edition renamed "
+        "the sheet, change the name that workbench/data/official/hclic.py reads"
+    ) in str(caught.value)
 
 
 def test_a_workbook_without_an_expected_column_names_what_it_looked_for_and_found(tmp_path) -> None:

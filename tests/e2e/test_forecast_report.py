@@ -1,12 +1,12 @@
 """`make forecast` end to end: refuses without a champion, writes every output with disclosure
-control, logs a linked run, and the HTML report works in a real headless browser."""
+control, logs a linked run, and the HTML report works in a real headless browser. The outputs are
+those of the session's report store (tests/e2e/conftest.py), trained and forecast once."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -14,42 +14,8 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-CONFIG = {
-    "name": "report_test",
-    "target": "owed_duty",
-    "frequency": "quarter",
-    "horizon": 2,
-    "seed": 5,
-    "data": {"synthetic": {"seed": 11, "start": "2018Q2", "end": "2023Q2"}},
-    "features": [
-        {"builder": "lag", "lags": [1, 2, 4]},
-        {"builder": "rolling", "windows": [4]},
-        {"builder": "seasonal"},
-        {"builder": "covariate", "column": "possession_claims_rate", "transform": "log", "relative": True},
-        {"builder": "static", "columns": ["deprivation_score", "region"]},
-    ],
-    "models": [
-        {"model": "naive"},
-        {"model": "seasonal_naive"},
-        {"model": "lightgbm", "transform": "ratio", "n_estimators": 60},
-    ],
-    "backtest": {"origins": 3, "min_train_periods": 8, "min_calibration_folds": 1},
-    "audit": {"groupings": ["region", "urban_rural"], "intersections": False, "bootstrap": 100},
-    "gate": {"require_clean_tree": False},
-    "explain": {"dependence_plots": 0},
-    "report": {"title": "Test forecast", "target_label": "households owed a duty"},
-}
+from tests.conftest import TrainedStore
+from tests.e2e.report_experiment import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, CONFIG
 
 
 @pytest.fixture
@@ -60,11 +26,9 @@ def experiment(workdir: Path) -> Path:
 
 
 @pytest.fixture
-def forecast_folder(cli, workdir, store, experiment) -> Path:
-    assert cli("train", experiment).exit_code == 0
-    result = cli("forecast", experiment)
-    assert result.exit_code == 0, result.output
-    folders = list((workdir / "outputs" / "forecasts" / "report_test").iterdir())
+def forecast_folder(report_store: TrainedStore) -> Path:
+    """The folder `forecast` published for the session's report store: the only one, none half-written."""
+    folders = list((report_store.folder / "outputs" / "forecasts" / "report_test").iterdir())
     assert len(folders) == 1 and not folders[0].name.startswith(".")
     return folders[0]
 
@@ -77,7 +41,7 @@ def test_forecast_without_a_champion_is_refused_and_writes_nothing(cli, workdir,
 
 
 @pytest.mark.slow
-def test_forecast_writes_every_output_and_logs_a_linked_run(forecast_folder: Path, store) -> None:
+def test_forecast_writes_every_output_and_logs_a_linked_run(forecast_folder: Path, report_store: TrainedStore) -> None:
     assert sorted(p.name for p in forecast_folder.iterdir()) == [
         "forecast.csv",
         "model_card.md",
@@ -108,7 +72,7 @@ def test_forecast_writes_every_output_and_logs_a_linked_run(forecast_folder: Pat
     assert table["drivers"].str.contains("Compared with the last four quarters in this area").mean() > 0.9
     assert not table["forecast"].str.contains(",").any()  # plain numbers in the CSV, rounded as published
 
-    client = MlflowClient(store)
+    client = MlflowClient(report_store.uri)
     runs = client.search_runs(
         [client.get_experiment_by_name("report_test").experiment_id],
         filter_string="tags.`workbench.run_type` = 'forecast'",

@@ -1,7 +1,8 @@
 """Governance that holds: the gate cannot be forged, raced or left half-done.
 
-Every command runs as the installed `workbench` in its own process, against the test's own store,
-so signals, locks and concurrent runs are real.
+Every command under test runs as the installed `workbench` in its own process, against the test's own
+store, so signals, locks and concurrent runs are real. The trained store that several tests start
+from (version 1 the champion) is made once, in this process, and each of them works on a copy.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import pytest
 import yaml
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
+
+from tests.conftest import TrainedStore, train_in_process
 
 WORKBENCH = Path(sys.executable).parent / "workbench"
 SMALL = {
@@ -86,6 +89,20 @@ def client(store) -> MlflowClient:
     return MlflowClient(store)
 
 
+@pytest.fixture(scope="module")
+def governed_store(tmp_path_factory: pytest.TempPathFactory, _empty_tracking_db: Path) -> TrainedStore:
+    """`governed` trained once: version 1, the champion. Only ever copied."""
+    folder = tmp_path_factory.mktemp("governed-store")
+    return train_in_process(folder, write(folder), "train", empty_db=_empty_tracking_db)
+
+
+@pytest.fixture
+def trained(governed_store: TrainedStore, tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> MlflowClient:
+    """This test's own copy of the trained store, where its commands run; a client on it."""
+    copy = governed_store.copy_to(tmp_path_factory.mktemp("governed") / "store")
+    return MlflowClient(copy.use(monkeypatch))
+
+
 # Forgery -------------------------------------------------------------------------------------------
 
 
@@ -124,8 +141,9 @@ def test_an_edited_gate_report_cannot_promote_a_refused_version(client, workdir)
 # Identity ------------------------------------------------------------------------------------------
 
 
-def test_one_registered_model_holds_one_contract(client, workdir) -> None:
-    assert workbench("train", write(workdir), cwd=workdir).returncode == 0
+def test_one_registered_model_holds_one_contract(trained, workdir) -> None:
+    client = trained
+    assert alias(client, "governed") == "1"
     before = (len(all_runs(client)), len(versions(client, "governed")), alias(client, "governed"))
     other = workbench("train", write(workdir, target="households_in_ta"), cwd=workdir)
     assert other.returncode == 2
@@ -137,9 +155,9 @@ def test_one_registered_model_holds_one_contract(client, workdir) -> None:
     assert (len(all_runs(client)), len(versions(client, "governed")), alias(client, "governed")) == before
 
 
-def test_forecast_refuses_a_champion_with_another_contract(client, workdir) -> None:
+def test_forecast_refuses_a_champion_with_another_contract(trained, workdir) -> None:
+    client = trained
     path = write(workdir)
-    assert workbench("train", path, cwd=workdir).returncode == 0
     client.set_model_version_tag("governed", alias(client, "governed"), "contract.target", "households_in_ta")
     refused = workbench("forecast", path, cwd=workdir)
     assert refused.returncode == 2
@@ -150,7 +168,8 @@ def test_forecast_refuses_a_champion_with_another_contract(client, workdir) -> N
 # Races ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("trains", [2, 4])
+# Four racing processes on two cores: more interleavings than two, so a race of two adds nothing but CPU time.
+@pytest.mark.parametrize("trains", [4])
 def test_simultaneous_trains_end_with_one_champion_judged_in_lock_order(client, workdir, trains) -> None:
     paths = [write(workdir, seed=s) for s in range(trains)]
     env = {**os.environ, "WORKBENCH_JOBS": "1"}
@@ -195,9 +214,10 @@ def test_sigterm_while_computing_leaves_no_run_and_no_version(client, workdir, s
     assert all_runs(client) == [] and versions(client, "governed") == []
 
 
-def test_sigterm_during_registration_completes_it_and_then_stops(client, workdir) -> None:
+def test_sigterm_during_registration_completes_it_and_then_stops(trained, workdir) -> None:
+    client = trained
     path = write(workdir)
-    assert workbench("train", path, cwd=workdir).returncode == 0
+    assert alias(client, "governed") == "1"
     stopped = workbench("train", path, cwd=workdir, env={"WORKBENCH_FAILPOINT": "registration"})
     assert stopped.returncode == 143, stopped.stdout + stopped.stderr
     assert_consistent(client, "governed")
@@ -208,9 +228,10 @@ def test_sigterm_during_registration_completes_it_and_then_stops(client, workdir
     assert all(r.data.tags.get("gate.verdict") for r in parents)
 
 
-def test_sigterm_during_a_forecast_leaves_no_folder_and_no_running_run(client, workdir) -> None:
+def test_sigterm_during_a_forecast_leaves_no_folder_and_no_running_run(trained, workdir) -> None:
+    client = trained
     path = write(workdir)
-    assert workbench("train", path, cwd=workdir).returncode == 0
+    assert alias(client, "governed") == "1"
     stopped = workbench("forecast", path, cwd=workdir, env={"WORKBENCH_FAILPOINT": "forecast_run"})
     assert stopped.returncode == 143, stopped.stdout + stopped.stderr
     assert_consistent(client, "governed")
@@ -249,6 +270,7 @@ def test_sigterm_stops_the_worker_processes_too(client, workdir) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # its own process group, so a command that hangs is killed with its workers
     )
     deadline = time.monotonic() + 120
     workers: set[int] = set()
@@ -258,7 +280,12 @@ def test_sigterm_stops_the_worker_processes_too(client, workdir) -> None:
     assert len(workers) >= 2, "the worker pool never started"
     time.sleep(2)
     process.send_signal(signal.SIGTERM)
-    _, err = process.communicate(timeout=60)
+    try:
+        _, err = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)  # no hung command or worker outlives the test
+        process.communicate()
+        pytest.fail("the command did not stop within 60 s of SIGTERM")
     assert process.returncode == 143, err
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline and any(_alive(p) for p in workers):

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.e2e.test_forecast_report import CHROMIUM, CHROMIUM_FLAGS, CONFIG
+from tests.conftest import train_in_process
+from tests.e2e.report_experiment import CHROMIUM, CHROMIUM_FLAGS, CONFIG
 from workbench.data.synthetic.england import generate_england
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # OWASP; kept here so the test runs against any version
@@ -46,12 +47,8 @@ def hostile_panel() -> object:
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def published(tmp_path_factory: pytest.TempPathFactory, _empty_tracking_db: Path) -> Path:
     """Train and forecast once on the hostile panel; the folder of published outputs."""
-    from typer.testing import CliRunner
-
-    from workbench.cli import app
-
     folder = tmp_path_factory.mktemp("hostile")
     hostile_panel().to_csv(folder / "panel.csv", index=False)
     config = {
@@ -77,14 +74,7 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
         },
     }
     (folder / "hostile.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(folder)
-        patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{folder / 'mlruns.db'}")
-        runner = CliRunner()
-        trained = runner.invoke(app, ["train", str(folder / "hostile.yaml")])
-        assert trained.exit_code == 0, trained.output
-        made = runner.invoke(app, ["forecast", str(folder / "hostile.yaml")])
-        assert made.exit_code == 0, made.output
+    train_in_process(folder, folder / "hostile.yaml", "train", "forecast", empty_db=_empty_tracking_db)
     (out,) = (folder / "outputs" / "forecasts" / "hostile_report").iterdir()
     return out
 

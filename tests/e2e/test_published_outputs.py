@@ -7,6 +7,9 @@
 - numbers are in GOV.UK style everywhere (separators, rounding, one-decimal percentages);
 - transparency fields come from `report:`, and missing ones say "Not provided";
 - the report works in Chromium at desktop and phone widths and prints every section.
+
+The outputs are the session's (`published`, tests/e2e/conftest.py): the report experiment trained and
+forecast once, with the transparency fields of PROVIDED.
 """
 
 from __future__ import annotations
@@ -19,40 +22,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.e2e.test_forecast_report import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, CONFIG
+from tests.e2e.report_experiment import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, PROVIDED
 
-PROVIDED = {"owner": "Housing analysis team", "contact": "forecasts@example.gov.uk", "legal_basis": "Public task"}
 COUNT = re.compile(r"^(\d{1,3}(,\d{3})*|\[c\])$")
 CHANGE = re.compile(r"^([+-]\d[\d,]*\.\d%|no change|\[c\]|)$")
 NUMBER = re.compile(r"\d[\d,]*(\.\d+)?")
-
-
-@pytest.fixture(scope="module")
-def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Train and forecast once; the folder of published outputs."""
-    from typer.testing import CliRunner
-
-    from workbench.cli import app
-
-    folder = tmp_path_factory.mktemp("published")
-    config = {
-        **CONFIG,
-        "name": "published_test",
-        "report": {**CONFIG["report"], **PROVIDED},
-        "hierarchy": {"levels": ["region"], "total_label": "England"},
-    }
-    (folder / "published.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(folder)
-        patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{folder / 'mlruns.db'}")
-        runner = CliRunner()
-        for command in ("train", "forecast"):
-            done = runner.invoke(app, [command, str(folder / "published.yaml")])
-            assert done.exit_code == 0, done.output
-    (out,) = (folder / "outputs" / "forecasts" / "published_test").iterdir()
-    return out
 
 
 def _rows(folder: Path) -> list[dict[str, str]]:

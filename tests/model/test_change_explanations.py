@@ -5,16 +5,16 @@ breaks as context only, and the area's size never worded as a rise."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from models import MODELS
+from models.base import Forecaster, ModelSpec
 from tests.model.test_forecasting_behaviour import FEATURES
-from workbench.config import DataConfig
 from workbench.data.contract import Panel
-from workbench.data.load import load_panel
 from workbench.explain.contrast import contrast, reference_rows
 from workbench.explain.drivers import driver_table
 from workbench.explain.values import explain_rows
@@ -31,18 +31,28 @@ SPECS = [
 
 
 @pytest.fixture(scope="module")
-def england() -> Panel:
-    return load_panel(DataConfig(synthetic={}))
-
-
-@pytest.fixture(scope="module")
 def table(england: Panel):
     return build_feature_table(england, target="owed_duty", builders=FEATURES, horizons=[1], reference_windows={4})
 
 
-def _explain(spec, table, rows, *, reference="recent", label="households owed a duty"):
+@pytest.fixture(scope="module")
+def fitted(table) -> Callable[[ModelSpec], Forecaster]:
+    """Each spec fitted once on the table's training rows; the tests only predict and explain with it."""
     train = table.frame[table.frame["actual"].notna()]
-    forecaster = spec.make(features=table.features, seed=1).fit(train, train["actual"].to_numpy(float))
+    done: dict[str, Forecaster] = {}
+
+    def fit(spec: ModelSpec) -> Forecaster:
+        key = f"{type(spec).__name__}:{spec.model_dump_json()}"
+        if key not in done:
+            done[key] = spec.make(features=table.features, seed=1).fit(train, train["actual"].to_numpy(float))
+        return done[key]
+
+    return fit
+
+
+def _explain(fitted, spec, table, rows, *, reference="recent", label="households owed a duty"):
+    train = table.frame[table.frame["actual"].notna()]
+    forecaster = fitted(spec)
     background = train.sample(1500, random_state=1)
     refs, owner = reference_rows(table.frame, rows, reference=reference, periods=4, periods_per_year=4)
     forecast, referenced = (
@@ -76,9 +86,9 @@ def test_reference_rows_are_the_areas_last_four_periods_or_the_same_period_last_
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=[s.candidate for s in SPECS])
-def test_the_change_against_the_reference_is_decomposed_exactly(table, spec) -> None:
+def test_the_change_against_the_reference_is_decomposed_exactly(table, fitted, spec) -> None:
     rows = latest_rows(table).iloc[:120]
-    change, drivers, refs, owner = _explain(spec, table, rows)
+    change, drivers, refs, owner = _explain(fitted, spec, table, rows)
     reference = refs.groupby(owner)["actual"].mean().to_numpy()
     np.testing.assert_allclose(change.reference, reference)
     np.testing.assert_allclose(change.change, drivers["forecast"].to_numpy() - reference, rtol=1e-9, atol=1e-9)
@@ -88,14 +98,14 @@ def test_the_change_against_the_reference_is_decomposed_exactly(table, spec) -> 
     assert RESIDUAL in change.amounts
 
 
-def test_a_planted_rise_in_possession_claims_is_named_against_the_areas_own_reference(table) -> None:
+def test_a_planted_rise_in_possession_claims_is_named_against_the_areas_own_reference(table, fitted) -> None:
     spec = MODELS["lightgbm"](transform="ratio")
     rows = latest_rows(table)
     area = rows.loc[rows["possession_claims_rate_lag2_log_rel"].abs().idxmin(), "area_code"]
     changed = rows.copy()
     changed.loc[changed["area_code"] == area, "possession_claims_rate_lag2_log_rel"] = 1.2  # claims tripled
-    _, before, _, _ = _explain(spec, table, rows)
-    _, after, _, _ = _explain(spec, table, changed)
+    _, before, _, _ = _explain(fitted, spec, table, rows)
+    _, after, _, _ = _explain(fitted, spec, table, changed)
     row = after[after["area_code"] == area].iloc[0]
     assert row["driver_1"] == "possession claims rate" and row["driver_1_percent"] > 5
     assert "landlord possession claims (up " in row["change_text"]
@@ -103,9 +113,9 @@ def test_a_planted_rise_in_possession_claims_is_named_against_the_areas_own_refe
     assert before[before["area_code"] == area].iloc[0]["change_text"] != row["change_text"]
 
 
-def test_every_sentence_names_its_reference_and_the_experiments_label(table) -> None:
+def test_every_sentence_names_its_reference_and_the_experiments_label(table, fitted) -> None:
     rows = latest_rows(table).iloc[:60]
-    _, drivers, _, _ = _explain(MODELS["lightgbm"](n_estimators=60), table, rows, label="murders")
+    _, drivers, _, _ = _explain(fitted, MODELS["lightgbm"](n_estimators=60), table, rows, label="murders")
     for text in drivers["change_text"]:
         assert text.startswith("Compared with the last four quarters in this area")
     for text in drivers["typical_text"]:
@@ -113,13 +123,15 @@ def test_every_sentence_names_its_reference_and_the_experiments_label(table) -> 
     assert drivers["sentence"].str.contains(" murders forecast for ").all()
     assert not drivers["sentence"].str.contains("household").any()
     assert not any(c.endswith("_households") for c in drivers.columns)
-    _, last_year, _, _ = _explain(MODELS["lightgbm"](n_estimators=60), table, rows, reference="same_period_last_year")
+    _, last_year, _, _ = _explain(
+        fitted, MODELS["lightgbm"](n_estimators=60), table, rows, reference="same_period_last_year"
+    )
     assert last_year["change_text"].str.startswith("Compared with the same quarter last year in this area").all()
 
 
-def test_size_is_never_worded_as_a_rise_and_the_covid_break_is_context_only(table) -> None:
+def test_size_is_never_worded_as_a_rise_and_the_covid_break_is_context_only(table, fitted) -> None:
     rows = latest_rows(table)
-    _, drivers, _, _ = _explain(MODELS["lightgbm"](n_estimators=60), table, rows)
+    _, drivers, _, _ = _explain(fitted, MODELS["lightgbm"](n_estimators=60), table, rows)
     assert str(rows["target_period"].iloc[0]) > "2021Q2"
     for rank in (1, 2, 3):
         assert not (drivers[f"driver_{rank}"] == "COVID period").any()

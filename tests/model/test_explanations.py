@@ -14,9 +14,8 @@ from models import MODELS
 from models.glm import PoissonGLM
 from tests.model.test_forecasting_behaviour import FEATURES
 from workbench.backtest import rolling_origins, run_backtest
-from workbench.config import DataConfig, ExplainConfig
+from workbench.config import ExplainConfig
 from workbench.data.contract import PERIOD, Covariate, Panel
-from workbench.data.load import load_panel
 from workbench.explain import explain_candidate
 from workbench.explain.drivers import driver_table
 from workbench.explain.stability import driver_stability
@@ -33,11 +32,6 @@ class AgnosticGLM(PoissonGLM):
 
     model: ClassVar[str] = "agnostic_glm"
     explainer: ClassVar = "model_agnostic"
-
-
-@pytest.fixture(scope="module")
-def england() -> Panel:
-    return load_panel(DataConfig(synthetic={}))
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +60,8 @@ EVERY_KIND = [
 def test_base_plus_contributions_reproduce_the_model_output(table, spec) -> None:
     train = table.frame[table.frame["actual"].notna()]
     forecaster = spec.make(features=table.features, seed=1).fit(train, train["actual"].to_numpy(float))
-    rows = latest_rows(table).iloc[: 12 if spec.explainer == "model_agnostic" else 400]
+    # permutation SHAP predicts once per evaluation, so the model-agnostic path explains a few rows only
+    rows = latest_rows(table).iloc[: 4 if spec.explainer == "model_agnostic" else 400]
     explanation = explain_rows(
         spec,
         forecaster,

@@ -43,11 +43,6 @@ def backtest(panel: Panel, models, *, origins: int = 4):
     return run_backtest(table, models, folds, level=0.8, min_calibration_folds=2, seed=1)
 
 
-@pytest.fixture(scope="module")
-def england() -> Panel:
-    return load_panel(DataConfig(synthetic={}))
-
-
 @pytest.mark.slow
 def test_lightgbm_beats_naive_and_seasonal_naive_on_mase(england: Panel) -> None:
     result = backtest(england, [*BASELINES, MODELS["lightgbm"](transform="ratio")])

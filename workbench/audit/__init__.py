@@ -17,7 +17,7 @@ import pandas as pd
 from workbench.audit.judges import JUDGES, estimate, limit_for
 from workbench.audit.metrics import CONTEXT, STATS, bootstrap_sums, metric_frame, row_stats, size_bands, unit_stats
 from workbench.audit.verdict import judge_all
-from workbench.config import AuditConfig, AuditThresholds
+from workbench.config import AuditConfig, AuditThresholds, Experiment
 from workbench.data.contract import ACTUAL
 
 __all__ = ["AuditResult", "audit_candidate", "groupings_for", "status_quo"]
@@ -49,7 +49,7 @@ class AuditResult:
 
     @property
     def passed(self) -> bool:
-        return self.failures.empty
+        return bool(self.failures.empty)
 
     @property
     def needs_approval(self) -> bool:
@@ -104,7 +104,7 @@ class AuditResult:
 
     def reasons(self, limit: int = 5) -> list[str]:
         rows = self.failures
-        reasons = [_reason(r) for r in rows.head(limit).itertuples()]
+        reasons = [_reason(r) for _, r in rows.head(limit).iterrows()]
         if len(rows) > limit:
             reasons.append(f"and {len(rows) - limit} more")
         if reasons:
@@ -122,10 +122,10 @@ class AuditResult:
         return out
 
 
-def _reason(r) -> str:
+def _reason(r: pd.Series) -> str:
     return (
-        f"{r.check} for {r.grouping}={r.group} is {r.value:.3g} (interval {r.low:.3g} to {r.high:.3g}, "
-        f"adjusted p {r.p_adjusted:.2g}, {r.method}; must be {r.bounds})"
+        f"{r['check']} for {r['grouping']}={r['group']} is {r['value']:.3g} (interval {r['low']:.3g} to "
+        f"{r['high']:.3g}, adjusted p {r['p_adjusted']:.2g}, {r['method']}; must be {r['bounds']})"
     )
 
 
@@ -140,7 +140,7 @@ def groupings_for(static: pd.DataFrame, config: AuditConfig, default: tuple[str,
     return groupings
 
 
-def status_quo(experiment) -> str:
+def status_quo(experiment: Experiment) -> str:
     """The candidate whose forecasts the audit judges disparities against (an `Experiment`)."""
     from workbench.errors import ConfigError
 
@@ -165,7 +165,17 @@ def _judges(config: AuditConfig, *, has_baseline: bool) -> dict[str, float]:
     }
 
 
-def _grouping_tests(units, labels, bands, *, judges, config, seed, method, baseline) -> pd.DataFrame:
+def _grouping_tests(
+    units: pd.DataFrame,
+    labels: pd.Series,
+    bands: pd.Series,
+    *,
+    judges: dict[str, float],
+    config: AuditConfig,
+    seed: int,
+    method: str,
+    baseline: str,
+) -> pd.DataFrame:
     unit_labels = labels.reindex(units["area"]).to_numpy()
     codes, levels = pd.factorize(unit_labels, sort=True)
     n_bands = int(bands.max())

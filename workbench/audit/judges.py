@@ -64,10 +64,13 @@ def _band_gap(sums: dict[str, np.ndarray], top: str, bottom: str, *, bias: bool)
     rest_top = group_top.sum(axis=1, keepdims=True) - group_top
     rest_bottom = group_bottom.sum(axis=1, keepdims=True) - group_bottom
     group, rest = _divide(group_top, group_bottom), _divide(rest_top, rest_bottom)
-    return np.minimum(-group, rest - group) if bias else group - rest
+    gap: np.ndarray = np.minimum(-group, rest - group) if bias else group - rest
+    return gap
 
 
-def _gap_beyond_status_quo(sums, top: str, bottom: str, weight: str, *, bias: bool) -> tuple[np.ndarray, np.ndarray]:
+def _gap_beyond_status_quo(
+    sums: dict[str, np.ndarray], top: str, bottom: str, weight: str, *, bias: bool
+) -> tuple[np.ndarray, np.ndarray]:
     point = sums[weight][0]
     rest = point.sum(axis=0, keepdims=True) - point
     weights = np.where((point > 0) & (rest > 0), point, 0.0)

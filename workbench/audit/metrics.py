@@ -15,6 +15,7 @@ Row sums kept per unit (model = the audited candidate, base = the status quo it 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -132,13 +133,13 @@ def bootstrap_sums(
     }
 
 
-def _ratio_of_sums(units: pd.DataFrame, numerator: str, denominator: str):
+def _ratio_of_sums(units: pd.DataFrame, numerator: str, denominator: str) -> Callable[..., float]:
     """A fairlearn metric over unit positions: sum of `numerator` over sum of `denominator`. The
     positions come in as y_true, so fairlearn slices one integer array per group instead of every
     column through `sample_params` (which made the context tables cost seconds per run)."""
     top, bottom = units[numerator].to_numpy(float), units[denominator].to_numpy(float)
 
-    def metric(y_true, y_pred) -> float:
+    def metric(y_true: np.ndarray, y_pred: np.ndarray) -> float:
         below = float(bottom[y_true].sum())
         return float(top[y_true].sum() / below) if below else float("nan")
 

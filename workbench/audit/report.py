@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 from workbench.audit import UNCERTAIN_POLICY, AuditResult
 
 if TYPE_CHECKING:
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
 RULE = (
     "Each group is compared with the other areas of similar size ({bands} size bands, standardised to the "
@@ -27,7 +28,7 @@ COLOURS = {"pass": "#2e7d32", "fail": "#c62828", "uncertain": "#ef6c00"}
 SHOWN = ("bias", "under_rate")
 
 
-def disparity_figure(result: AuditResult) -> plt.Figure:
+def disparity_figure(result: AuditResult) -> Figure:
     """For each single grouping and the two missed-need judges: each group's size-controlled gap
     beyond the status quo's, with its interval and the limit."""
     import matplotlib.pyplot as plt  # only when drawn: a quick train draws no figures
@@ -65,11 +66,11 @@ def disparity_figure(result: AuditResult) -> plt.Figure:
     return fig
 
 
-def _cell(value) -> str:
+def _cell(value: object) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
-def _table(frame, columns) -> list[str]:
+def _table(frame: pd.DataFrame, columns: list[str]) -> list[str]:
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in frame[columns].itertuples(index=False)]
     return lines

@@ -10,13 +10,14 @@ come from pooled log residual quantiles, as in the backtest's conformal bands.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from workbench.audit import audit_candidate
+from workbench.audit import AuditResult, audit_candidate
 from workbench.config import AuditConfig
 from workbench.data.contract import AREA
 
@@ -124,7 +125,7 @@ def simulate(
     return _frame(truth, actual, forecast, "model"), _frame(truth, actual, previous, "naive")
 
 
-def _detected(result, truth: Truth) -> bool:
+def _detected(result: AuditResult, truth: Truth) -> bool:
     grouping, group = truth.planted
     f = result.failures
     single = (f["grouping"] == grouping) & (f["group"] == group)
@@ -194,7 +195,7 @@ def markdown(table: pd.DataFrame, config: AuditConfig) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run(*, seeds: int, out, config: AuditConfig | None = None) -> str:
+def run(*, seeds: int, out: str | os.PathLike[str], config: AuditConfig | None = None) -> str:
     """The benchmark on both panels with the default audit settings; writes markdown and CSV."""
     from pathlib import Path
 

@@ -16,7 +16,7 @@ from scipy.stats import norm
 
 
 def p_values(z: np.ndarray) -> np.ndarray:
-    return norm.sf(z)
+    return np.asarray(norm.sf(z), dtype=float)
 
 
 def adjust(p: np.ndarray, method: str) -> np.ndarray:

@@ -14,6 +14,8 @@ from typing import Literal
 
 import pandas as pd
 
+from workbench.data.findings import Finding
+
 AREA = "area_code"
 PERIOD = "period"
 AREA_NAME = "area_name"
@@ -138,7 +140,7 @@ class Panel:
     frame: pd.DataFrame
     spec: PanelSpec
     source: str
-    findings: tuple = field(default=(), compare=False)  # warnings kept from validation
+    findings: tuple[Finding, ...] = field(default=(), compare=False)  # warnings kept from validation
     notes: tuple[str, ...] = field(default=(), compare=False)  # what a loader merged or chose, for the record
 
     @property

@@ -137,7 +137,8 @@ NO_WORKBOOKS = (
 )
 SHEET_MISSING = (
     "workbook '{path}' has no sheet {wanted}; sheets found: {found}",
-    "check this is a 'Detailed local authority level tables' workbook, or set the sheet name in the experiment",
+    "check that '{path}' is a quarterly 'Detailed local authority level tables' workbook (it holds sheets A1 and "
+    "TA1); if a new edition renamed the sheet, change the name that workbench/data/official/hclic.py reads",
 )
 HEADER_MISSING = (
     "sheet '{sheet}' of '{path}' has no row of area codes (looked for codes like E92000001 or E06000001 in the "

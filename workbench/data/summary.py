@@ -29,7 +29,7 @@ class PanelSummary:
     notes: tuple[str, ...] = ()
 
 
-def _target_row(latest: pd.DataFrame, target: str, *, rate: bool, last: str) -> dict:
+def _target_row(latest: pd.DataFrame, target: str, *, rate: bool, last: str) -> dict[str, object]:
     """A count is summed over the areas; a rate is not (a sum of rates means nothing): its median is shown.
     The rate per 1,000 households is shown only for a count, and only when the panel has households."""
     known = latest[target].dropna()

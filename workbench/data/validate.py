@@ -71,8 +71,17 @@ def validate_panel(frame: pd.DataFrame, spec: PanelSpec) -> list[Finding]:
     return findings
 
 
-def _located(entry: tuple[str, str], frame: pd.DataFrame, bad: pd.Series, column: str, **values) -> Finding:
-    """A finding about the rows of `frame` where `bad` holds, naming their areas, periods and rows."""
+def _located(
+    entry: tuple[str, str],
+    frame: pd.DataFrame,
+    bad: pd.Series,
+    column: str,
+    *,
+    example: str = "",
+    maximum: float | None = None,
+) -> Finding:
+    """A finding about the rows of `frame` where `bad` holds, naming their areas, periods and rows
+    (`example` and `maximum` fill the message where it names them)."""
     located = frame[bad]
     return _finding(
         entry,
@@ -81,7 +90,8 @@ def _located(entry: tuple[str, str], frame: pd.DataFrame, bad: pd.Series, column
         areas=located[AREA].dropna().unique(),
         periods=located[PERIOD].dropna().unique(),
         rows=located.index,
-        **values,
+        example=example,
+        maximum=maximum,
     )
 
 

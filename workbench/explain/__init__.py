@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
 
-from models.base import ModelSpec
+from features.base import FeatureInfo
+from models.base import Forecaster, ModelSpec
 from workbench.backtest import BacktestResult, split
 from workbench.config import ExplainConfig
 from workbench.data.contract import AREA, AREA_NAME, Panel
@@ -38,6 +40,17 @@ __all__ = [
 BACKGROUND_ROWS = 2000
 
 
+class Additivity(TypedDict, total=False):
+    """The additivity check of a candidate's explanations (empty when nothing was explained with SHAP)."""
+
+    max_abs_error: float
+    tolerance_relative: float
+    rows_checked: int
+    rows_failing: int
+    passed: bool
+    scale: str
+
+
 @dataclass(frozen=True)
 class CandidateExplanation:
     candidate: str
@@ -49,7 +62,7 @@ class CandidateExplanation:
     concept_importance: pd.DataFrame | None = None
     stability: pd.DataFrame | None = None  # consecutive-origin comparisons per area
     stability_summary: dict[str, float] = field(default_factory=dict)
-    additivity: dict = field(default_factory=dict)
+    additivity: Additivity = field(default_factory=lambda: Additivity())
     forecast_explanation: AdditiveExplanation | None = field(default=None, repr=False)
     backtest_explanation: AdditiveExplanation | None = field(default=None, repr=False)
     seconds: float = 0.0
@@ -141,7 +154,7 @@ class ExplainTask:
     """One candidate's explanation job, with its rows already sampled: what a worker needs."""
 
     spec: ModelSpec
-    features: tuple
+    features: tuple[FeatureInfo, ...]
     names: pd.Series
     level: float
     config: ExplainConfig
@@ -151,7 +164,7 @@ class ExplainTask:
     background: pd.DataFrame
     references: pd.DataFrame  # feature-table rows of each forecast row's reference periods
     reference_owner: np.ndarray  # which forecast row each reference row belongs to
-    folds: tuple[tuple[object, pd.DataFrame, pd.DataFrame], ...] = ()  # (fitted model, rows, background)
+    folds: tuple[tuple[Forecaster, pd.DataFrame, pd.DataFrame], ...] = ()  # (fitted model, rows, background)
     figures: bool = True  # draw importance, beeswarm and dependence plots (the winner's, by default)
 
 
@@ -206,7 +219,7 @@ def explanation_task(
     return ExplainTask(**common, background=_sample(train, BACKGROUND_ROWS, seed), folds=tuple(folds))
 
 
-def explain_candidate(spec, **inputs) -> CandidateExplanation:
+def explain_candidate(spec: ModelSpec, **inputs: Any) -> CandidateExplanation:
     """Explain one candidate in this process (see `explanation_task` for the inputs)."""
     return explain(explanation_task(spec, **inputs))
 
@@ -234,7 +247,7 @@ def global_drivers(
     )
     importance, concept_importance = _importance(explained)
     errors = explained.additivity_error
-    additivity = {"max_abs_error": float(errors.max()), "rows_checked": len(errors), "scale": explained.scale}
+    additivity = Additivity(max_abs_error=float(errors.max()), rows_checked=len(errors), scale=explained.scale)
     return CandidateExplanation(
         spec.candidate,
         spec.explainer,
@@ -247,7 +260,7 @@ def global_drivers(
     )
 
 
-def _pngs(*args, **kwargs) -> dict[str, bytes]:
+def _pngs(*args: Any, **kwargs: Any) -> dict[str, bytes]:
     from workbench.explain.figures import explanation_pngs  # matplotlib and shap's plots, only when drawn
 
     return explanation_pngs(*args, **kwargs)
@@ -307,7 +320,7 @@ def explain(task: ExplainTask) -> CandidateExplanation:
     errors = np.concatenate([forecast_expl.additivity_error, backtest_expl.additivity_error])
     outputs = np.abs(np.concatenate([forecast_expl.output, backtest_expl.output]))
     allowed = config.additivity_tolerance * np.maximum(1.0, outputs)
-    additivity = {
+    additivity: Additivity = {
         "max_abs_error": float(errors.max()),
         "tolerance_relative": config.additivity_tolerance,
         "rows_checked": len(errors),

@@ -35,7 +35,7 @@ class Contrast:
 
     @property
     def change(self) -> np.ndarray:
-        return self.amounts.sum(axis=1, min_count=1).to_numpy(float)
+        return np.asarray(self.amounts.sum(axis=1, min_count=1), dtype=float)
 
 
 def reference_rows(

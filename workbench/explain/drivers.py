@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from models.base import ModelSpec
 from workbench.explain.contrast import Contrast
 from workbench.explain.units import by_concept, percent
 from workbench.explain.values import AdditiveExplanation
@@ -198,7 +199,7 @@ def driver_table(
 
 
 def baseline_table(
-    spec,
+    spec: ModelSpec,
     *,
     rows: pd.DataFrame,
     forecast: pd.DataFrame,

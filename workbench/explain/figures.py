@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import shap
+from matplotlib.figure import Figure
 
 from workbench.explain.values import AdditiveExplanation
 from workbench.plots import headless, png
@@ -23,7 +26,7 @@ def _shap_object(explanation: AdditiveExplanation) -> shap.Explanation:
     )
 
 
-def importance_figure(concepts: pd.DataFrame, *, candidate: str) -> plt.Figure:
+def importance_figure(concepts: pd.DataFrame, *, candidate: str) -> Figure:
     headless()
     shown = concepts.sort_values("mean_abs_amount").tail(15)
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(shown) + 1.5))
@@ -34,7 +37,7 @@ def importance_figure(concepts: pd.DataFrame, *, candidate: str) -> plt.Figure:
     return fig
 
 
-def beeswarm_figure(explanation: AdditiveExplanation, *, candidate: str, rows: int, seed: int) -> plt.Figure:
+def beeswarm_figure(explanation: AdditiveExplanation, *, candidate: str, rows: int, seed: int) -> Figure:
     headless()
     sample = explanation
     if len(explanation.keys) > rows:
@@ -51,7 +54,7 @@ def beeswarm_figure(explanation: AdditiveExplanation, *, candidate: str, rows: i
 
 def dependence_figures(
     explanation: AdditiveExplanation, *, features: list[str], candidate: str, rows: int, seed: int
-) -> dict[str, plt.Figure]:
+) -> dict[str, Figure]:
     headless()
     sample = explanation
     if len(explanation.keys) > rows:
@@ -69,7 +72,7 @@ def dependence_figures(
     return figures
 
 
-def close_all(figures) -> None:
+def close_all(figures: Iterable[Figure]) -> None:
     for fig in figures:
         plt.close(fig)
 

@@ -22,9 +22,9 @@ from workbench.explain.values import AdditiveExplanation
 
 def _to_households(scale: str, values: np.ndarray) -> np.ndarray:
     if scale == "log":
-        return np.exp(values)
+        return np.asarray(np.exp(values), dtype=float)
     if scale == "log1p":
-        return np.expm1(values)
+        return np.asarray(np.expm1(values), dtype=float)
     return values
 
 

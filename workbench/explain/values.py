@@ -18,13 +18,14 @@ For every row, base + sum(values) equals the model output on that scale (the add
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
 from features.base import FeatureInfo
-from models.base import ModelSpec
-from models.transforms import LATEST_VALUE, RECENT_LEVEL, Margin, Scale
+from models.base import Forecaster, LinearForecaster, ModelSpec, TreeForecaster
+from models.transforms import LATEST_VALUE, RECENT_LEVEL, Attribution, Margin, Scale
 
 RECENT_DEMAND = "recent demand"
 KEYS = ["area_code", "origin", "horizon", "target_period"]
@@ -44,7 +45,7 @@ class AdditiveExplanation:
 
     @property
     def additivity_error(self) -> np.ndarray:
-        return np.abs(self.base + self.values.to_numpy().sum(axis=1) - self.output)
+        return np.asarray(np.abs(self.base + self.values.to_numpy().sum(axis=1) - self.output), dtype=float)
 
     def take(self, mask: np.ndarray) -> AdditiveExplanation:
         return AdditiveExplanation(
@@ -79,7 +80,7 @@ def _keys(rows: pd.DataFrame) -> pd.DataFrame:
     return rows[KEYS].reset_index(drop=True)
 
 
-def tree_shap(regressor, X: pd.DataFrame) -> tuple[float, np.ndarray]:
+def tree_shap(regressor: Any, X: pd.DataFrame) -> tuple[float, np.ndarray]:
     """Path-dependent TreeSHAP values of a fitted tree model on its raw margin, and their base value.
     A LightGBM model computes them itself (`pred_contrib`), which is what shap's TreeExplainer calls
     for LightGBM, so shap is imported only for other tree models."""
@@ -93,7 +94,9 @@ def tree_shap(regressor, X: pd.DataFrame) -> tuple[float, np.ndarray]:
     return float(np.ravel(explained.base_values)[0]), np.asarray(explained.values)
 
 
-def _tree(forecaster, rows: pd.DataFrame, background: pd.DataFrame, features: tuple[FeatureInfo, ...]):
+def _tree(
+    forecaster: TreeForecaster, rows: pd.DataFrame, background: pd.DataFrame, features: tuple[FeatureInfo, ...]
+) -> Attribution:
     """TreeSHAP on the forecaster's raw margin, carried onto a forecast scale by the forecaster's
     target transform (`explain_margin`)."""
     names = [f.name for f in features]
@@ -105,11 +108,12 @@ def _tree(forecaster, rows: pd.DataFrame, background: pd.DataFrame, features: tu
         values=pd.DataFrame(values, columns=names),
         data=X.reset_index(drop=True).copy(),
     )
-    parts = forecaster.explain_margin(margin, rows=rows, background=background)
-    return parts.scale, parts.base, parts.values, parts.data, parts.output
+    return forecaster.explain_margin(margin, rows=rows, background=background)
 
 
-def _linear(forecaster, rows: pd.DataFrame, background: pd.DataFrame, features: tuple[FeatureInfo, ...]):
+def _linear(
+    forecaster: LinearForecaster, rows: pd.DataFrame, background: pd.DataFrame, features: tuple[FeatureInfo, ...]
+) -> Attribution:
     """Linear SHAP on the design matrix (log of the forecast), summed back to each feature."""
     import shap
 
@@ -124,18 +128,18 @@ def _linear(forecaster, rows: pd.DataFrame, background: pd.DataFrame, features: 
     phi = pd.DataFrame(phi_design, columns=origins).T.groupby(level=0).sum().T.reindex(columns=names, fill_value=0.0)
     base = float(np.ravel(explainer.expected_value)[0])
     output = intercept + design @ coef
-    return "log", np.full(len(rows), base), phi, rows[names].reset_index(drop=True), output
+    return Attribution("log", np.full(len(rows), base), phi, rows[names].reset_index(drop=True), output)
 
 
 def _model_agnostic(
-    forecaster,
+    forecaster: Forecaster,
     rows: pd.DataFrame,
     background: pd.DataFrame,
     features: tuple[FeatureInfo, ...],
     *,
     seed: int,
     max_evals: int,
-):
+) -> Attribution:
     """Permutation SHAP on the forecast in households, one row at a time (the row's reference
     columns stay with it), against a small sample of the training rows."""
     import shap
@@ -172,12 +176,12 @@ def _model_agnostic(
         bases.append(float(np.ravel(result.base_values)[0]))
     phi = pd.DataFrame(np.vstack(values), columns=names)
     output = np.asarray(forecaster.predict(rows), dtype=float)
-    return "identity", np.asarray(bases), phi, rows[names].reset_index(drop=True), output
+    return Attribution("identity", np.asarray(bases), phi, rows[names].reset_index(drop=True), output)
 
 
 def explain_rows(
     spec: ModelSpec,
-    forecaster,
+    forecaster: Forecaster,
     rows: pd.DataFrame,
     *,
     background: pd.DataFrame,
@@ -185,26 +189,25 @@ def explain_rows(
     seed: int,
     max_evals: int = 200,
 ) -> AdditiveExplanation:
-    """SHAP values for `rows` (feature-table rows) of a fitted non-baseline candidate."""
+    """SHAP values for `rows` (feature-table rows) of a fitted non-baseline candidate. The spec's
+    explainer says which interface its forecaster offers (see models/base.py)."""
     if spec.explainer == "tree":
-        scale, base, phi, data, output = _tree(forecaster, rows, background, features)
+        parts = _tree(cast(TreeForecaster, forecaster), rows, background, features)
     elif spec.explainer == "linear":
-        scale, base, phi, data, output = _linear(forecaster, rows, background, features)
+        parts = _linear(cast(LinearForecaster, forecaster), rows, background, features)
     elif spec.explainer == "model_agnostic":
-        scale, base, phi, data, output = _model_agnostic(
-            forecaster, rows, background, features, seed=seed, max_evals=max_evals
-        )
+        parts = _model_agnostic(forecaster, rows, background, features, seed=seed, max_evals=max_evals)
     else:
         raise ValueError(f"{spec.candidate} is a baseline: it is explained as what it is, not with SHAP")
     concepts = {f.name: f.concept for f in features} | {RECENT_LEVEL: RECENT_DEMAND, LATEST_VALUE: RECENT_DEMAND}
     forecast = np.asarray(forecaster.predict(rows), dtype=float)
     return AdditiveExplanation(
         _keys(rows),
-        scale,
-        base,
-        phi.reset_index(drop=True),
-        data,
-        np.asarray(output, float),
+        parts.scale,
+        parts.base,
+        parts.values.reset_index(drop=True),
+        parts.data,
+        np.asarray(parts.output, float),
         forecast,
         concepts,
         spec.explainer,

@@ -87,6 +87,5 @@ def wording_for(
         if isinstance(builder, RegionalTrend) and builder.level != "region":
             phrases["regional trend"] = f"the trend in other areas with the same {builder.level.replace('_', ' ')}"
         if isinstance(builder, StructuralBreak):
-            concept = builder.infos(None, "")[0].concept
-            breaks[concept] = (builder.start, builder.end)
+            breaks[builder.concept] = (builder.start, builder.end)
     return Wording(target_label, reference, periods, period_word, phrases, breaks)

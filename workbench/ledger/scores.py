@@ -26,7 +26,8 @@ def wis(actual: np.ndarray, median: np.ndarray, lower: np.ndarray, upper: np.nda
     interval = (
         (upper - lower) + 2 / alpha * np.clip(lower - actual, 0, None) + 2 / alpha * np.clip(actual - upper, 0, None)
     )
-    return (0.5 * np.abs(actual - median) + alpha / 2 * interval) / 1.5
+    score: np.ndarray = (0.5 * np.abs(actual - median) + alpha / 2 * interval) / 1.5
+    return score
 
 
 def actuals_for(panel_frame: pd.DataFrame, target: str) -> pd.Series:

@@ -4,6 +4,8 @@ Actuals and forecasts are shown under the same disclosure rule as the forecasts 
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from workbench.data.contract import AREA
@@ -26,7 +28,7 @@ def banner(result: ForecastResult) -> str:
     )
 
 
-def accuracy_context(result: ForecastResult) -> dict | None:
+def accuracy_context(result: ForecastResult) -> dict[str, Any] | None:
     """Sentences and a table by area for the latest scored period; None when nothing is scored yet."""
     m = result.monitoring
     if m is None or m.scored.empty:
@@ -109,7 +111,7 @@ def monitoring_lines(result: ForecastResult) -> list[str]:
     return [*lines, ""]
 
 
-def monitoring_record(result: ForecastResult) -> dict:
+def monitoring_record(result: ForecastResult) -> dict[str, Any]:
     """The transparency record's performance-monitoring fields."""
     m = result.monitoring
     record = {

@@ -42,7 +42,10 @@ def history_chart(
             "suppressed.</p>"
         )
     top = max([*known, 1.0]) * 1.1
-    y = lambda v: _scale([v], 0, top, HEIGHT - 24, 10)[0]  # noqa: E731
+
+    def y(v: float) -> float:
+        return _scale([v], 0, top, HEIGHT - 24, 10)[0]
+
     parts = [
         f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img" '
         f'aria-labelledby="{chart_id}-t {chart_id}-d"><title id="{chart_id}-t">History and forecast</title>'

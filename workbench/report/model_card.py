@@ -5,6 +5,8 @@ formatted for reading (see `workbench.numbers`)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from workbench.forecast_record import ForecastResult
 from workbench.numbers import count, decimal, percent, signed_percent
 from workbench.report.accuracy import monitoring_lines, monitoring_record
@@ -20,12 +22,12 @@ def provided(result: ForecastResult, field: str) -> str:
     return value.strip() if isinstance(value, str) and value.strip() else NOT_PROVIDED
 
 
-def _performance(metrics: dict) -> dict[str, str]:
+def _performance(metrics: dict[str, float]) -> dict[str, str]:
     shown = {"mase": decimal, "wape": percent, "bias": signed_percent, "coverage": percent}
     return {k: f(metrics[k]) for k, f in shown.items() if k in metrics}
 
 
-def _coverage_by_size(metrics: dict, level: float) -> list[str]:
+def _coverage_by_size(metrics: dict[str, float], level: float) -> list[str]:
     """One line: interval coverage in each quintile of area size, when the run recorded it."""
     quintiles = sorted(
         (k for k in metrics if k.startswith("coverage_q")), key=lambda k: int(k.removeprefix("coverage_q"))
@@ -125,7 +127,7 @@ def model_card(result: ForecastResult) -> str:
     )
 
 
-def transparency_record(result: ForecastResult) -> dict:
+def transparency_record(result: ForecastResult) -> dict[str, Any]:
     c, e = result.champion, result.experiment
     t = c.trained
     gate = c.gate
@@ -212,7 +214,7 @@ def transparency_record(result: ForecastResult) -> dict:
     }
 
 
-def transparency_markdown(record: dict) -> str:
+def transparency_markdown(record: dict[str, Any]) -> str:
     lines = [
         f"# Transparency record: {md_cell(record['tier_1']['name'])}",
         "",
@@ -221,7 +223,7 @@ def transparency_markdown(record: dict) -> str:
         "",
     ]
 
-    def walk(section: dict, depth: int) -> None:
+    def walk(section: dict[str, Any], depth: int) -> None:
         for key, value in section.items():
             title = key.replace("_", " ").capitalize()
             if isinstance(value, dict):

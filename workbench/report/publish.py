@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -163,7 +164,7 @@ def published_table(result: ForecastResult) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True)
 
 
-def _reconciled_headlines(result: ForecastResult, totals: pd.DataFrame) -> list[dict]:
+def _reconciled_headlines(result: ForecastResult, totals: pd.DataFrame) -> list[dict[str, Any]]:
     """The published totals as cards: each the sum of its areas, with its interval, or [c]."""
     level = f"{result.champion.trained.backtest.interval_level:.0%}"
     periods = []
@@ -194,7 +195,9 @@ def _totals_note(result: ForecastResult, rule: DisclosureRule, totals: pd.DataFr
     )
 
 
-def _headlines(result: ForecastResult, rule: DisclosureRule, totals: pd.DataFrame | None = None) -> list[dict]:
+def _headlines(
+    result: ForecastResult, rule: DisclosureRule, totals: pd.DataFrame | None = None
+) -> list[dict[str, Any]]:
     if totals is not None:
         return _reconciled_headlines(result, totals)
     areas = result.areas

@@ -11,10 +11,13 @@ from typing import Any
 import mlflow
 import pandas as pd
 from mlflow.exceptions import MlflowException
+from mlflow.pyfunc import PyFuncModel
 
+from models.base import Forecaster
 from workbench.config import Experiment, parse_experiment
 from workbench.errors import WorkbenchError
 from workbench.reconcile import Reconciliation
+from workbench.tracking.pyfunc import ForecastModel
 from workbench.tracking.quiet import quiet
 from workbench.tracking.registry import CHAMPION, verified_report
 from workbench.tracking.registry import client as registry_client
@@ -32,23 +35,24 @@ class ChampionModel:
     parent_run_id: str  # the training run with the audit and gate reports
     candidate: str
     trained: Experiment  # the configuration it was trained with, as logged
-    model: Any = field(repr=False)  # the MLflow pyfunc model
+    model: PyFuncModel = field(repr=False)  # the MLflow pyfunc model
     metrics: dict[str, float] = field(default_factory=dict)
     audit_groups: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
-    gate: dict = field(default_factory=dict)
+    gate: dict[str, Any] = field(default_factory=dict)  # the verified gate report
     trained_on: str = ""  # data source and last period, from the training run
     trained_at: str = ""
     contract: dict[str, str] = field(default_factory=dict)
     reconciliation: Reconciliation | None = None  # chosen by its backtest; None when no hierarchy was declared
 
     @property
-    def forecaster(self):
+    def forecaster(self) -> Forecaster:
         """The fitted forecaster inside the logged model (for explanations)."""
-        return self.model.unwrap_python_model().forecaster
+        wrapped: ForecastModel = self.model.unwrap_python_model()
+        return wrapped.forecaster
 
     @property
     def input_columns(self) -> list[str]:
-        return self.model.metadata.get_input_schema().input_names()
+        return [str(name) for name in self.model.metadata.get_input_schema().input_names()]
 
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
         """forecast, lower and upper for each row of model input."""

@@ -63,4 +63,4 @@ def log_forecast(result: ForecastResult, folder: Path, *, entries: pd.DataFrame 
             log_entries(entries)
         failpoint("forecast_run")
         mlflow.log_artifacts(str(folder), artifact_path="forecast")
-    return run.info.run_id
+    return str(run.info.run_id)

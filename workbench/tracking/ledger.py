@@ -19,7 +19,7 @@ from pathlib import Path
 
 import mlflow
 import pandas as pd
-from mlflow.entities import Metric
+from mlflow.entities import Metric, Run
 from mlflow.exceptions import MlflowException
 
 from workbench.data.contract import AREA, HORIZON, ORIGIN, TARGET_PERIOD
@@ -50,7 +50,7 @@ def _experiment_id(name: str) -> str | None:
     return experiment.experiment_id if experiment else None
 
 
-def _runs(name: str, run_type: str) -> list:
+def _runs(name: str, run_type: str) -> list[Run]:
     experiment_id = _experiment_id(name)
     if experiment_id is None:
         return []
@@ -156,7 +156,7 @@ def record_score(
             mlflow.log_artifacts(tmp, artifact_path="ledger")
         failpoint("score_complete")
         mlflow.set_tag(COMPLETE, "true")
-    return run.info.run_id
+    return str(run.info.run_id)
 
 
 def _link_to_model(metrics: pd.DataFrame, model_id: str) -> None:
@@ -219,7 +219,7 @@ def record_monitoring(
         }.items():
             client.set_model_version_tag(name, version, key, value)
     raise_pending(held)
-    return run.info.run_id
+    return str(run.info.run_id)
 
 
 def read_monitoring(name: str, version: str) -> Monitoring:

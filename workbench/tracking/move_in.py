@@ -10,7 +10,8 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from mlflow.entities import Metric, Param
+from mlflow.entities import Experiment, Metric, Param, Run
+from mlflow.entities.model_registry import ModelVersion
 from mlflow.tracking import MlflowClient
 
 MOVED_FROM = "workbench.moved_from"  # on a copied run: the local run id; on a copied version: local source
@@ -61,7 +62,7 @@ def move_in(source: MlflowClient, target: MlflowClient, *, say: Callable[[str], 
     return report
 
 
-def _experiment(target: MlflowClient, experiment) -> str:
+def _experiment(target: MlflowClient, experiment: Experiment) -> str:
     found = target.get_experiment_by_name(experiment.name)
     if found is not None:
         return found.experiment_id
@@ -74,13 +75,13 @@ def _already_moved(target: MlflowClient, experiment_id: str) -> dict[str, str]:
     return {r.data.tags[MOVED_FROM]: r.info.run_id for r in runs}
 
 
-def _copy_run(source: MlflowClient, target: MlflowClient, run, experiment_id: str, run_ids: dict[str, str]) -> str:
+def _copy_run(source: MlflowClient, target: MlflowClient, run: Run, experiment_id: str, run_ids: dict[str, str]) -> str:
     tags = {k: v for k, v in run.data.tags.items() if k not in _NOT_COPIED_TAGS} | {MOVED_FROM: run.info.run_id}
     parent = run.data.tags.get("mlflow.parentRunId")
     if parent in run_ids:
         tags["mlflow.parentRunId"] = run_ids[parent]
     copy = target.create_run(experiment_id, start_time=run.info.start_time, tags=tags, run_name=run.info.run_name)
-    new_id = copy.info.run_id
+    new_id: str = copy.info.run_id
     params = [Param(k, v) for k, v in run.data.params.items()]
     metrics = [m for key in run.data.metrics for m in source.get_metric_history(run.info.run_id, key)]
     for start in range(0, max(len(params), 1), 100):
@@ -96,7 +97,14 @@ def _copy_run(source: MlflowClient, target: MlflowClient, run, experiment_id: st
     return new_id
 
 
-def _copy_model(source: MlflowClient, target: MlflowClient, name: str, run_ids, report: MoveReport, say) -> None:
+def _copy_model(
+    source: MlflowClient,
+    target: MlflowClient,
+    name: str,
+    run_ids: dict[str, str],
+    report: MoveReport,
+    say: Callable[[str], None],
+) -> None:
     from mlflow.exceptions import MlflowException
 
     model = source.get_registered_model(name)
@@ -130,35 +138,38 @@ def _target_version(target: MlflowClient, name: str, origin: str) -> str:
     return str(versions[0].version)
 
 
-def _holder_run(target: MlflowClient, version) -> str:
+def _holder_run(target: MlflowClient, version: ModelVersion) -> str:
     """A version whose run is not in the local store (deleted, say) keeps its files in a run of its own."""
     found = target.get_experiment_by_name(HOLDER_EXPERIMENT)
     experiment_id = found.experiment_id if found else target.create_experiment(HOLDER_EXPERIMENT)
     run = target.create_run(experiment_id, run_name=f"{version.name}-v{version.version}")
     target.set_terminated(run.info.run_id)
-    return run.info.run_id
+    return str(run.info.run_id)
 
 
-def _download_version(source: MlflowClient, version, folder: str) -> str:
+def _download_version(source: MlflowClient, version: ModelVersion, folder: str) -> str:
     """The version's files, found through the source store: a models:/ or runs:/ URI alone would be resolved
     against whatever store MLFLOW_TRACKING_URI names, which during a move is the server."""
     import mlflow.artifacts
 
+    uri = version.source or ""
     model_id = getattr(version, "model_id", None) or (
-        version.source.removeprefix("models:/") if version.source.startswith("models:/m-") else None
+        uri.removeprefix("models:/") if uri.startswith("models:/m-") else None
     )
     if model_id:
         location = source.get_logged_model(model_id).artifact_location
         return mlflow.artifacts.download_artifacts(artifact_uri=location, dst_path=folder)
-    if version.source.startswith("runs:/"):
-        run_id, _, path = version.source.removeprefix("runs:/").partition("/")
+    if uri.startswith("runs:/"):
+        run_id, _, path = uri.removeprefix("runs:/").partition("/")
         return source.download_artifacts(run_id, path, folder)
-    return mlflow.artifacts.download_artifacts(artifact_uri=version.source, dst_path=folder)
+    return mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=folder)
 
 
-def _copy_version(source: MlflowClient, target: MlflowClient, version, run_ids, origin: str) -> str:
+def _copy_version(
+    source: MlflowClient, target: MlflowClient, version: ModelVersion, run_ids: dict[str, str], origin: str
+) -> str:
     """The model's files go into the copied run under registered/<version>/ and the new version points there."""
-    run_id = run_ids.get(version.run_id) or _holder_run(target, version)
+    run_id = (version.run_id and run_ids.get(version.run_id)) or _holder_run(target, version)
     with tempfile.TemporaryDirectory() as folder:
         local = _download_version(source, version, folder)
         path = f"registered/{version.version}"

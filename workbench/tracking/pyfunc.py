@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from mlflow.pyfunc import PythonModel
+from mlflow.pyfunc.model import PythonModel, PythonModelContext
 
+from models.base import Forecaster
 from workbench.data.contract import HORIZON
 from workbench.intervals import SIZE, MondrianBand
 
 
 class ForecastModel(PythonModel):
-    def __init__(self, *, forecaster, categories: dict[str, list], bands: dict[int, MondrianBand]):
+    def __init__(self, *, forecaster: Forecaster, categories: dict[str, list[object]], bands: dict[int, MondrianBand]):
         self.forecaster = forecaster
         self.categories = categories
         self.bands = bands
@@ -30,7 +31,9 @@ class ForecastModel(PythonModel):
             }
         )
 
-    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+    def predict(
+        self, context: PythonModelContext | None, model_input: pd.DataFrame, params: dict[str, object] | None = None
+    ) -> pd.DataFrame:
         rows = self._rows(model_input)
         forecast = np.asarray(self.forecaster.predict(rows), dtype=float)
         lower = np.full(len(rows), np.nan)

@@ -19,13 +19,15 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import mlflow
+from mlflow.entities.model_registry import ModelVersion, RegisteredModel
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
@@ -59,7 +61,7 @@ class GateRefused(WorkbenchError):
     exit_code = 3
 
 
-def evidence_digest(evidence: dict, settings: dict) -> str:
+def evidence_digest(evidence: Mapping[str, object], settings: Mapping[str, object]) -> str:
     """SHA-256 of the evidence and the gate settings, in a canonical JSON form."""
     canonical = json.dumps({"evidence": evidence, "settings": settings}, sort_keys=True, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -77,7 +79,7 @@ def _client_for(uri: str) -> MlflowClient:
     return MlflowClient(uri)
 
 
-def _registered(c: MlflowClient, name: str):
+def _registered(c: MlflowClient, name: str) -> RegisteredModel | None:
     try:
         return c.get_registered_model(name)
     except MlflowException:
@@ -179,6 +181,11 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _lease_holder(c: MlflowClient, name: str) -> str:
+    model = _registered(c, name)
+    return model.tags.get(LEASE_TAG, "") if model is not None else ""
+
+
 @contextmanager
 def _lease(c: MlflowClient, name: str, *, timeout: float = 300.0) -> Iterator[None]:
     """A lease on a server store: the holder writes its id into a registered-model tag, waits, and
@@ -186,12 +193,12 @@ def _lease(c: MlflowClient, name: str, *, timeout: float = 300.0) -> Iterator[No
     me = f"{uuid.uuid4().hex}:{os.getpid()}"
     deadline = time.monotonic() + timeout
     while True:
-        holder = _registered(c, name).tags.get(LEASE_TAG, "")
+        holder = _lease_holder(c, name)
         held_by, _, until = holder.rpartition("@")
         if not held_by or float(until or 0) < time.time():
             c.set_registered_model_tag(name, LEASE_TAG, f"{me}@{time.time() + LEASE_SECONDS:.0f}")
             time.sleep(0.5)
-            if _registered(c, name).tags.get(LEASE_TAG, "").startswith(me):
+            if _lease_holder(c, name).startswith(me):
                 break
         if time.monotonic() > deadline:
             raise WorkbenchError(f"could not take the lock on '{name}' within {timeout:.0f} s: another run holds it")
@@ -265,7 +272,7 @@ def champion_lock(name: str, contract: dict[str, str]) -> Iterator[Registry]:
         yield Registry(c, name, contract)
 
 
-def versions_and_aliases(c: MlflowClient, name: str) -> tuple[list, dict]:
+def versions_and_aliases(c: MlflowClient, name: str) -> tuple[list[ModelVersion], dict[str, str]]:
     """Every version of `name` and its aliases; a store that cannot be read is a clear error."""
     try:
         versions = c.search_model_versions(f"name='{name}'")
@@ -274,7 +281,7 @@ def versions_and_aliases(c: MlflowClient, name: str) -> tuple[list, dict]:
         raise WorkbenchError(f"cannot read the registry at {c.tracking_uri}: {error.message}") from None
 
 
-def _version(c: MlflowClient, name: str, version: str):
+def _version(c: MlflowClient, name: str, version: str) -> ModelVersion:
     try:
         return c.get_model_version(name, version)
     except MlflowException:
@@ -288,7 +295,7 @@ def _version(c: MlflowClient, name: str, version: str):
         ) from None
 
 
-def verified_report(c: MlflowClient, name: str, version: str) -> dict:
+def verified_report(c: MlflowClient, name: str, version: str) -> dict[str, Any]:
     """The gate report of `version`, refused unless it matches the digest recorded when the run was made."""
     model_version = _version(c, name, version)
     report_run = model_version.tags.get("gate.report_run_id")
@@ -298,7 +305,7 @@ def verified_report(c: MlflowClient, name: str, version: str) -> dict:
         )
     recorded = c.get_run(report_run).data.params.get(EVIDENCE_DIGEST)
     with quiet():
-        report = json.loads(mlflow.artifacts.load_text(f"runs:/{report_run}/{REPORT}"))
+        report: dict[str, Any] = json.loads(mlflow.artifacts.load_text(f"runs:/{report_run}/{REPORT}"))
     if not recorded or evidence_digest(report["evidence"], report["settings"]) != recorded:
         raise GateRefused(
             f"version {version} of '{name}' was not promoted: its gate report (runs:/{report_run}/{REPORT}) does "

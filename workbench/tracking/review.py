@@ -51,6 +51,10 @@ def read_version(name: str, version: str | None = None) -> VersionRecord:
         version = str(max(int(v.version) for v in versions))
     model_version = _version(c, name, str(version))
     run_id = model_version.tags.get("gate.report_run_id") or model_version.run_id
+    if not run_id:
+        raise WorkbenchError(
+            f"version {version} of '{name}' has no training run; it was not registered by the workbench"
+        )
     run = c.get_run(run_id)
     with quiet():
         report = json.loads(mlflow.artifacts.load_text(f"runs:/{run_id}/{REPORT}"))
@@ -58,7 +62,7 @@ def read_version(name: str, version: str | None = None) -> VersionRecord:
     disparities = _csv(run_id, "audit/audit_disparities.csv")
     if "candidate" in disparities:
         disparities = disparities[disparities["candidate"] == winner]
-    winner_run = run.data.tags.get("winner_run_id", model_version.run_id)
+    winner_run = run.data.tags.get("winner_run_id", model_version.run_id or run_id)
     drivers = _csv(run_id, "explanations/winner_drivers.csv")
     top = drivers.set_index("area_code")["driver_1"] if {"area_code", "driver_1"} <= set(drivers) else pd.Series()
     return VersionRecord(

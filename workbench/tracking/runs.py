@@ -11,13 +11,15 @@ import json
 import re
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
 
 import mlflow
 import pandas as pd
+from mlflow.data.dataset import Dataset
+from mlflow.data.pandas_dataset import PandasDataset
 from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
@@ -77,7 +79,7 @@ def column_metrics(record: TrainingRecord, decision: Decision) -> dict[str, floa
     return out
 
 
-def _dataset(record: TrainingRecord):
+def _dataset(record: TrainingRecord) -> PandasDataset:
     from mlflow.data.pandas_dataset import from_pandas  # the model-logging pieces load only where used
 
     frame = record.panel.frame.assign(period=record.panel.frame[PERIOD].astype(str))
@@ -142,7 +144,15 @@ def summary_metrics(record: TrainingRecord, candidate: str) -> dict[str, float]:
     return out
 
 
-def _batch(client: MlflowClient, run_id: str, *, metrics=(), params=None, tags=None, now: int = 0) -> None:
+def _batch(
+    client: MlflowClient,
+    run_id: str,
+    *,
+    metrics: Iterable[Metric | tuple[str, float]] = (),
+    params: Mapping[str, object] | None = None,
+    tags: Mapping[str, object] | None = None,
+    now: int = 0,
+) -> None:
     """Params, metrics and tags of one run in as few requests as MLflow's batch limits allow
     (100 params, 100 tags and 1,000 entries a request)."""
     metric_list = [m if isinstance(m, Metric) else Metric(m[0], float(m[1]), now, 0) for m in metrics]
@@ -182,7 +192,7 @@ def _log_model(record: TrainingRecord, candidate: str) -> str:
         code_paths=MODEL_CODE,
         pip_requirements=[f"{p}=={version(p)}" for p in PACKAGES],
     )
-    return info.model_uri
+    return str(info.model_uri)
 
 
 def _write_frames(folder: Path, frames: dict[str, pd.DataFrame | str | bytes]) -> None:
@@ -392,7 +402,7 @@ def _fill_runs(client: MlflowClient, record: TrainingRecord, logged: LoggedRuns)
         logged.model_uris[selection.winner] = _log_model(record, selection.winner)
 
 
-def log_dataset(dataset, *, context: str, attempts: int = 5) -> None:
+def log_dataset(dataset: Dataset, *, context: str, attempts: int = 5) -> None:
     """`mlflow.log_input` into the active run. Concurrent runs of one experiment can race to insert
     the same dataset row (a UNIQUE constraint on SQLite); the loser tries again and finds it."""
     for attempt in range(attempts):

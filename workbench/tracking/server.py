@@ -78,8 +78,8 @@ def load_config(path: Path = DEFAULT_CONFIG, environ: Mapping[str, str] | None =
     return ServerConfig(**values)
 
 
-def _fill(value: str, key: str, path: Path, environ) -> str:
-    def replace(match: re.Match) -> str:
+def _fill(value: str, key: str, path: Path, environ: Mapping[str, str]) -> str:
+    def replace(match: re.Match[str]) -> str:
         name = match.group(1)
         if not environ.get(name):
             raise ServerConfigError(f"{path}: setting '{key}' needs the environment variable {name}; export it first")
@@ -134,7 +134,7 @@ def server_environment(config: ServerConfig, ini: Path) -> dict[str, str]:
     }
 
 
-def start(config: ServerConfig, *, state: Path, log: Path | None = None) -> subprocess.Popen:
+def start(config: ServerConfig, *, state: Path, log: Path | None = None) -> subprocess.Popen[bytes]:
     """Start the server in the background; `state` holds the generated auth ini. Call `wait_until_healthy` next."""
     config.artifacts_destination.mkdir(parents=True, exist_ok=True)
     ini = write_auth_ini(config, state)
@@ -157,7 +157,7 @@ def start(config: ServerConfig, *, state: Path, log: Path | None = None) -> subp
     )
 
 
-def wait_until_healthy(url: str, *, process: subprocess.Popen | None = None, timeout: float = 90.0) -> float:
+def wait_until_healthy(url: str, *, process: subprocess.Popen[bytes] | None = None, timeout: float = 90.0) -> float:
     """Poll /health until the server answers OK; returns the seconds it took. Fails fast if the process exits."""
     began = time.monotonic()
     while time.monotonic() - began < timeout:
@@ -173,7 +173,7 @@ def wait_until_healthy(url: str, *, process: subprocess.Popen | None = None, tim
     raise WorkbenchError(f"the MLflow server at {url} did not answer /health within {timeout:.0f} s")
 
 
-def stop(process: subprocess.Popen, *, grace: float = 15.0) -> None:
+def stop(process: subprocess.Popen[bytes], *, grace: float = 15.0) -> None:
     """Stop the server and its workers (they share its process group): SIGTERM, then SIGKILL after `grace` s."""
     if process.poll() is not None:
         return
@@ -204,7 +204,7 @@ def current_user(uri: str | None = None) -> str | None:
     endpoint = "/api/2.0/mlflow/users/current"
     try:
         response = http_request(get_default_host_creds(uri), endpoint, "GET", max_retries=0)
-        return verify_rest_response(response, endpoint).json()["user"]["username"]
+        return str(verify_rest_response(response, endpoint).json()["user"]["username"])
     except MlflowException as error:
         raise WorkbenchError(
             f"the server at {uri} did not accept your credentials ({error.message.splitlines()[0]}): "

@@ -14,10 +14,16 @@ this package)."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, jsonify, request
+
+if TYPE_CHECKING:
+    from flask.typing import ResponseReturnValue
+    from mlflow.store.model_registry.abstract_store import AbstractStore
+    from sqlalchemy.engine import Engine
 
 CHAMPION_ALIAS = "champion"
 APPROVER_ROLE = "approver"
@@ -80,7 +86,7 @@ def _lock_key(name: str) -> int:
 
 
 @contextmanager
-def _champion_lock(engine, name: str):
+def _champion_lock(engine: Engine, name: str) -> Iterator[None]:
     """A PostgreSQL advisory lock per registered model: it holds across the server's worker processes."""
     from sqlalchemy import text
 
@@ -93,7 +99,7 @@ def _champion_lock(engine, name: str):
             connection.commit()
 
 
-def _champion_now(store, name: str) -> str | None:
+def _champion_now(store: AbstractStore, name: str) -> str | None:
     from mlflow.exceptions import MlflowException
 
     try:
@@ -102,7 +108,7 @@ def _champion_now(store, name: str) -> str | None:
         return None
 
 
-def compare_and_set_champion():
+def compare_and_set_champion() -> ResponseReturnValue:
     """POST {name, expected, version}: move `champion` to `version` only if it still points at `expected`
     (null: no champion yet). 200 {swapped: true} when moved; 409 {swapped: false, current} when another
     promotion got there first, so the caller can judge again against the champion that won."""
@@ -127,7 +133,7 @@ def compare_and_set_champion():
     return jsonify({"swapped": True, "current": str(version)})
 
 
-def create_app(app: Flask | None = None):
+def create_app(app: Flask | None = None) -> object:
     """The basic-auth app (Flask, or FastAPI around it under uvicorn) with the champion rule after its checks."""
     from mlflow.server import app as mlflow_app
     from mlflow.server.auth import BEFORE_REQUEST_VALIDATORS, validate_can_update_registered_model

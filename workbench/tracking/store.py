@@ -25,7 +25,8 @@ def tracking_uri() -> str:
 def project_setting(key: str, pyproject: Path = PROJECT_ROOT / "pyproject.toml") -> str | None:
     """A value from pyproject.toml's [tool.workbench] table, e.g. tracking-uri = "http://127.0.0.1:5000"."""
     try:
-        return tomllib.loads(pyproject.read_text()).get("tool", {}).get("workbench", {}).get(key)
+        value = tomllib.loads(pyproject.read_text()).get("tool", {}).get("workbench", {}).get(key)
+        return None if value is None else str(value)
     except (OSError, tomllib.TOMLDecodeError):
         return None
 

@@ -10,8 +10,12 @@ MLflow's EDIT on a registered model would also allow setting its aliases; the se
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from workbench.errors import WorkbenchError
+
+if TYPE_CHECKING:
+    from mlflow.server.auth.client import AuthServiceClient
 
 WORKSPACE = "default"
 
@@ -52,7 +56,7 @@ def _role(name: str) -> Role:
     return ROLES[name]
 
 
-def auth_client(uri: str):
+def auth_client(uri: str) -> AuthServiceClient:
     """MLflow's client for the auth app's REST API; it signs in with MLFLOW_TRACKING_USERNAME/PASSWORD."""
     import warnings
 
@@ -61,10 +65,11 @@ def auth_client(uri: str):
         warnings.filterwarnings("ignore", message=".*starlette.*", category=UserWarning)  # Starlette's own kind
         from mlflow.server import get_app_client
 
-        return get_app_client("basic-auth", tracking_uri=uri)
+        client: AuthServiceClient = get_app_client("basic-auth", tracking_uri=uri)
+        return client
 
 
-def ensure_roles(client) -> dict[str, int]:
+def ensure_roles(client: AuthServiceClient) -> dict[str, int]:
     """Create any of the three roles the server lacks, with their grants; returns role name -> id. Idempotent."""
     existing = {role.name: role for role in client.list_roles(WORKSPACE)}
     ids = {}
@@ -81,7 +86,7 @@ def ensure_roles(client) -> dict[str, int]:
     return ids
 
 
-def add_user(client, *, username: str, password: str, role: str) -> None:
+def add_user(client: AuthServiceClient, *, username: str, password: str, role: str) -> None:
     """Create the account (or set its password if it exists) and give it exactly `role` among the workbench's roles."""
     from mlflow.exceptions import MlflowException
 
@@ -100,5 +105,5 @@ def add_user(client, *, username: str, password: str, role: str) -> None:
         client.assign_role(username, ids[wanted.name])
 
 
-def roles_of(client, username: str) -> list[str]:
+def roles_of(client: AuthServiceClient, username: str) -> list[str]:
     return sorted(r.name for r in client.list_user_roles(username))

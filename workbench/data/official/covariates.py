@@ -33,7 +33,7 @@ def _read(path: Path) -> pd.DataFrame:
 def _column(frame: pd.DataFrame, path: Path, *words: str) -> str:
     for column in frame.columns:
         if all(w in column.lower() for w in words):
-            return column
+            return str(column)
     from workbench.data import messages as msg
     from workbench.data.findings import from_message
     from workbench.errors import DataError

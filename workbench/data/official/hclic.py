@@ -26,7 +26,8 @@ DISTRICT = re.compile(r"^E0[6-9]\d{6}$")
 RATE_WORDS = ["per 1,000", "per 1000", "rate", "%", "proportion"]
 
 # measure -> (alternative keyword sets, excluded words, required)
-A1 = {
+Measures = dict[str, tuple[list[list[str]], list[str], bool]]
+A1: Measures = {
     "owed_duty": (
         [["total", "prevention or relief duty"], ["total owed"], ["prevention or relief duty"]],
         RATE_WORDS,
@@ -37,7 +38,7 @@ A1 = {
     "initial_assessments": ([["total", "initial assessments"]], RATE_WORDS, False),
     "households_thousands": ([["households in area"], ["number of households"]], RATE_WORDS, True),
 }
-TA1 = {
+TA1: Measures = {
     "households_in_ta": (
         [["total", "temporary accommodation"], ["total number of households"]],
         ["children", "b&b", "bed and breakfast", *RATE_WORDS],
@@ -76,7 +77,7 @@ def _status(sheet: Sheet) -> str:
     return "revised" if "revised" in text else "provisional" if "provisional" in text else "final"
 
 
-def read_table(path: Path, *, sheet: str, measures: dict) -> SheetTable:
+def read_table(path: Path, *, sheet: str, measures: Measures) -> SheetTable:
     table = read_sheet(path, sheet)
     code = find_column(table, measure="the area code", alternatives=[["code"]], exclude=["region"])
     name = find_column(

@@ -174,7 +174,7 @@ def _path(knots: tuple[tuple[str, float], ...], periods: pd.PeriodIndex) -> np.n
     slope_end = (y[-1] - y[-2]) / (x[-1] - x[-2])
     values = np.where(ordinals > x[-1], y[-1] + slope_end * (ordinals - x[-1]), values)
     slope_start = (y[1] - y[0]) / (x[1] - x[0])
-    return np.where(ordinals < x[0], y[0] + slope_start * (ordinals - x[0]), values)
+    return np.asarray(np.where(ordinals < x[0], y[0] + slope_start * (ordinals - x[0]), values), dtype=float)
 
 
 def _ar1(rng: np.random.Generator, *, shape: tuple[int, int], rho: float, sd: float) -> np.ndarray:
@@ -189,7 +189,8 @@ def _ar1(rng: np.random.Generator, *, shape: tuple[int, int], rho: float, sd: fl
 
 def _centre(values: np.ndarray) -> np.ndarray:
     """Deviation from the cross-area mean in each period (column)."""
-    return values - values.mean(axis=0, keepdims=True)
+    centred: np.ndarray = values - values.mean(axis=0, keepdims=True)
+    return centred
 
 
 def _areas(rng: np.random.Generator) -> pd.DataFrame:

@@ -25,7 +25,8 @@ def _allocate(total: int, weights: np.ndarray) -> np.ndarray:
     share = weights / weights.sum() * (total - len(weights))
     counts = np.floor(share).astype(int)
     counts[np.argsort(share - counts)[::-1][: total - len(weights) - counts.sum()]] += 1
-    return counts + 1
+    allocated: np.ndarray = counts + 1
+    return allocated
 
 
 def generate_small_areas(*, areas: int, seed: int, start: str, end: str, trend_per_year: float = 0.0) -> pd.DataFrame:
