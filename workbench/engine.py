@@ -21,7 +21,7 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -274,8 +274,14 @@ def shutdown() -> None:
     from joblib.externals.loky import reusable_executor
 
     executor = getattr(reusable_executor, "_executor", None)
-    if executor is not None:
-        executor.shutdown(wait=False, kill_workers=True)
+    if executor is None:
+        return
+    # Kill the workers first: one blocked writing a large result into a pipe nobody reads any more
+    # would otherwise keep the pool's manager thread, and so the command's exit, waiting for ever.
+    for process in list(getattr(executor, "_processes", {}).values()):
+        with suppress(OSError, ValueError):
+            process.kill()
+    executor.shutdown(wait=False, kill_workers=True)
 
 
 __all__ = ["Engine", "EngineSettings", "available_cpus", "run_task", "shutdown", "single_threaded"]
