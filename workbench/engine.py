@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import os
+import signal
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -279,8 +280,8 @@ def shutdown() -> None:
     # Kill the workers first: one blocked writing a large result into a pipe nobody reads any more
     # would otherwise keep the pool's manager thread, and so the command's exit, waiting for ever.
     for process in list(getattr(executor, "_processes", {}).values()):
-        with suppress(OSError, ValueError):
-            process.kill()
+        with suppress(OSError, TypeError):  # already gone, or never started
+            os.kill(process.pid, signal.SIGKILL)
     executor.shutdown(wait=False, kill_workers=True)
 
 

@@ -46,6 +46,7 @@ def test_forecast_writes_every_output_and_logs_a_linked_run(forecast_folder: Pat
         "forecast.csv",
         "model_card.md",
         "report.html",
+        "totals.csv",  # the experiment declares a hierarchy: regions and England, each the sum of its areas
         "transparency_record.json",
         "transparency_record.md",
     ]

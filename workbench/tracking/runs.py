@@ -57,9 +57,15 @@ def experiment_id(client: MlflowClient, name: str) -> str:
             client.set_experiment_tag(found.experiment_id, EXPERIMENT_KIND, CLASSIC_ML)
         return found.experiment_id
     root = artifact_root(tracking_uri())
-    return client.create_experiment(
-        name, artifact_location=f"{root}/{name}" if root else None, tags={EXPERIMENT_KIND: CLASSIC_ML}
-    )
+    try:
+        return client.create_experiment(
+            name, artifact_location=f"{root}/{name}" if root else None, tags={EXPERIMENT_KIND: CLASSIC_ML}
+        )
+    except MlflowException:  # a train started at the same moment created it first: use theirs
+        raced = client.get_experiment_by_name(name)
+        if raced is None:
+            raise
+        return raced.experiment_id
 
 
 def run_name(experiment: str, winner: str, verdict: str, commit: str, *, version: str = "", quick: bool = False) -> str:
