@@ -41,10 +41,10 @@ class Finished(Protocol):
 
 
 JOBS_VARIABLE = "WORKBENCH_JOBS"
-# Below this many feature-table rows, and unless a number of workers is asked for, tasks run in this
-# process: on the default experiment (8,000 rows) a pool of 2 workers took 13.8 s for the backtest
-# against 5.4 s in one process (`make bench`), because starting workers and moving the rows to them
-# cost more than the fits.
+# Below this many feature-table rows, and unless a number of workers is asked for, tasks run in
+# this process. On an idle 2-CPU machine a pool is faster for the default experiment (9,768 rows:
+# 29.3 s with two workers against 34.0 s, `make bench`), but one process leaves the other CPU to
+# whatever else runs, and a train beside two CPU-bound processes was 1.79x its quiet time.
 SMALL_WORKLOAD_ROWS = 50_000
 EXECUTOR_VARIABLE = "WORKBENCH_EXECUTOR"
 SCHEDULER_VARIABLE = "WORKBENCH_SCHEDULER"
