@@ -92,13 +92,19 @@ class Selection:
     settings: dict[str, object] = field(default_factory=dict)  # weights, margin, tolerances: for the record
 
 
+def blend_score(rows: pd.DataFrame, base: pd.Series, rule: SelectionRule) -> pd.Series:
+    """The rule's blend for each row, each metric as a ratio to `base`'s (metrics `base` lacks or
+    has at zero are left out of the blend)."""
+    usable = {m: w for m, w in rule.weights.items() if np.isfinite(base[m]) and base[m] > 0}
+    return sum(w * rows[m] / base[m] for m, w in usable.items()) / sum(usable.values())
+
+
 def _ranking(summary: pd.DataFrame, rule: SelectionRule, baselines: set[str]) -> tuple[pd.DataFrame, str]:
     columns = list(dict.fromkeys([rule.metric, *rule.weights, "rmse", "bias"]))
     ranking = summary[["candidate", *columns]].copy()
     ranking["baseline"] = ranking["candidate"].isin(baselines)
     base = ranking[ranking["baseline"]].sort_values(rule.metric, kind="stable").iloc[0]
-    parts = [w * ranking[m] / base[m] for m, w in rule.weights.items() if np.isfinite(base[m]) and base[m] > 0]
-    ranking["score"] = sum(parts) / sum(w for m, w in rule.weights.items() if np.isfinite(base[m]) and base[m] > 0)
+    ranking["score"] = blend_score(ranking, base, rule)
     ranking["rmse_ok"] = ranking["rmse"] <= base["rmse"] * (1 + rule.rmse_tolerance)
     ranking["bias_ok"] = ranking["bias"].abs() <= abs(base["bias"]) + rule.bias_tolerance
     ranking = ranking.sort_values(["score", rule.metric], kind="stable").reset_index(drop=True)
@@ -188,14 +194,8 @@ def confirm(selection: Selection, held_back: pd.DataFrame, *, rule: SelectionRul
     if not selection.beats_baselines:
         return replace(selection, rule=rule_text, settings=settings)
     rows = held_back.set_index("candidate")
-    base = rows.loc[selection.best_baseline]
-    usable = [m for m in rule.weights if np.isfinite(base[m]) and base[m] > 0]
-    weight = sum(rule.weights[m] for m in usable)
-
-    def score(candidate: str) -> float:
-        return float(sum(rule.weights[m] * rows.loc[candidate, m] / base[m] for m in usable) / weight)
-
-    won, baseline = score(selection.winner), score(selection.best_baseline)
+    scores = blend_score(rows, rows.loc[selection.best_baseline], rule)
+    won, baseline = float(scores[selection.winner]), float(scores[selection.best_baseline])
     settings |= {"confirm_score": won, "confirm_baseline_score": baseline}
     if won <= baseline * (1 - rule.margin):
         verdict = (
