@@ -12,6 +12,8 @@ LOCK_INPUTS := requirements.lock pyproject.toml
 # changed dependency means a missing stamp while a linter setting changes nothing.
 ENV_HASH := $(shell (cat requirements.lock; awk '/^\[tool\./{exit} {print}' pyproject.toml) 2>/dev/null | $(PYTHON) -c "import hashlib,sys;print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest()[:16])")
 STAMP  := $(VENV)/.installed-$(ENV_HASH)
+# MLflow reports usage to its maintainers unless told not to; the store and the UI keep to themselves.
+export MLFLOW_DISABLE_TELEMETRY ?= true
 
 .DEFAULT_GOAL := help
 .PHONY: help env train forecast score test test-fast lint validate data real-data ui bench compare audit-sim status promote approve lock clean

@@ -538,4 +538,7 @@ def move_in(
 
 
 def main() -> None:  # pragma: no cover - entry point
+    from workbench.tracking.store import keep_private
+
+    keep_private()  # before MLflow is imported
     sys.exit(app())

@@ -168,11 +168,21 @@ def run_task(function: Callable[..., Any], task: Any) -> Any:
         return function(task)
 
 
+QUIET_BY_DEFAULT = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
+OWN_PACKAGES = ("workbench", "features", "models")
+
+
 def _counted_task(function: Callable[..., Any], task: Any) -> tuple[Any, list[str]]:
     """`run_task`, with every warning the task raised caught and returned as a line, so that the
     engine can count them instead of each worker printing its first one."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        # As Python does by default: a library's notices of its own future changes are for its
+        # developers, not for the person training; the workbench's own deprecations still show.
+        for category in QUIET_BY_DEFAULT:
+            warnings.filterwarnings("ignore", category=category)
+        for package in OWN_PACKAGES:
+            warnings.filterwarnings("always", category=DeprecationWarning, module=package)
         result = run_task(function, task)
     return result, [warning_line(w) for w in caught]
 

@@ -87,6 +87,11 @@ def _warns(x: int) -> int:
     warnings.warn(f"did not converge after {x % 2} tries", RuntimeWarning, stacklevel=1)
     if x == 0:
         warnings.warn("a different kind", UserWarning, stacklevel=1)
+        # a library's notice of its own future change, which Python does not show by default
+        warnings.warn_explicit("will change", PendingDeprecationWarning, "colors.py", 47, module="somelib.colors")
+        warnings.warn_explicit("old name", DeprecationWarning, "colors.py", 48, module="somelib.colors")
+    if x == 1:  # the workbench's own deprecation is shown
+        warnings.warn_explicit("use the new key", DeprecationWarning, "config.py", 9, module="workbench.config")
     return x
 
 
@@ -97,8 +102,12 @@ def test_warnings_from_tasks_are_counted_once_per_kind_not_shown_per_fit(setting
     eng = Engine(settings)
     assert eng.map(_warns, list(range(6))) == list(range(6))
     summary = eng.warning_summary()
-    assert len(summary) == 3
+    assert len(summary) == 4
     assert summary[0].startswith("3 x RuntimeWarning: did not converge after")
     assert summary[1].startswith("3 x RuntimeWarning: did not converge after")
-    assert summary[2].startswith("1 x UserWarning: a different kind (test_engine.py:")
+    assert set(summary[2:]) == {
+        "1 x DeprecationWarning: use the new key (config.py:9)",
+        "1 x UserWarning: a different kind (test_engine.py:89)",
+    }
+    assert not [s for s in summary if "will change" in s or "old name" in s]
     assert not [w for w in recwarn if "converge" in str(w.message)]  # none escaped to this process

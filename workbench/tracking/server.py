@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import WorkbenchError
-from workbench.tracking.store import PROJECT_ROOT, tracking_uri
+from workbench.tracking.store import PRIVATE, PROJECT_ROOT, tracking_uri
 
 DEFAULT_CONFIG = PROJECT_ROOT / "deploy" / "server.toml"
 APP_NAME = "workbench-auth"
@@ -123,15 +123,19 @@ def server_command(config: ServerConfig) -> list[str]:
 def server_environment(config: ServerConfig, ini: Path) -> dict[str, str]:
     """Secrets reach the server as environment variables, never as arguments that a process list would show.
     libpq reads the database password from PGPASSWORD, so the database URLs carry none."""
-    return os.environ | {
-        "PGPASSWORD": config.database_password,
-        "MLFLOW_AUTH_CONFIG_PATH": str(ini),
-        "MLFLOW_AUTH_ADMIN_USERNAME": config.admin_username,
-        "MLFLOW_AUTH_ADMIN_PASSWORD": config.admin_password,
-        "MLFLOW_FLASK_SERVER_SECRET_KEY": config.secret_key,
-        # The background job runners serve GenAI scorers, which the workbench never uses: six idle processes.
-        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
-    }
+    return (
+        PRIVATE
+        | os.environ
+        | {
+            "PGPASSWORD": config.database_password,
+            "MLFLOW_AUTH_CONFIG_PATH": str(ini),
+            "MLFLOW_AUTH_ADMIN_USERNAME": config.admin_username,
+            "MLFLOW_AUTH_ADMIN_PASSWORD": config.admin_password,
+            "MLFLOW_FLASK_SERVER_SECRET_KEY": config.secret_key,
+            # The background job runners serve GenAI scorers, which the workbench never uses: six idle processes.
+            "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+        }
+    )
 
 
 def start(config: ServerConfig, *, state: Path, log: Path | None = None) -> subprocess.Popen[bytes]:
