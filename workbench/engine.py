@@ -60,6 +60,8 @@ SINGLE_THREADED = {
 # Worker processes: the same, with passive OpenMP waits (without it a pool of two took 57 s for the
 # default backtest against 13.8 s with it; see the note in README "The engine").
 WORKER_ENV = {**SINGLE_THREADED, "OMP_WAIT_POLICY": "PASSIVE"}
+# What the backtest's, final fits' and explanations' tasks import in a worker (see `Engine.warm_up`).
+TASK_MODULES = ("models.gbm", "models.glm", "workbench.backtest", "workbench.explain")
 
 
 def _cgroup_quota(root: Path = Path("/sys/fs/cgroup")) -> float | None:
@@ -225,6 +227,14 @@ class Engine:
             self.warnings.update(lines)
         return [result for result, _ in counted]
 
+    def warm_up(self, modules: Sequence[str] = TASK_MODULES) -> None:
+        """Start the pool's workers now, without waiting; each imports what the tasks will need as it
+        starts. A worker's imports take seconds, and meanwhile this process loads the panel and builds
+        features. Nothing happens when tasks run in this process or on a cluster."""
+        if self.settings.executor != "loky" or self.settings.workers < 2:
+            return
+        self._executor(self.settings.workers, tuple(modules)).submit(_import, ())  # starts every worker
+
     def warning_summary(self) -> list[str]:
         """Each kind of warning the tasks raised, once, with how many times: `56 x ConvergenceWarning: ...`."""
         return [f"{count} x {line}" for line, count in sorted(self.warnings.items(), key=lambda item: -item[1])]
@@ -238,12 +248,15 @@ class Engine:
                 on_done(i)
         return results
 
-    def _executor(self, workers: int) -> Executor:
+    @staticmethod
+    def _executor(workers: int, modules: tuple[str, ...] = TASK_MODULES) -> Executor:
         """joblib's loky pool of worker processes, reused between calls; its workers start with the
-        single-threaded environment and stay up for a short while between stages."""
+        single-threaded environment, import `modules` and stay up for a short while between stages."""
         from joblib.externals.loky import get_reusable_executor
 
-        executor: Executor = get_reusable_executor(max_workers=workers, timeout=60, env=dict(WORKER_ENV))
+        executor: Executor = get_reusable_executor(
+            max_workers=workers, timeout=60, env=dict(WORKER_ENV), initializer=_import, initargs=(modules,)
+        )
         return executor
 
     def _loky(self, function: Task, tasks: Sequence[Any], on_done: OnDone) -> list[Any]:
@@ -274,6 +287,13 @@ def _collect(finished: Iterable[Finished], count: int, on_done: OnDone, *, cance
         cancel()
         raise
     return results
+
+
+def _import(modules: tuple[str, ...]) -> None:
+    import importlib
+
+    for module in modules:
+        importlib.import_module(module)
 
 
 def _indexed(function: Task, i: int, task: Any) -> tuple[int, tuple[Any, list[str]]]:

@@ -140,6 +140,10 @@ def train(
     timings = {} if timings is None else timings
     with _timed(timings, "load"), console.status("Loading and validating the panel"):
         panel = load_panel(experiment.data)
+    # Workers (when the work is big enough for them) start importing now, while this process checks
+    # and builds the features: the feature table has about one row per panel row and horizon.
+    engine = Engine(engine.settings.for_workload(len(panel.frame) * len(experiment.horizons)))
+    engine.warm_up()
     require_history(panel, experiment)
     check_experiment(experiment, panel)
     tracking.check_contract(experiment.name, contract_of(experiment, panel), source=str(experiment.path))
@@ -151,7 +155,6 @@ def train(
             horizons=experiment.horizons,
             reference_windows=experiment.reference_windows(),
         )
-    engine = Engine(engine.settings.for_workload(len(table.frame)))
     b = experiment.backtest
     folds = rolling_origins(
         first_period=panel.frame[PERIOD].min(),
@@ -226,6 +229,7 @@ def train(
                     seed=experiment.seed,
                     wording=wording,
                     figures=spec.candidate == selection.winner,
+                    contrast=spec.candidate == selection.winner,
                 )
                 for spec in experiment.models
             ]

@@ -16,7 +16,7 @@ from tests.model.test_forecasting_behaviour import FEATURES
 from workbench.backtest import rolling_origins, run_backtest
 from workbench.config import ExplainConfig
 from workbench.data.contract import PERIOD, Covariate, Panel
-from workbench.explain import explain_candidate
+from workbench.explain import explain_candidate, explanation_task
 from workbench.explain.drivers import driver_table
 from workbench.explain.stability import driver_stability
 from workbench.explain.units import base_forecast, households
@@ -136,6 +136,34 @@ def test_global_shap_ranking_recovers_the_planted_drivers(england: Panel) -> Non
     values = explained.backtest_explanation
     feature = "possession_claims_rate_lag2_log_rel"
     assert np.corrcoef(values.data[feature], values.values[feature])[0, 1] > 0.7
+
+
+def test_only_an_explanation_asked_for_a_contrast_explains_the_reference_periods(england: Panel) -> None:
+    """The winner's sentences compare each forecast with the area's recent periods; the other candidates'
+    name the drivers only, so their reference rows (four per forecast row) are not explained."""
+    table = build_feature_table(england, target="owed_duty", builders=FEATURES, horizons=[1], reference_windows={4})
+    spec = MODELS["lightgbm"](n_estimators=60)
+    folds = rolling_origins(
+        first_period=england.frame[PERIOD].min(),
+        last_period=england.frame[PERIOD].max(),
+        origins=1,
+        step=1,
+        max_horizon=1,
+        min_train_periods=8,
+    )
+    backtest = run_backtest(table, [spec], folds, level=0.8, min_calibration_folds=1, seed=1)
+    fit = fit_final(table, [spec], bands=backtest.bands, seed=1)[spec.candidate]
+    inputs = dict(table=table, panel=england, backtest=backtest, fit=fit, config=ExplainConfig(), seed=1)
+    winner = explain_candidate(spec, **inputs)
+    other = explain_candidate(spec, **inputs, contrast=False)
+    assert winner.drivers["change_text"].str.startswith("Compared with the last four quarters in this area").all()
+    assert other.drivers.get("change_text", pd.Series(dtype=str)).fillna("").eq("").all()
+    assert not other.drivers["sentence"].str.contains("Compared with the last four quarters").any()
+    assert other.drivers["driver_1"].isna().all()  # no change against a reference to decompose
+    typical = ["area_code", "typical_driver_1", "typical_driver_2", "typical_driver_3", "typical_text"]
+    pd.testing.assert_frame_equal(winner.drivers[typical], other.drivers[typical])  # the same view of the area
+    assert len(explanation_task(spec, **inputs).references) == 4 * len(fit.forecast_rows)
+    assert explanation_task(spec, **inputs, contrast=False).references.empty  # nothing more to explain
 
 
 def test_a_planted_rise_in_one_areas_possession_claims_changes_its_sentence(england: Panel) -> None:

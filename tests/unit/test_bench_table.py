@@ -20,3 +20,14 @@ def test_the_speed_up_compares_one_worker_with_the_pool_and_the_load_ratio_with_
     assert "| backtest | 1.50 |" in text  # 12 / 8 beside two busy processes
     assert "| total | 1.50 |" in text
     assert "Backtest speed-up from 1 worker to 2 worker processes: 1.80x." in text  # 9 / 5
+
+
+def test_repeated_runs_are_summarised_by_their_median_per_stage() -> None:
+    from workbench.bench import _median
+
+    runs = [_run(8.0, 20.0, "1 process"), _run(30.0, 50.0, "1 process"), _run(9.0, 21.0, "1 process")]
+    runs[1]["peak_mb"] = 900.0
+    summary = _median(runs)
+    assert summary["seconds"] == {"backtest": 9.0, "total": 21.0}  # one slow outlier does not move it
+    assert summary["peak_mb"] == 900.0 and summary["runs"] == 3
+    assert "| runs | 3 |" in markdown({"default": summary}, {})

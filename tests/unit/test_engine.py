@@ -111,3 +111,27 @@ def test_warnings_from_tasks_are_counted_once_per_kind_not_shown_per_fit(setting
     }
     assert not [s for s in summary if "will change" in s or "old name" in s]
     assert not [w for w in recwarn if "converge" in str(w.message)]  # none escaped to this process
+
+
+def test_warming_up_starts_every_worker_of_a_pool_and_nothing_in_process(tmp_path, monkeypatch) -> None:
+    """Workers import the tasks' modules while the command is still building features."""
+    import time
+
+    from joblib.externals.loky import reusable_executor
+
+    from workbench.engine import shutdown
+
+    shutdown()
+    before = getattr(reusable_executor, "_executor", None)
+    Engine(EngineSettings(executor="serial")).warm_up()
+    assert getattr(reusable_executor, "_executor", None) is before  # no pool started for in-process work
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "marks_its_import.py").write_text(
+        f"import os, pathlib\npathlib.Path({str(tmp_path)!r}, f'imported-{{os.getpid()}}').touch()\n"
+    )
+    Engine(EngineSettings(executor="loky", jobs=2)).warm_up(["marks_its_import"])
+    deadline = time.monotonic() + 60
+    while len(list(tmp_path.glob("imported-*"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(list(tmp_path.glob("imported-*"))) == 2  # each of the two workers imported it once
+    shutdown()

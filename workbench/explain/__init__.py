@@ -166,6 +166,10 @@ class ExplainTask:
     reference_owner: np.ndarray  # which forecast row each reference row belongs to
     folds: tuple[tuple[Forecaster, pd.DataFrame, pd.DataFrame], ...] = ()  # (fitted model, rows, background)
     figures: bool = True  # draw importance, beeswarm and dependence plots (the winner's, by default)
+    # Explain each forecast against its area's reference periods (the winner's, whose sentences are
+    # published); without it, the sentences name the drivers only, and the reference rows, four times
+    # as many as the forecast rows, are not explained.
+    contrast: bool = True
 
 
 def explanation_task(
@@ -179,16 +183,21 @@ def explanation_task(
     seed: int,
     wording: Wording | None = None,
     figures: bool = True,
+    contrast: bool = True,
 ) -> ExplainTask:
     """Choose the rows to explain (all forecast rows and their reference rows, a seeded sample of
     each fold's rows)."""
     names = panel.static_table()[AREA_NAME] if AREA_NAME in panel.spec.static else pd.Series(dtype=str)
-    references, owner = reference_rows(
-        table.frame,
-        fit.forecast_rows,
-        reference=config.reference,
-        periods=config.reference_periods,
-        periods_per_year=panel.spec.frequency.periods_per_year,
+    references, owner = (
+        reference_rows(
+            table.frame,
+            fit.forecast_rows,
+            reference=config.reference,
+            periods=config.reference_periods,
+            periods_per_year=panel.spec.frequency.periods_per_year,
+        )
+        if contrast
+        else (table.frame.iloc[:0], np.zeros(0, dtype=int))
     )
     common = dict(
         spec=spec,
@@ -202,6 +211,7 @@ def explanation_task(
         figures=figures,
         references=references,
         reference_owner=owner,
+        contrast=contrast,
     )
     if spec.explainer == "baseline":
         return ExplainTask(**common, background=table.frame.iloc[:0])
@@ -288,20 +298,23 @@ def explain(task: ExplainTask) -> CandidateExplanation:
         seed=seed,
         max_evals=config.max_evals,
     )
-    reference_expl = explain_rows(
-        spec,
-        fit.forecaster,
-        task.references,
-        background=task.background,
-        features=task.features,
-        seed=seed,
-        max_evals=config.max_evals,
-    )
-    change = contrast(
-        forecast_expl,
-        reference_expl,
-        owner=task.reference_owner,
-        actual=task.references["actual"].to_numpy(float),
+    change = (
+        contrast(
+            forecast_expl,
+            explain_rows(
+                spec,
+                fit.forecaster,
+                task.references,
+                background=task.background,
+                features=task.features,
+                seed=seed,
+                max_evals=config.max_evals,
+            ),
+            owner=task.reference_owner,
+            actual=task.references["actual"].to_numpy(float),
+        )
+        if task.contrast
+        else None
     )
     backtest_expl = concat(
         [

@@ -6,16 +6,16 @@ from pathlib import Path
 
 import mlflow
 import pandas as pd
-from mlflow.data.pandas_dataset import from_pandas
 from mlflow.entities import LoggedModelInput
 
-from workbench.data.contract import AREA, PERIOD
+from workbench.data.contract import AREA
 from workbench.forecast_record import ForecastResult
 from workbench.interrupt import failpoint
+from workbench.tracking.dataset import log_dataset, panel_dataset
 from workbench.tracking.ledger import log_entries
 from workbench.tracking.quiet import quiet
 from workbench.tracking.registry import client as registry_client
-from workbench.tracking.runs import experiment_id, log_dataset
+from workbench.tracking.runs import experiment_id
 from workbench.tracking.store import git_state
 
 
@@ -46,11 +46,7 @@ def log_forecast(result: ForecastResult, folder: Path, *, entries: pd.DataFrame 
             },
         ) as run,
     ):
-        frame = result.panel.frame.assign(period=result.panel.frame[PERIOD].astype(str))
-        log_dataset(
-            from_pandas(frame, source=result.panel.source, name=f"panel:{champion.name}", digest=result.panel.digest()),
-            context="forecast",
-        )
+        log_dataset(panel_dataset(result.panel, name=f"panel:{champion.name}"), context="forecast")
         if champion.model_id:
             mlflow.log_input(model=LoggedModelInput(champion.model_id))
         mlflow.log_metrics(

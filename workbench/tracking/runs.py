@@ -18,8 +18,6 @@ from pathlib import Path
 
 import mlflow
 import pandas as pd
-from mlflow.data.dataset import Dataset
-from mlflow.data.pandas_dataset import PandasDataset
 from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
@@ -30,6 +28,7 @@ from workbench.gate import Decision, Evidence
 from workbench.interrupt import Interrupted
 from workbench.record import LoggedRuns, TrainingRecord
 from workbench.report.safety import write_published_csv
+from workbench.tracking.dataset import log_dataset, panel_dataset
 from workbench.tracking.explanations import explanation_files
 from workbench.tracking.quiet import quiet
 from workbench.tracking.registry import EVIDENCE_DIGEST, REPORT, evidence_digest
@@ -83,19 +82,6 @@ def column_metrics(record: TrainingRecord, decision: Decision) -> dict[str, floa
     if champion is not None and champion.value is not None and champion.value > 0:
         out[f"{decision.evidence.metric}_vs_champion"] = decision.evidence.value / champion.value - 1
     return out
-
-
-def _dataset(record: TrainingRecord) -> PandasDataset:
-    from mlflow.data.pandas_dataset import from_pandas  # the model-logging pieces load only where used
-
-    frame = record.panel.frame.assign(period=record.panel.frame[PERIOD].astype(str))
-    return from_pandas(
-        frame,
-        source=record.panel.source,
-        targets=record.experiment.target,
-        name=f"panel:{record.experiment.name}",
-        digest=record.panel.digest(),
-    )
 
 
 def _params(record: TrainingRecord) -> dict[str, str]:
@@ -359,7 +345,7 @@ def _evidence_params(record: TrainingRecord, evidence: Evidence) -> dict[str, st
 def _fill_runs(client: MlflowClient, record: TrainingRecord, logged: LoggedRuns) -> None:
     selection = record.selection
     now = int(time.time() * 1000)
-    dataset = _dataset(record)
+    dataset = panel_dataset(record.panel, name=f"panel:{record.experiment.name}", targets=record.experiment.target)
     parent_id = logged.parent_run_id
     metrics = {f"winner.{k}": v for k, v in summary_metrics(record, selection.winner).items()}
     metrics |= {f"best_baseline.{k}": v for k, v in summary_metrics(record, selection.best_baseline).items()}
@@ -406,21 +392,6 @@ def _fill_runs(client: MlflowClient, record: TrainingRecord, logged: LoggedRuns)
     with mlflow.start_run(run_id=parent_id), mlflow.start_run(run_id=winner_run, nested=True):
         log_dataset(dataset, context="training")
         logged.model_uris[selection.winner] = _log_model(record, selection.winner)
-
-
-def log_dataset(dataset: Dataset, *, context: str, attempts: int = 5) -> None:
-    """`mlflow.log_input` into the active run. Concurrent runs of one experiment can race to insert
-    the same dataset row (a UNIQUE constraint on SQLite); the loser tries again and finds it."""
-    for attempt in range(attempts):
-        try:
-            mlflow.log_input(dataset, context=context)
-            return
-        except MlflowException as error:
-            if (
-                "UNIQUE constraint" not in str(error) and "IntegrityError" not in str(error)
-            ) or attempt == attempts - 1:
-                raise
-            time.sleep(0.2 * (attempt + 1))
 
 
 def _end(client: MlflowClient, logged: LoggedRuns, status: int) -> None:

@@ -43,7 +43,7 @@ def generate_small_areas(*, areas: int, seed: int, start: str, end: str, trend_p
     frame = pd.DataFrame(
         {
             AREA: np.repeat(codes, len(periods)),
-            PERIOD: pd.PeriodIndex(np.tile(periods, len(codes)), freq="Q"),
+            PERIOD: periods[np.tile(np.arange(len(periods)), len(codes))],  # stays a PeriodIndex: no objects
             "district_code": np.repeat(parent, len(periods)),
         }
     )
@@ -54,7 +54,7 @@ def generate_small_areas(*, areas: int, seed: int, start: str, end: str, trend_p
     for target in TARGETS:  # share each district count out by multinomial draws, keeping the total
         weights_t = area_share * noise.reshape(-1)
         frame[target] = _share_counts(
-            joined[target].to_numpy(), weights_t, frame["district_code"].to_numpy(), frame[PERIOD].to_numpy(), rng
+            joined[target].to_numpy(), weights_t, frame["district_code"].to_numpy(), frame[PERIOD].array.asi8, rng
         )
     frame["owed_relief"] = frame["owed_duty"] - np.minimum(frame["owed_prevention"], frame["owed_duty"])
     frame["owed_prevention"] = frame["owed_duty"] - frame["owed_relief"]
