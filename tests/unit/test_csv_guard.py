@@ -56,6 +56,20 @@ def test_guard_frame_guards_text_columns_and_headers_and_keeps_numbers_numeric()
     assert frame["area_name"].tolist() == ["=cmd()", "Leeds"]  # the input is not changed
 
 
+def test_guard_frame_handles_mixed_typed_and_textless_object_columns() -> None:
+    frame = pd.DataFrame(
+        {
+            "mixed": ["@SUM(A1)", 3, None],
+            "typed": pd.array(["+cmd", "ok", None], dtype="string"),
+            "periods": pd.Series([pd.Period("2024Q1"), pd.Period("2024Q2"), pd.Period("2024Q3")], dtype=object),
+        }
+    )
+    guarded = guard_frame(frame)
+    assert guarded["mixed"].tolist() == ["'@SUM(A1)", 3, None]
+    assert guarded["typed"].tolist()[:2] == ["'+cmd", "ok"]
+    assert guarded["periods"].tolist() == frame["periods"].tolist()
+
+
 def test_write_published_csv_round_trips_as_inert_text(tmp_path: Path) -> None:
     frame = pd.DataFrame({"area_name": ['=HYPERLINK("http://x","y")', "a, b"], "n": [-1, 2]})
     path = write_published_csv(frame, tmp_path / "out.csv")

@@ -42,13 +42,26 @@ def guard_cell(value: object) -> object:
     return "'" + value
 
 
+def _guard_column(values: pd.Series) -> pd.Series:
+    """`guard_cell` on the cells that start like a formula; the rest are left as they are."""
+    try:
+        risky = values.str.startswith(FORMULA_START, na=False).to_numpy(bool)
+    except AttributeError:  # no text in the column
+        return values
+    if not risky.any():
+        return values
+    guarded = values.copy()
+    guarded[risky] = values[risky].map(guard_cell)
+    return guarded
+
+
 def guard_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of `frame` with every text cell guarded; numeric columns are untouched."""
     guarded = frame.copy()
     for i in range(frame.shape[1]):
         values = frame.iloc[:, i]
         if values.dtype == object or isinstance(values.dtype, pd.StringDtype):
-            guarded.iloc[:, i] = values.map(guard_cell)
+            guarded.iloc[:, i] = _guard_column(values)
     guarded.columns = [guard_cell(str(c)) for c in frame.columns]
     return guarded
 

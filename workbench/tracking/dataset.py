@@ -2,8 +2,9 @@
 
 MLflow infers a dataset's schema by looking at every value of every text column: 34 s for 280,000
 rows. A validated panel's columns each hold one type, so the schema is inferred from the rows that
-can tell anything: each area's first row (every area's names and groups) and every row with a
-missing value (which columns may be empty). The schema is the same; the profile still counts every row.
+can tell anything: each area's first row (every area's names and groups) and, for each column with
+a gap, one row where it is missing (which columns may be empty). The schema is the same; the
+profile still counts every row.
 """
 
 from __future__ import annotations
@@ -22,8 +23,13 @@ if TYPE_CHECKING:
 
 
 def schema_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """The rows a panel's schema is inferred from: each area's first and every one with a gap."""
-    return frame[(~frame[AREA].duplicated()) | frame.isna().any(axis=1)]
+    """The rows a panel's schema is inferred from: each area's first, and for each column with a gap
+    the first row where it is missing."""
+    keep = (~frame[AREA].duplicated()).to_numpy()
+    missing = frame.isna().to_numpy()
+    gappy = missing.any(axis=0)
+    keep[missing[:, gappy].argmax(axis=0)] = True
+    return frame[keep]
 
 
 def panel_dataset(panel: Panel, *, name: str, targets: str | None = None) -> PandasDataset:
