@@ -68,6 +68,7 @@ def _guard(action: str = "train") -> Iterator[None]:
         with signals_raise():
             yield
     except WorkbenchError as error:
+        shutdown()  # workers warmed up before the error was found
         _fail(error)
     except Interrupted as stop:
         shutdown()

@@ -60,6 +60,9 @@ SINGLE_THREADED = {
 # Worker processes: the same, with passive OpenMP waits (without it a pool of two took 57 s for the
 # default backtest against 13.8 s with it; see the note in README "The engine").
 WORKER_ENV = {**SINGLE_THREADED, "OMP_WAIT_POLICY": "PASSIVE"}
+# A worker idle this long stops: longer than any stage between two maps (at 60 s, workers warmed up
+# before a 33,755-area panel was loaded timed out just as the backtest handed them work).
+WORKER_IDLE_SECONDS = 600
 # What the backtest's, final fits' and explanations' tasks import in a worker (see `Engine.warm_up`).
 TASK_MODULES = ("models.gbm", "models.glm", "workbench.backtest", "workbench.explain")
 
@@ -251,11 +254,16 @@ class Engine:
     @staticmethod
     def _executor(workers: int, modules: tuple[str, ...] = TASK_MODULES) -> Executor:
         """joblib's loky pool of worker processes, reused between calls; its workers start with the
-        single-threaded environment, import `modules` and stay up for a short while between stages."""
+        single-threaded environment, import `modules` and stay up between stages for as long as a large
+        panel's load or final fits may take (they end with the command)."""
         from joblib.externals.loky import get_reusable_executor
 
         executor: Executor = get_reusable_executor(
-            max_workers=workers, timeout=60, env=dict(WORKER_ENV), initializer=_import, initargs=(modules,)
+            max_workers=workers,
+            timeout=WORKER_IDLE_SECONDS,
+            env=dict(WORKER_ENV),
+            initializer=_import,
+            initargs=(modules,),
         )
         return executor
 

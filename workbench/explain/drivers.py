@@ -143,10 +143,11 @@ def driver_table(
             shares = contrast.amounts.div(np.where(reference > 0, reference, np.nan), axis=0) * 100
         changes = _ranked(shares.drop(columns=RESIDUAL), periods, wording, top)
         rest = shares[RESIDUAL].to_numpy(float)
-        amounts = contrast.amounts
+        amount, column = contrast.amounts.to_numpy(float), {c: j for j, c in enumerate(contrast.amounts.columns)}
     else:
         reference = np.full(len(table), np.nan)
-        changes, amounts = [[] for _ in range(len(table))], None
+        changes = [[] for _ in range(len(table))]
+        amount, column = np.empty((len(table), 0)), {}
         rest = np.full(len(table), np.nan)
     table["reference"] = wording.reference_name
     table["reference_level"] = reference
@@ -158,7 +159,7 @@ def driver_table(
         table[f"driver_{rank + 1}_percent"] = [p[1] for p in picked]
         table[f"driver_{rank + 1}_label"] = [wording.phrase(p[0]) if p[0] is not None else None for p in picked]
         table[f"driver_{rank + 1}_amount"] = [
-            amounts.iloc[i][p[0]] if p[0] is not None and amounts is not None else np.nan for i, p in enumerate(picked)
+            amount[i, column[p[0]]] if p[0] is not None else np.nan for i, p in enumerate(picked)
         ]
     for rank in range(top):
         picked = [t[rank] if rank < len(t) else (None, np.nan) for t in typical]
