@@ -121,16 +121,27 @@ def bootstrap_sums(
     units: pd.DataFrame, cells: np.ndarray, n_cells: int, *, replicates: int, seed: int
 ) -> dict[str, np.ndarray]:
     """Sums of every stat per cell: the point (first row, every unit once) then `replicates` resamples
-    of units with replacement. Arrays of shape (1 + replicates, n_cells)."""
-    n = len(units)
+    of units with replacement. Arrays of shape (1 + replicates, n_cells).
+
+    Each resample is a count of how often it drew each unit, so every stat of every cell comes from
+    one product: counts (resamples x units) times a sparse (units x cells*stats) matrix that holds
+    each unit's stats in its cell's columns."""
+    from scipy import sparse
+
+    n, width = len(units), len(STATS)
     rng = np.random.default_rng(seed)
-    picks = np.vstack([np.arange(n)[None, :], rng.integers(0, n, size=(replicates, n))])
-    bins = (np.arange(replicates + 1)[:, None] * n_cells + cells[picks]).ravel()
-    size = (replicates + 1) * n_cells
-    return {
-        s: np.bincount(bins, weights=units[s].to_numpy(float)[picks].ravel(), minlength=size).reshape(-1, n_cells)
-        for s in STATS
-    }
+    picks = rng.integers(0, n, size=(replicates, n))
+    counts = np.ones((replicates + 1, n))
+    counts[1:] = np.bincount((np.arange(replicates)[:, None] * n + picks).ravel(), minlength=replicates * n).reshape(
+        replicates, n
+    )
+    values = units[list(STATS)].to_numpy(float)
+    by_cell = sparse.csr_matrix(
+        (values.ravel(), (np.repeat(np.arange(n), width), (cells[:, None] * width + np.arange(width)).ravel())),
+        shape=(n, n_cells * width),
+    )
+    sums = np.asarray((by_cell.T @ counts.T).T).reshape(replicates + 1, n_cells, width)
+    return {s: sums[:, :, j] for j, s in enumerate(STATS)}
 
 
 def _ratio_of_sums(units: pd.DataFrame, numerator: str, denominator: str) -> Callable[..., float]:
