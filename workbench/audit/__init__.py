@@ -8,6 +8,7 @@ does not have? See `judges.py` for what is measured and `verdict.py` for how it 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -189,7 +190,9 @@ def _grouping_tests(
     rows = []
     for name, limit in judges.items():
         values, spread = estimate(name, sums)
-        se = np.nanstd(spread[1:], axis=0, ddof=1)
+        with warnings.catch_warnings():  # a group the judge cannot measure (no replicate defined) gets NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            se = np.nanstd(spread[1:], axis=0, ddof=1)
         judge = JUDGES[name]
         for i, group in enumerate(levels):
             rows.append(
