@@ -2,9 +2,9 @@
 
 MLflow infers a dataset's schema by looking at every value of every text column: 34 s for 280,000
 rows. A validated panel's columns each hold one type, so the schema is inferred from the rows that
-can tell anything: each area's first row (every area's names and groups) and, for each column with
-a gap, one row where it is missing (which columns may be empty). The schema is the same; the
-profile still counts every row.
+can tell anything: one row for the types, and for each column with a gap one row where it is
+missing (which columns may be empty). A text column holding anything but text is shown whole. The
+schema is the same; the profile still counts every row.
 """
 
 from __future__ import annotations
@@ -13,22 +13,27 @@ import time
 from typing import TYPE_CHECKING
 
 import mlflow
+import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
 
-from workbench.data.contract import AREA, PERIOD, Panel
+from workbench.data.contract import PERIOD, Panel
 
 if TYPE_CHECKING:
     from mlflow.data.pandas_dataset import PandasDataset
 
 
 def schema_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """The rows a panel's schema is inferred from: each area's first, and for each column with a gap
-    the first row where it is missing."""
-    keep = (~frame[AREA].duplicated()).to_numpy()
+    """The rows a panel's schema is inferred from: the first; for each column with a gap, the first
+    row where it is missing; and every row of any text column that holds something other than text."""
+    keep = np.zeros(len(frame), dtype=bool)
+    keep[:1] = True
     missing = frame.isna().to_numpy()
     gappy = missing.any(axis=0)
     keep[missing[:, gappy].argmax(axis=0)] = True
+    for name in frame.select_dtypes(include="object").columns:
+        if pd.api.types.infer_dtype(frame[name], skipna=True) not in ("string", "empty"):
+            keep[:] = True  # mixed values: MLflow must see them all
     return frame[keep]
 
 
@@ -40,7 +45,10 @@ def panel_dataset(panel: Panel, *, name: str, targets: str | None = None) -> Pan
     class PanelDataset(PandasDataset):
         @property
         def schema(self):  # type: ignore[no-untyped-def]
-            return _infer_schema(schema_rows(self._df))
+            try:
+                return _infer_schema(schema_rows(self._df))
+            except MlflowException:  # as MLflow's own: a frame it cannot type has no schema
+                return None
 
     frame = panel.frame.assign(**{PERIOD: panel.frame[PERIOD].astype(str)})
     resolved = from_pandas(frame.iloc[:0], source=panel.source).source
