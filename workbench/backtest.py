@@ -173,6 +173,12 @@ def fit_tasks(
     return tasks
 
 
+def _biggest_first(tasks: Sequence[FitTask]) -> list[int]:
+    """Task positions, the most training rows first and baselines last in each fold, so that a pool's
+    workers are not left waiting on one late, long fit."""
+    return sorted(range(len(tasks)), key=lambda i: (-len(tasks[i].train), tasks[i].spec.kind == "baseline", i))
+
+
 def run_backtest(
     table: FeatureTable,
     candidates: Sequence[ModelSpec],
@@ -191,7 +197,7 @@ def run_backtest(
     `size_bands` bands of area size x horizon. The result does not depend on the number of workers
     or on `task_order` (a permutation of the tasks, for tests)."""
     tasks = fit_tasks(table, candidates, folds, seed=seed)
-    order = list(task_order) if task_order is not None else list(range(len(tasks)))
+    order = list(task_order) if task_order is not None else _biggest_first(tasks)
     ordered = [tasks[i] for i in order]
     outcomes = (engine or Engine()).map(
         fit_fold, ordered, on_done=(lambda i: on_step(ordered[i].spec.candidate, ordered[i].fold)) if on_step else None

@@ -231,7 +231,11 @@ def train(
                     figures=spec.candidate == selection.winner,
                     contrast=spec.candidate == selection.winner,
                 )
-                for spec in experiment.models
+                # the biggest first (the winner's, with its reference periods and figures; baselines
+                # last), so that a pool's workers finish together
+                for spec in sorted(
+                    experiment.models, key=lambda m: (m.candidate != selection.winner, m.explainer == "baseline")
+                )
             ]
             bar = progress.add_task("Explain", total=len(tasks), step="SHAP for every candidate")
             done = engine.map(explain, tasks, on_done=lambda i: _advance(progress, bar, "explain"))
