@@ -42,6 +42,7 @@ def synthesize(
     end: str = typer.Option(None, help="Last quarter, e.g. 2026Q2"),
 ) -> None:
     """Write the synthetic England panel to a file, e.g. to try the bring-your-own-panel path."""
+    from workbench.data.contract import PERIOD
     from workbench.data.synthetic.defaults import DEFAULT_END, DEFAULT_SEED
     from workbench.data.synthetic.england import generate_england
     from workbench.io import write_atomically
@@ -49,7 +50,7 @@ def synthesize(
     if out.suffix not in {".parquet", ".csv"}:
         fail(WorkbenchError(f"cannot write '{out}': use a .parquet or .csv file name"))
     frame = generate_england(seed=DEFAULT_SEED if seed is None else seed, end=end or DEFAULT_END)
-    written = frame.assign(period=frame["period"].astype(str))
+    written = frame.assign(**{PERIOD: frame[PERIOD].astype(str)})
     write_atomically(
         out,
         lambda tmp: (
