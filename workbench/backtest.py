@@ -150,10 +150,10 @@ def fit_fold(task: FitTask) -> FitOutcome:
         {
             "candidate": task.spec.candidate,
             "fold": task.fold.index,
-            "origin": test[ORIGIN].to_numpy(),
+            ORIGIN: test[ORIGIN].to_numpy(),
             AREA: test[AREA].to_numpy(),
             HORIZON: test[HORIZON].to_numpy(),
-            "actual": test[ACTUAL].to_numpy(float),
+            ACTUAL: test[ACTUAL].to_numpy(float),
             "forecast": forecaster.predict(test),
             "scale": test["ref_mase_scale"].to_numpy(float),
             "size": test[SIZE].to_numpy(float),

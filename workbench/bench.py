@@ -31,7 +31,7 @@ from typing import Any
 
 import pandas as pd
 
-from workbench.data.contract import PERIOD
+from workbench.data.contract import AREA, PERIOD
 from workbench.engine import JOBS_VARIABLE, SINGLE_THREADED, available_cpus
 
 EXPERIMENTS = {
@@ -182,7 +182,7 @@ def _ets_seconds() -> float:
 
     experiment = load_experiment(EXPERIMENTS["annual"])
     panel = load_panel(experiment.data)
-    frame = panel.frame.rename(columns={"area_code": "unique_id", experiment.target: "y"})
+    frame = panel.frame.rename(columns={AREA: "unique_id", experiment.target: "y"})
     frame["ds"] = frame[PERIOD].dt.year
     last = frame["ds"].max()
     start = time.perf_counter()

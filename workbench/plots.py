@@ -46,7 +46,7 @@ def backtest_figure(result: BacktestResult, *, winner: str, baselines: list[str]
     left.set_xlabel("forecast period")
     left.tick_params(axis="x", rotation=45)
     left.legend(fontsize=8)
-    by_horizon = result.horizon_metrics.pivot(index="horizon", columns="candidate", values="mase")
+    by_horizon = result.horizon_metrics.pivot(index=HORIZON, columns="candidate", values="mase")
     for candidate in by_horizon.columns:
         emphasis = dict(linewidth=2.5) if candidate == winner else dict(linewidth=1, alpha=0.8)
         right.plot(by_horizon.index, by_horizon[candidate], marker="o", label=candidate, **emphasis)

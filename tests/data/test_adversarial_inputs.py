@@ -389,7 +389,7 @@ def test_input_rule_settings_are_checked(refused, write_experiment, setting, exp
     refused("validate", experiment, expected)
 
 
-def test_relative_paths_are_read_from_the_project_root_not_the_current_folder(workdir) -> None:
+def test_relative_paths_are_read_from_the_project_root_not_the_current_folder(cli, workdir, monkeypatch) -> None:
     project = workdir / "project"
     (project / "experiments").mkdir(parents=True)
     (project / "data").mkdir()
@@ -408,9 +408,10 @@ def test_relative_paths_are_read_from_the_project_root_not_the_current_folder(wo
     )
     elsewhere = workdir / "elsewhere"
     elsewhere.mkdir()
-    for cwd in (elsewhere, project / "experiments", project):
-        done = run_installed("validate", experiment, cwd=cwd)
-        assert done.returncode == 0, (cwd, done.stderr)
+    for cwd in (elsewhere, project / "experiments", project):  # the root is found when the command runs
+        monkeypatch.chdir(cwd)
+        done = cli("validate", experiment)
+        assert done.exit_code == 0, (cwd, done.output)
     assert list(elsewhere.iterdir()) == []
 
 

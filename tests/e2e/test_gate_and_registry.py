@@ -15,6 +15,8 @@ from mlflow.tracking import MlflowClient
 
 import models
 from models.gbm import LightGBM
+from workbench.data.contract import AREA, AREA_NAME, PERIOD
+from workbench.data.synthetic.england import generate_england
 
 BASE = {
     "target": "owed_duty",
@@ -63,6 +65,30 @@ class BiasedLightGBM(LightGBM):
         return _UnderForecastLondon(super().make(features=features, seed=seed))
 
 
+# The biased candidate is explained as a black box (permutation SHAP, one forecast row at a time), so
+# its train runs on four regions of the same synthetic England (110 of 296 areas), London among them.
+REGIONS = ["London", "North West", "West Midlands", "North East"]
+FILE_COLUMNS = {
+    "area": AREA,
+    "period": PERIOD,
+    "area_name": AREA_NAME,
+    "targets": {"owed_duty": "owed_duty"},
+    "covariates": {"possession_claims_rate": {"column": "possession_claims_rate", "publication_lag": 1, "count": True}},
+    "static": ["region", "urban_rural", "deprivation_score"],
+    "groups": ["region", "urban_rural"],
+}
+
+
+def regional_panel(workdir: Path, regions: list[str]) -> dict:
+    """The experiment's synthetic England cut to `regions`, written as a file; the data section reading it."""
+    synthetic = BASE["data"]["synthetic"]
+    frame = generate_england(seed=synthetic["seed"], start=synthetic["start"], end=synthetic["end"])
+    frame = frame[frame["region"].isin(regions)]
+    path = workdir / "regions.csv"
+    frame.assign(**{PERIOD: frame[PERIOD].astype(str)}).to_csv(path, index=False)
+    return {"file": {"path": str(path), "frequency": "quarter", "columns": FILE_COLUMNS}}
+
+
 def experiment(workdir: Path, name: str, candidates: list[dict], **changes) -> Path:
     config = {"name": name, **BASE, "models": [{"model": "naive"}, {"model": "seasonal_naive"}, *candidates], **changes}
     path = workdir / f"{name}_{len(list(workdir.glob('*.yaml')))}.yaml"
@@ -88,6 +114,7 @@ def test_a_candidate_biased_against_one_group_is_refused(cli, workdir, store, mo
         explain={"max_rows_per_fold": 20, "max_evals": 10, "dependence_plots": 1},
         # the bias guard of selection would rule this model out; here the audit is what must refuse it
         selection={"bias_tolerance": 1.0},
+        data=regional_panel(workdir, REGIONS),
     )
     result = cli("train", path)
     assert result.exit_code == 0, result.output

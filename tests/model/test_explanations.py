@@ -60,8 +60,9 @@ EVERY_KIND = [
 def test_base_plus_contributions_reproduce_the_model_output(table, spec) -> None:
     train = table.frame[table.frame["actual"].notna()]
     forecaster = spec.make(features=table.features, seed=1).fit(train, train["actual"].to_numpy(float))
-    # permutation SHAP predicts once per evaluation, so the model-agnostic path explains a few rows only
-    rows = latest_rows(table).iloc[: 4 if spec.explainer == "model_agnostic" else 400]
+    # permutation SHAP predicts once per evaluation and explains one row at a time, so the model-agnostic
+    # path explains two rows only (additivity is checked row by row)
+    rows = latest_rows(table).iloc[: 2 if spec.explainer == "model_agnostic" else 400]
     explanation = explain_rows(
         spec,
         forecaster,

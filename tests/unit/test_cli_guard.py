@@ -6,12 +6,12 @@ import pytest
 import typer
 from mlflow.exceptions import MlflowException
 
-from workbench.cli import _guard
+from workbench.cli.guard import guard
 
 
 def test_a_403_from_the_server_names_the_role_and_exits_4(monkeypatch, capsys) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "rita")
-    with pytest.raises(typer.Exit) as stopped, _guard("promote"):
+    with pytest.raises(typer.Exit) as stopped, guard("promote"):
         raise MlflowException(
             "API request to endpoint /api/2.0/mlflow/registered-models/set-tag failed with error code 403 != 200. "
             "Response body: 'Permission denied'"
@@ -23,7 +23,7 @@ def test_a_403_from_the_server_names_the_role_and_exits_4(monkeypatch, capsys) -
 
 
 def test_any_other_error_is_unexpected_with_a_log_and_exit_1(capsys) -> None:
-    with pytest.raises(typer.Exit) as stopped, _guard("promote"):
+    with pytest.raises(typer.Exit) as stopped, guard("promote"):
         raise MlflowException("API request to endpoint /x failed with error code 500 != 200")
     assert stopped.value.exit_code == 1
     assert "unexpected error: MlflowException" in capsys.readouterr().err

@@ -19,7 +19,7 @@ import pandas as pd
 
 from workbench.audit import AuditResult, audit_candidate
 from workbench.config import AuditConfig
-from workbench.data.contract import AREA
+from workbench.data.contract import AREA, HORIZON, PERIOD
 
 ENGLAND_GROUPINGS = ("region", "urban_rural", "deprivation_quintile", "ethnic_minority_band", "area_type")
 CENSUS_REGIONS = {
@@ -47,7 +47,7 @@ def england_truth(periods: int = 8, target: str = "owed_duty") -> Truth:
     from workbench.data.synthetic.england import generate_england
 
     panel = generate_england()
-    mean = panel.pivot(index=AREA, columns="period", values=target).iloc[:, -(periods + 1) :]
+    mean = panel.pivot(index=AREA, columns=PERIOD, values=target).iloc[:, -(periods + 1) :]
     static = panel.drop_duplicates(AREA).set_index(AREA)[list(ENGLAND_GROUPINGS)].astype(str)
     return Truth(
         "synthetic England (296 districts, owed_duty)", mean, static.loc[mean.index], ("deprivation_quintile", "1")
@@ -98,7 +98,7 @@ def _frame(truth: Truth, actual: np.ndarray, forecast: np.ndarray, candidate: st
             "candidate": candidate,
             AREA: np.repeat(truth.mean.index.to_numpy(), t),
             "fold": np.tile(np.arange(t), n),
-            "horizon": 1,
+            HORIZON: 1,
             "actual": actual.ravel(),
             "forecast": forecast.ravel(),
             "scale": np.repeat(scale, t),

@@ -11,7 +11,15 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from workbench.data.contract import GSS_DISTRICT_PATTERN, MAX_COUNT, Frequency, MissingCovariates
+from workbench.data.contract import (
+    AREA,
+    AREA_NAME,
+    GSS_DISTRICT_PATTERN,
+    MAX_COUNT,
+    PERIOD,
+    Frequency,
+    MissingCovariates,
+)
 from workbench.data.files import DEFAULT_MAX_MB
 from workbench.data.synthetic.defaults import DEFAULT_END, DEFAULT_SEED, DEFAULT_START
 
@@ -103,8 +111,8 @@ class ColumnMap(Strict):
     """Which column of the file plays which part in the contract. Keys on the left of each
     mapping are the names used in the workbench; values are the file's column names."""
 
-    area: str = "area_code"
-    period: str | PeriodParts = "period"
+    area: str = AREA
+    period: str | PeriodParts = PERIOD
     area_name: str | None = None
     targets: dict[str, str] | list[str]
     rates: list[str] = Field(default_factory=list)  # targets that are rates or shares: never summed across areas
@@ -142,7 +150,7 @@ class ColumnMap(Strict):
 
     @model_validator(mode="after")
     def _groups_are_static(self) -> ColumnMap:
-        unknown = [g for g in self.groups if g not in self.static_map and g != "area_name"]
+        unknown = [g for g in self.groups if g not in self.static_map and g != AREA_NAME]
         if unknown:
             raise ValueError(f"groups {unknown} must be names under 'static' ({', '.join(self.static_map) or 'none'})")
         numeric = [g for g in self.groups if g in self.numeric_static]

@@ -18,7 +18,7 @@ from features.base import FeatureInfo
 from models.base import Forecaster, ModelSpec
 from workbench.backtest import BacktestResult, split
 from workbench.config import ExplainConfig
-from workbench.data.contract import AREA, AREA_NAME, Panel
+from workbench.data.contract import AREA, AREA_NAME, HORIZON, ORIGIN, TARGET_PERIOD, Panel
 from workbench.explain.contrast import contrast, reference_rows
 from workbench.explain.drivers import baseline_table, driver_table
 from workbench.explain.stability import driver_stability
@@ -105,8 +105,10 @@ def _long(explanation: AdditiveExplanation, which: str) -> pd.DataFrame:
     hh, pct = households(explanation), percent(explanation)
     keys = explanation.keys.assign(
         set=which,
-        origin=explanation.keys["origin"].astype(str),
-        target_period=explanation.keys["target_period"].astype(str),
+        **{
+            ORIGIN: explanation.keys[ORIGIN].astype(str),
+            TARGET_PERIOD: explanation.keys[TARGET_PERIOD].astype(str),
+        },
     )
     long = explanation.values.reset_index(drop=True).melt(ignore_index=False, var_name="feature", value_name="value")
     long["households"] = hh.melt(ignore_index=False)["value"].to_numpy()
@@ -115,10 +117,10 @@ def _long(explanation: AdditiveExplanation, which: str) -> pd.DataFrame:
     return keys.join(long, how="right").reset_index(drop=True)[
         [
             "set",
-            "area_code",
-            "origin",
-            "horizon",
-            "target_period",
+            AREA,
+            ORIGIN,
+            HORIZON,
+            TARGET_PERIOD,
             "feature",
             "concept",
             "value",

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from workbench.data.contract import AREA
+from workbench.data.contract import AREA, HORIZON, TARGET_PERIOD
 from workbench.explain.units import by_concept, households
 from workbench.explain.values import AdditiveExplanation
 from workbench.explain.wording import RESIDUAL
 
-KEYS = [AREA, "horizon", "target_period"]
+KEYS = [AREA, HORIZON, TARGET_PERIOD]
 
 
 @dataclass(frozen=True)
@@ -47,12 +47,12 @@ def reference_rows(
     owner = np.arange(len(rows))
     wanted = rows[KEYS].reset_index(drop=True).assign(owner=owner)
     if reference == "same_period_last_year":
-        wanted["target_period"] = wanted["target_period"] - periods_per_year
+        wanted[TARGET_PERIOD] = wanted[TARGET_PERIOD] - periods_per_year
     else:
-        latest = observed.groupby(AREA, observed=True)["target_period"].max()
+        latest = observed.groupby(AREA, observed=True)[TARGET_PERIOD].max()
         last = wanted[AREA].map(latest)
-        wanted = pd.concat([wanted.assign(target_period=last - k) for k in range(periods)], ignore_index=True)
-        wanted = wanted[wanted["target_period"].notna()]
+        wanted = pd.concat([wanted.assign(**{TARGET_PERIOD: last - k}) for k in range(periods)], ignore_index=True)
+        wanted = wanted[wanted[TARGET_PERIOD].notna()]
     matched = wanted.merge(observed, on=KEYS, how="inner", validate="many_to_one")
     return matched.drop(columns="owner"), matched["owner"].to_numpy(int)
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from models.base import ModelSpec
+from workbench.data.contract import AREA, AREA_NAME, HORIZON, ORIGIN, TARGET_PERIOD
 from workbench.explain.contrast import Contrast
 from workbench.explain.units import by_concept, percent
 from workbench.explain.values import AdditiveExplanation
@@ -132,10 +133,10 @@ def driver_table(
     cent of the reference level and in the target's units), the typical-area drivers, and sentences."""
     wording = wording or Wording()
     table = explanation.keys.copy()
-    table["area_name"] = _names(table["area_code"], names)
+    table[AREA_NAME] = _names(table[AREA], names)
     table["forecast"], table["lower"], table["upper"] = explanation.forecast, lower, upper
     table["latest"] = rows["ref_last"].to_numpy(float)
-    periods = table["target_period"]
+    periods = table[TARGET_PERIOD]
     typical = _ranked(percent(explanation, by_concept(explanation)), periods, wording, top)
     if contrast is not None:
         reference = contrast.reference
@@ -214,8 +215,8 @@ def baseline_table(
     model = spec.model
     known = model in BASELINE_SENTENCES
     method = BASELINE_SENTENCES[model].split(" (")[0] if known else spec.describe()
-    table = rows[["area_code", "origin", "horizon", "target_period"]].reset_index(drop=True)
-    table["area_name"] = _names(table["area_code"], names)
+    table = rows[[AREA, ORIGIN, HORIZON, TARGET_PERIOD]].reset_index(drop=True)
+    table[AREA_NAME] = _names(table[AREA], names)
     for column in ("forecast", "lower", "upper"):
         table[column] = forecast[column].to_numpy(float)
     table["latest"] = rows["ref_last"].to_numpy(float)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from workbench.data.contract import AREA, HORIZON, ORIGIN
 from workbench.explain.units import by_concept
 from workbench.explain.values import AdditiveExplanation
 
@@ -24,16 +25,16 @@ def top_concepts(explanation: AdditiveExplanation, *, top: int) -> pd.DataFrame:
 
 def driver_stability(explanation: AdditiveExplanation, *, top: int = 3) -> tuple[pd.DataFrame, dict[str, float]]:
     tops = top_concepts(explanation, top=top)
-    tops = tops[tops["horizon"] == tops["horizon"].min()].sort_values(["area_code", "origin"])
+    tops = tops[tops[HORIZON] == tops[HORIZON].min()].sort_values([AREA, ORIGIN])
     records = []
-    for area, group in tops.groupby("area_code", sort=False):
+    for area, group in tops.groupby(AREA, sort=False):
         sets = [set(t) for t in group["top"]]
         firsts = [t[0] for t in group["top"]]
-        origins = [str(o) for o in group["origin"]]
+        origins = [str(o) for o in group[ORIGIN]]
         for i in range(1, len(sets)):
             records.append(
                 {
-                    "area_code": area,
+                    AREA: area,
                     "from_origin": origins[i - 1],
                     "to_origin": origins[i],
                     "jaccard": len(sets[i] & sets[i - 1]) / len(sets[i] | sets[i - 1]),
@@ -47,6 +48,6 @@ def driver_stability(explanation: AdditiveExplanation, *, top: int = 3) -> tuple
     summary = {
         "top3_jaccard_mean": float(pairs["jaccard"].mean()),
         "top1_unchanged_share": float(pairs["top_driver_unchanged"].mean()),
-        "areas_with_any_change_share": float((pairs.groupby("area_code")["jaccard"].min() < 1).mean()),
+        "areas_with_any_change_share": float((pairs.groupby(AREA)["jaccard"].min() < 1).mean()),
     }
     return pairs, summary

@@ -26,9 +26,10 @@ import pandas as pd
 from features.base import FeatureInfo
 from models.base import Forecaster, LinearForecaster, ModelSpec, TreeForecaster
 from models.transforms import LATEST_VALUE, RECENT_LEVEL, Attribution, Margin, Scale
+from workbench.data.contract import AREA, HORIZON, ORIGIN, TARGET_PERIOD
 
 RECENT_DEMAND = "recent demand"
-KEYS = ["area_code", "origin", "horizon", "target_period"]
+KEYS = [AREA, ORIGIN, HORIZON, TARGET_PERIOD]
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,9 @@ ENTRY_COLUMNS = [
     "candidate",
     "made_at",
     "data_digest",
-    "origin",
-    "target_period",
-    "horizon",
+    ORIGIN,
+    TARGET_PERIOD,
+    HORIZON,
     AREA,
     "forecast",
     "lower",
@@ -38,7 +38,7 @@ def ledger_entries(result: ForecastResult, *, disclosure: pd.DataFrame) -> pd.Da
     """The rows the ledger keeps for a forecast. `disclosure` is the published table (area_code,
     period, suppressed), so the ledger records what readers were shown."""
     champion, areas = result.champion, result.areas
-    status = disclosure.assign(period=disclosure[PERIOD].astype(str)).set_index([AREA, PERIOD])["suppressed"]
+    status = disclosure.assign(**{PERIOD: disclosure[PERIOD].astype(str)}).set_index([AREA, PERIOD])["suppressed"]
     keys = pd.MultiIndex.from_arrays([areas[AREA], areas[TARGET_PERIOD].astype(str)])
     frame = pd.DataFrame(
         {
@@ -48,9 +48,9 @@ def ledger_entries(result: ForecastResult, *, disclosure: pd.DataFrame) -> pd.Da
             "candidate": champion.candidate,
             "made_at": result.made_at,
             "data_digest": result.panel.digest(),
-            "origin": areas[ORIGIN].astype(str).to_numpy(),
-            "target_period": areas[TARGET_PERIOD].astype(str).to_numpy(),
-            "horizon": areas[HORIZON].astype(int).to_numpy(),
+            ORIGIN: areas[ORIGIN].astype(str).to_numpy(),
+            TARGET_PERIOD: areas[TARGET_PERIOD].astype(str).to_numpy(),
+            HORIZON: areas[HORIZON].astype(int).to_numpy(),
             AREA: areas[AREA].to_numpy(),
             "forecast": areas["forecast"].astype(float).to_numpy(),
             "lower": areas["lower"].astype(float).to_numpy(),

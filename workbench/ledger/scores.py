@@ -84,7 +84,7 @@ def _summary(part: pd.DataFrame) -> dict[str, float]:
 
 def period_metrics(scored: pd.DataFrame) -> pd.DataFrame:
     """One row per target period with the summary scores."""
-    rows = [{"target_period": p, **_summary(part)} for p, part in scored.groupby(TARGET_PERIOD, sort=True)]
+    rows = [{TARGET_PERIOD: p, **_summary(part)} for p, part in scored.groupby(TARGET_PERIOD, sort=True)]
     return pd.DataFrame(rows)
 
 
@@ -97,7 +97,7 @@ def group_bias(scored: pd.DataFrame) -> pd.DataFrame:
             actual = part[ACTUAL].sum()
             rows.append(
                 {
-                    "target_period": period,
+                    TARGET_PERIOD: period,
                     "grouping": column.removeprefix(GROUP_PREFIX),
                     "group": group,
                     "areas": int(part[AREA].nunique()),

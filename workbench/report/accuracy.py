@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from workbench.data.contract import AREA
+from workbench.data.contract import AREA, AREA_NAME, TARGET_PERIOD
 from workbench.forecast_record import ForecastResult
 from workbench.report.disclosure import MARKER, DisclosureRule, protect
 
@@ -34,8 +34,8 @@ def accuracy_context(result: ForecastResult) -> dict[str, Any] | None:
     if m is None or m.scored.empty:
         return None
     last, rule = m.last_period, _rule(result)
-    names = result.panel.static_table().get("area_name", pd.Series(dtype=str))
-    period = str(last["target_period"].iloc[0])
+    names = result.panel.static_table().get(AREA_NAME, pd.Series(dtype=str))
+    period = str(last[TARGET_PERIOD].iloc[0])
     label = result.experiment.report.target_label
     forecast, status = protect(last["forecast"].reset_index(drop=True), groups=None, rule=rule)
     actual, actual_status = protect(last["actual"].reset_index(drop=True), groups=None, rule=rule)
@@ -125,7 +125,7 @@ def monitoring_record(result: ForecastResult) -> dict[str, Any]:
     }
     if m is not None and not m.scored.empty:
         last = m.last_period
-        record["latest_scored_period"] = str(last["target_period"].iloc[0])
+        record["latest_scored_period"] = str(last[TARGET_PERIOD].iloc[0])
         record["latest_coverage"] = round(float(last["hit"].mean()), 3)
         record["latest_wape"] = round(float(last["abs_error"].sum() / last["actual"].sum()), 4)
     return record

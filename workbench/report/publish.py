@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader
 
-from workbench.data.contract import AREA, PERIOD, REGION
+from workbench.data.contract import AREA, AREA_NAME, HORIZON, PERIOD, REGION, TARGET_PERIOD
 from workbench.forecast_record import ForecastResult
 from workbench.numbers import decimal, percent, signed_percent
 from workbench.report.accuracy import accuracy_context, banner
@@ -95,7 +95,7 @@ def published_table(result: ForecastResult) -> pd.DataFrame:
     regions = areas[REGION] if REGION in areas else pd.Series("", index=areas.index)
     groups = _finest_groups(result, areas, default=regions)
     out = []
-    for horizon, part in areas.groupby("horizon", sort=True):
+    for horizon, part in areas.groupby(HORIZON, sort=True):
         status = suppression_mask(part["forecast"], groups[part.index], rule)
         forecast, _ = protect(part["forecast"], groups=None, rule=rule, status=status)
         bounds_status = status.where(status != "", np.where(part["lower"] < rule.threshold, "primary", ""))
@@ -145,11 +145,11 @@ def published_table(result: ForecastResult) -> pd.DataFrame:
         out.append(
             pd.DataFrame(
                 {
-                    "area_code": part[AREA],
-                    "area_name": part["area_name"],
+                    AREA: part[AREA],
+                    AREA_NAME: part[AREA_NAME],
                     "region": regions[part.index],
-                    "period": part["target_period"].astype(str),
-                    "horizon": horizon,
+                    PERIOD: part[TARGET_PERIOD].astype(str),
+                    HORIZON: horizon,
                     "forecast": forecast,
                     "lower": lower,
                     "upper": upper,
@@ -168,7 +168,7 @@ def _reconciled_headlines(result: ForecastResult, totals: pd.DataFrame) -> list[
     """The published totals as cards: each the sum of its areas, with its interval, or [c]."""
     level = f"{result.champion.trained.backtest.interval_level:.0%}"
     periods = []
-    for period, rows in totals.groupby("period", sort=True):
+    for period, rows in totals.groupby(PERIOD, sort=True):
         cards = [
             {
                 "name": r.name,
@@ -202,7 +202,7 @@ def _headlines(
         return _reconciled_headlines(result, totals)
     areas = result.areas
     periods = []
-    for period, part in areas.groupby("target_period", sort=True):
+    for period, part in areas.groupby(TARGET_PERIOD, sort=True):
         total, before = part["forecast"].sum(), part["last_year"].sum()
         cards = [
             {
@@ -249,13 +249,13 @@ def render_report(result: ForecastResult, published: pd.DataFrame) -> str:
     level = f"{champion.trained.backtest.interval_level:.0%}"
     coverage = champion.metrics.get("coverage")
     history = _history_values(result, rule)
-    by_area = {code: g.sort_values("period") for code, g in history.groupby(AREA)}
-    first = published[published["horizon"] == published["horizon"].min()]
+    by_area = {code: g.sort_values(PERIOD) for code, g in history.groupby(AREA)}
+    first = published[published[HORIZON] == published[HORIZON].min()]
     small = small_reference(result, rule)
     areas = []
     for row in first.itertuples(index=False):
-        mine = published[published["area_code"] == row.area_code]
-        raw = result.areas[result.areas[AREA] == row.area_code].sort_values("horizon").iloc[0]
+        mine = published[published[AREA] == row.area_code]
+        raw = result.areas[result.areas[AREA] == row.area_code].sort_values(HORIZON).iloc[0]
         past = by_area.get(row.area_code)
         suppressed = bool(row.suppressed) or bool((mine["suppressed"] != "").any())
         if suppressed:  # neither history nor drivers: together with published totals they could reveal it
@@ -297,9 +297,9 @@ def render_report(result: ForecastResult, published: pd.DataFrame) -> str:
                 ),
                 "history_svg": history_chart(
                     chart_id=f"h-{slug(row.area_code)}",
-                    periods=[str(p) for p in past["period"]] if past is not None else [],
+                    periods=[str(p) for p in past[PERIOD]] if past is not None else [],
                     actual=actual,
-                    forecast_periods=list(mine["period"]) if shown else [],
+                    forecast_periods=list(mine[PERIOD]) if shown else [],
                     forecast=[float(v or 0.0) for v in forecasts] if shown else [],
                     lower=[_to_number(v) or 0.0 for v in mine["lower"]] if shown else [],
                     upper=[_to_number(v) or 0.0 for v in mine["upper"]] if shown else [],
@@ -317,13 +317,13 @@ def render_report(result: ForecastResult, published: pd.DataFrame) -> str:
                 "paragraphs": re.split(r" (?=Compared with |The model treats |Drivers are not shown)", row.drivers),
             }
         )
-    view = published[["area_code", "horizon", "forecast", "same_period_last_year", "change_vs_last_year", "suppressed"]]
-    view = view.rename(columns=lambda c: c if c in ("area_code", "horizon") else f"{c}_shown")
-    figures = result.areas[[AREA, "horizon", "area_name", "target_period", "forecast", "last_year"]].assign(
+    view = published[[AREA, HORIZON, "forecast", "same_period_last_year", "change_vs_last_year", "suppressed"]]
+    view = view.rename(columns=lambda c: c if c in (AREA, HORIZON) else f"{c}_shown")
+    figures = result.areas[[AREA, HORIZON, AREA_NAME, TARGET_PERIOD, "forecast", "last_year"]].assign(
         **({REGION: result.areas[REGION]} if REGION in result.areas else {})
     )
     rises = figures.assign(increase=figures["forecast"] - figures["last_year"]).merge(
-        view, left_on=[AREA, "horizon"], right_on=["area_code", "horizon"], suffixes=("_raw", "")
+        view, on=[AREA, HORIZON], suffixes=("_raw", "")
     )
     visible = (rises["suppressed_shown"] == "") & ~rises["change_vs_last_year_shown"].isin([MARKER, ""])
     rises = rises[visible].nlargest(10, "increase")
@@ -333,7 +333,7 @@ def render_report(result: ForecastResult, published: pd.DataFrame) -> str:
     totals = published_totals(result, published, rule)
     context = {
         "title": experiment.report.title or f"{experiment.name.replace('_', ' ').capitalize()}: forecast by area",
-        "periods": ", ".join(sorted(published["period"].unique())),
+        "periods": ", ".join(sorted(published[PERIOD].unique())),
         "made_on": result.made_at[:10],
         "version": champion.version,
         "candidate": champion.candidate,
@@ -349,11 +349,11 @@ def render_report(result: ForecastResult, published: pd.DataFrame) -> str:
         "totals_note": _totals_note(result, rule, totals),
         "rises": [
             {
-                "code": r["area_code"],
-                "anchor": _anchor(r["area_code"]),
-                "name": r["area_name"],
+                "code": r[AREA],
+                "anchor": _anchor(r[AREA]),
+                "name": r[AREA_NAME],
                 "region": r.get(REGION, ""),
-                "period": str(r["target_period"]),
+                "period": str(r[TARGET_PERIOD]),
                 "last_year": r["same_period_last_year_shown"],
                 "forecast": r["forecast_shown"],
                 "change": r["change_vs_last_year_shown"],
@@ -361,7 +361,7 @@ def render_report(result: ForecastResult, published: pd.DataFrame) -> str:
             for _, r in rises.iterrows()
         ],
         "regions": sorted(published["region"].dropna().unique()),
-        "period_options": sorted(published["period"].unique()),
+        "period_options": sorted(published[PERIOD].unique()),
         "rows": [
             {
                 "code": r.area_code,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from workbench.data.contract import AREA, HORIZON, TARGET_PERIOD
+from workbench.data.contract import AREA, HORIZON, PERIOD, TARGET_PERIOD
 from workbench.forecast_record import ForecastResult
 from workbench.reconcile import TOTAL
 from workbench.report.disclosure import MARKER, DisclosureRule, round_to
@@ -50,10 +50,8 @@ def published_totals(result: ForecastResult, published: pd.DataFrame, rule: Disc
     if result.totals is None or hierarchy is None:
         return None
     levels = tuple(hierarchy.levels)
-    shown = published.assign(withheld=published["suppressed"] != "")[["area_code", "horizon", "withheld"]]
-    areas = result.areas[[AREA, HORIZON, *levels]].merge(
-        shown, left_on=[AREA, HORIZON], right_on=["area_code", "horizon"], how="left"
-    )
+    shown = published.assign(withheld=published["suppressed"] != "")[[AREA, HORIZON, "withheld"]]
+    areas = result.areas[[AREA, HORIZON, *levels]].merge(shown, on=[AREA, HORIZON], how="left")
     out = []
     for horizon, rows in result.totals.groupby(HORIZON, sort=True):
         rows = rows.reset_index(drop=True)
@@ -69,8 +67,8 @@ def published_totals(result: ForecastResult, published: pd.DataFrame, rule: Disc
                 {
                     "level": rows["level"],
                     "name": rows["node"],
-                    "period": rows[TARGET_PERIOD].astype(str),
-                    "horizon": horizon,
+                    PERIOD: rows[TARGET_PERIOD].astype(str),
+                    HORIZON: horizon,
                     "areas": rows["areas"],
                     "forecast": text(rows["forecast"]),
                     "lower": text(rows["lower"]),

@@ -11,6 +11,7 @@ import mlflow
 import pandas as pd
 from mlflow.exceptions import MlflowException
 
+from workbench.data.contract import AREA
 from workbench.errors import WorkbenchError
 from workbench.tracking.quiet import quiet
 from workbench.tracking.registry import CHAMPION, REPORT, _version, client
@@ -64,7 +65,7 @@ def read_version(name: str, version: str | None = None) -> VersionRecord:
         disparities = disparities[disparities["candidate"] == winner]
     winner_run = run.data.tags.get("winner_run_id", model_version.run_id or run_id)
     drivers = _csv(run_id, "explanations/winner_drivers.csv")
-    top = drivers.set_index("area_code")["driver_1"] if {"area_code", "driver_1"} <= set(drivers) else pd.Series()
+    top = drivers.set_index(AREA)["driver_1"] if {AREA, "driver_1"} <= set(drivers) else pd.Series()
     return VersionRecord(
         name,
         str(version),

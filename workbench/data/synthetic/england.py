@@ -18,6 +18,7 @@ import pandas as pd
 
 from workbench.data.contract import (
     AREA,
+    AREA_NAME,
     AREA_TYPE,
     DEPRIVATION_QUINTILE,
     PERIOD,
@@ -40,7 +41,7 @@ COVARIATES = (
     Covariate("possession_claims_rate", publication_lag=1, count=True),
 )
 STATIC = (
-    "area_name",
+    AREA_NAME,
     REGION,
     "region_code",
     AREA_TYPE,
