@@ -81,7 +81,7 @@ def test_every_candidate_is_refitted_at_every_origin_on_data_up_to_it() -> None:
     )
     FIT_CALLS.clear()
     result = run_backtest(table, [_Counting()], folds, level=0.8, min_calibration_folds=2, seed=0)
-    assert [f.origin for f in folds] == FIT_CALLS
+    assert sorted(FIT_CALLS) == [f.origin for f in folds]  # once per origin (the largest are handed out first)
     assert set(result.fold_metrics["fold"]) == {0, 1, 2, 3, 4}
     # intervals only where at least two earlier folds' actuals were known at the origin
     calibrated = result.predictions.groupby("fold")["lower"].apply(lambda s: s.notna().all())
