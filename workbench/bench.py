@@ -272,4 +272,7 @@ def _seconds(value: float) -> str:
 
 
 if __name__ == "__main__":
+    from workbench.process import end
+
     _one(sys.argv[1], Path(sys.argv[2]))
+    end(0)  # as the `workbench` command ends

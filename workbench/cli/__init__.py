@@ -8,7 +8,6 @@ its accounts). `guard` turns errors and signals into messages and exit statuses.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 
 import typer
@@ -62,4 +61,12 @@ app.add_typer(users_app, name="users")
 
 
 def main() -> None:  # pragma: no cover - entry point
-    sys.exit(app())
+    """The `workbench` command: run it, then end the process without Python's slow teardown."""
+    from workbench.process import end, exit_code
+
+    try:
+        app()
+        code = 0
+    except SystemExit as stop:
+        code = exit_code(stop)
+    end(code)
