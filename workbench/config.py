@@ -19,6 +19,7 @@ from pydantic_core import PydanticCustomError
 
 from features.base import FeatureBuilder
 from models.base import ModelSpec
+from models.combination import BEST, Combination
 from workbench.config_messages import messages
 from workbench.data.sources import (
     ColumnMap,
@@ -379,6 +380,39 @@ class Experiment(_Strict):
         if unknown:
             raise ValueError(f"quick.models: {', '.join(unknown)} not among the candidates; known: {', '.join(known)}")
         return self
+
+    @model_validator(mode="after")
+    def _combinations_name_models(self) -> Experiment:
+        specs = {m.candidate: m for m in self.models}
+        problems = []
+        for i, spec in enumerate(self.models):
+            if not isinstance(spec, Combination):
+                continue
+            for name in spec.of if spec.of != BEST else []:
+                if name not in specs:
+                    problems.append(f"models[{i}].of: '{name}' is not among the candidates; known: {', '.join(specs)}")
+                elif specs[name].is_baseline or isinstance(specs[name], Combination):
+                    problems.append(
+                        f"models[{i}].of: '{name}' is a {specs[name].kind}; a combination combines models that "
+                        "are neither baselines nor combinations"
+                    )
+            if not problems and not spec.pool(self.models):
+                problems.append(
+                    f"models[{i}] ({spec.candidate}): nothing to combine; list a model that is not a baseline"
+                )
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    @property
+    def combinations(self) -> list[Combination]:
+        """The candidates made from the others' forecasts (workbench/combination.py)."""
+        return [m for m in self.models if isinstance(m, Combination)]
+
+    @property
+    def fitted_models(self) -> list[ModelSpec]:
+        """The candidates fitted on the feature table: every one but the combinations."""
+        return [m for m in self.models if not isinstance(m, Combination)]
 
     @property
     def horizons(self) -> tuple[int, ...]:

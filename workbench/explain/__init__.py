@@ -8,6 +8,7 @@ become households and percentages. Baselines are explained as what they are.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
@@ -67,6 +68,7 @@ class CandidateExplanation:
     backtest_explanation: AdditiveExplanation | None = field(default=None, repr=False)
     seconds: float = 0.0
     figures: dict[str, bytes] = field(default_factory=dict, repr=False)  # PNG bytes by file name
+    reference_explanation: AdditiveExplanation | None = field(default=None, repr=False)
 
     @property
     def additivity_passed(self) -> bool:
@@ -266,9 +268,16 @@ def _pngs(*args: Any, **kwargs: Any) -> dict[str, bytes]:
     return explanation_pngs(*args, **kwargs)
 
 
-def explain(task: ExplainTask) -> CandidateExplanation:
+def explain(task: ExplainTask, members: Mapping[str, CandidateExplanation] | None = None) -> CandidateExplanation:
+    """Explain one candidate. A combination reuses `members`' explanations of the same rows (its
+    members' SHAP values, weighted), so only what they did not explain is computed."""
     start = time.perf_counter()
     spec, fit, config, seed = task.spec, task.fit, task.config, task.seed
+    done = members or {}
+
+    def known(which: str) -> dict[str, AdditiveExplanation]:
+        return {name: e for name, m in done.items() if (e := getattr(m, which)) is not None}
+
     if spec.explainer == "baseline":
         drivers = baseline_table(
             spec,
@@ -287,6 +296,7 @@ def explain(task: ExplainTask) -> CandidateExplanation:
         features=task.features,
         seed=seed,
         max_evals=config.max_evals,
+        known=known("forecast_explanation"),
     )
     reference_expl = explain_rows(
         spec,
@@ -296,6 +306,7 @@ def explain(task: ExplainTask) -> CandidateExplanation:
         features=task.features,
         seed=seed,
         max_evals=config.max_evals,
+        known=known("reference_explanation"),
     )
     change = contrast(
         forecast_expl,
@@ -313,6 +324,7 @@ def explain(task: ExplainTask) -> CandidateExplanation:
                 features=task.features,
                 seed=seed,
                 max_evals=config.max_evals,
+                known=known("backtest_explanation"),
             )
             for model, rows, background in task.folds
         ]
@@ -372,4 +384,5 @@ def explain(task: ExplainTask) -> CandidateExplanation:
         backtest_expl,
         time.perf_counter() - start,
         figures,
+        reference_expl,
     )
