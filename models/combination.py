@@ -29,7 +29,8 @@ from features.base import FeatureInfo
 from models.base import Forecaster, ModelSpec
 
 How = Literal["mean", "median", "inverse_error"]
-BEST: Literal["best"] = "best"
+BEST = "best"
+OF_RULE = "write 'best' (every model that is not a baseline) or a list of candidate names, each once"
 NOT_FITTED_ON_ROWS = (
     "a combination is not fitted on feature-table rows: its members and weights are chosen from the "
     "backtest's predictions (workbench/combination.py) and it wraps the members' fitted forecasters"
@@ -46,15 +47,17 @@ class Combination(ModelSpec):
     model: ClassVar[str] = "combination"
     kind: ClassVar = "combination"
     explainer: ClassVar = "combination"
-    of: Literal["best"] | list[str] = BEST
+    of: str | list[str] = BEST
     k: int = Field(default=3, ge=1)
     how: How = "mean"
 
     @field_validator("of")
     @classmethod
-    def _named_once(cls, value: str | list[str]) -> str | list[str]:
-        if isinstance(value, list) and (not value or len(set(value)) < len(value)):
-            raise ValueError("of: name each candidate to combine once, or write 'of: best' for every model")
+    def _best_or_names(cls, value: str | list[str]) -> str | list[str]:
+        if (isinstance(value, str) and value != BEST) or (
+            isinstance(value, list) and (not value or len(set(value)) < len(value))
+        ):
+            raise ValueError(OF_RULE)
         return value
 
     def default_name(self) -> str:

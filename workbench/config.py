@@ -19,7 +19,7 @@ from pydantic_core import PydanticCustomError
 
 from features.base import FeatureBuilder
 from models.base import ModelSpec
-from models.combination import BEST, Combination
+from models.combination import Combination
 from workbench.config_messages import messages
 from workbench.data.sources import (
     ColumnMap,
@@ -305,6 +305,27 @@ def _entries(raw: Any, *, section: str, key: str, registry: dict[str, Any]) -> t
     return made, problems
 
 
+def _combination_problems(models: list[ModelSpec]) -> list[str]:
+    """Each combination names only candidates it can combine, and has at least one."""
+    specs = {m.candidate: m for m in models}
+    problems = []
+    for i, spec in enumerate(models):
+        if not isinstance(spec, Combination):
+            continue
+        named = spec.of if isinstance(spec.of, list) else []
+        for name in named:
+            if name not in specs:
+                problems.append(f"models[{i}].of: '{name}' is not among the candidates; known: {', '.join(specs)}")
+            elif specs[name].is_baseline or isinstance(specs[name], Combination):
+                problems.append(
+                    f"models[{i}].of: '{name}' is a {specs[name].kind}; a combination combines models that are "
+                    "neither baselines nor combinations"
+                )
+        if not named and not spec.pool(models):
+            problems.append(f"models[{i}] ({spec.candidate}): nothing to combine; list a model that is not a baseline")
+    return problems
+
+
 class EngineConfig(_Strict):
     """How the fits run (see workbench/engine.py); `--jobs`, `--executor`, `--scheduler` and the
     WORKBENCH_JOBS, WORKBENCH_EXECUTOR, WORKBENCH_SCHEDULER variables override it."""
@@ -369,6 +390,7 @@ class Experiment(_Strict):
             f"models: two candidates are named '{n}'; give one of them a different 'name'"
             for n in sorted({n for n in names if names.count(n) > 1})
         ]
+        problems += _combination_problems(raw.get("models", []))
         if problems:
             raise PydanticCustomError("workbench_entries", "\n".join(problems))
         return raw
@@ -379,29 +401,6 @@ class Experiment(_Strict):
         unknown = [name for name in self.quick.models or [] if name not in known]
         if unknown:
             raise ValueError(f"quick.models: {', '.join(unknown)} not among the candidates; known: {', '.join(known)}")
-        return self
-
-    @model_validator(mode="after")
-    def _combinations_name_models(self) -> Experiment:
-        specs = {m.candidate: m for m in self.models}
-        problems = []
-        for i, spec in enumerate(self.models):
-            if not isinstance(spec, Combination):
-                continue
-            for name in spec.of if spec.of != BEST else []:
-                if name not in specs:
-                    problems.append(f"models[{i}].of: '{name}' is not among the candidates; known: {', '.join(specs)}")
-                elif specs[name].is_baseline or isinstance(specs[name], Combination):
-                    problems.append(
-                        f"models[{i}].of: '{name}' is a {specs[name].kind}; a combination combines models that "
-                        "are neither baselines nor combinations"
-                    )
-            if not problems and not spec.pool(self.models):
-                problems.append(
-                    f"models[{i}] ({spec.candidate}): nothing to combine; list a model that is not a baseline"
-                )
-        if problems:
-            raise ValueError("\n".join(problems))
         return self
 
     @property
