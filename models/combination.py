@@ -86,6 +86,8 @@ def describe_combination(how: str, members: Sequence[str], weights: Sequence[flo
     what = {"mean": "a mean", "median": "a median", "inverse_error": "a mean weighted by inverse past error"}[how]
     if weights is None:
         return f"{what} of {listed}"
+    if len(names) == 1:
+        return f"{what} of one candidate, the best: {listed}"
     return f"{what} of the {len(names)} best candidates: {listed}"
 
 
