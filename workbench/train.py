@@ -14,6 +14,7 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TypedDict
 
@@ -222,6 +223,7 @@ def train(
                 reference=experiment.explain.reference,
                 periods=experiment.explain.reference_periods,
             )
+            pooled = {name for c in experiment.combinations for name in c.pool(experiment.models)}
             tasks = {
                 spec.candidate: explanation_task(
                     spec,
@@ -233,6 +235,7 @@ def train(
                     seed=experiment.seed,
                     wording=wording,
                     figures=spec.candidate == selection.winner,
+                    keep_references=spec.candidate in pooled,
                 )
                 for spec in experiment.models
             }
@@ -243,6 +246,7 @@ def train(
             for spec in experiment.combinations:  # its members' SHAP values, weighted: reused, not computed again
                 explanations[spec.candidate] = explain(tasks[spec.candidate], members=explanations)
                 _advance(progress, bar, "explain")
+            explanations = {c: replace(e, reference_explanation=None) for c, e in explanations.items()}  # used up
     with _timed(timings, "audit"), console.status("Auditing every candidate across groups of areas"):
         static = panel.static_table()
         baseline = backtest.predictions[backtest.predictions["candidate"] == status_quo(experiment)]

@@ -16,7 +16,9 @@ from models.combination import Combination, CombinationForecaster
 from tests.model.test_forecasting_behaviour import FEATURES
 from workbench.backtest import rolling_origins, run_backtest, split
 from workbench.combination import add_combinations, final_choice, final_fits
+from workbench.config import ExplainConfig
 from workbench.data.contract import AREA, HORIZON, PERIOD, Panel
+from workbench.explain import explain, explanation_task, values
 from workbench.explain.units import base_forecast, households
 from workbench.explain.values import explain_rows
 from workbench.featurize import build_feature_table
@@ -120,3 +122,29 @@ def test_the_forecaster_is_a_scikit_learn_estimator(trained) -> None:
     assert isinstance(refitted, CombinationForecaster) and refitted.members_ is not forecaster.members_
     with pytest.raises(ValueError, match="at least one member"):
         CombinationForecaster().fit(train, train["actual"].to_numpy(float))
+
+
+def test_in_a_train_the_combination_reuses_its_members_explanations(trained, england, monkeypatch) -> None:
+    table, backtest, fits = trained
+    spec = COMBINATIONS[1]  # the median: every model member
+    config = ExplainConfig(max_rows_per_fold=200)
+
+    def task(s):
+        return explanation_task(
+            s,
+            table=table,
+            panel=england,
+            backtest=backtest,
+            fit=fits[s.candidate],
+            config=config,
+            seed=1,
+            figures=False,
+            keep_references=True,
+        )
+
+    members = {s.candidate: explain(task(s)) for s in MEMBERS}
+    for name in ("_tree", "_linear", "_model_agnostic"):  # any SHAP computed again would fail
+        monkeypatch.setattr(values, name, lambda *args, **kwargs: pytest.fail("a member's SHAP values were recomputed"))
+    explained = explain(task(spec), members=members)
+    assert explained.additivity_passed and explained.additivity["rows_checked"] > len(fits[spec.candidate].forecast)
+    assert explained.drivers["sentence"].str.len().gt(0).all()

@@ -168,6 +168,7 @@ class ExplainTask:
     reference_owner: np.ndarray  # which forecast row each reference row belongs to
     folds: tuple[tuple[Forecaster, pd.DataFrame, pd.DataFrame], ...] = ()  # (fitted model, rows, background)
     figures: bool = True  # draw importance, beeswarm and dependence plots (the winner's, by default)
+    keep_references: bool = False  # keep the reference rows' explanation, for a combination to reuse
 
 
 def explanation_task(
@@ -181,6 +182,7 @@ def explanation_task(
     seed: int,
     wording: Wording | None = None,
     figures: bool = True,
+    keep_references: bool = False,
 ) -> ExplainTask:
     """Choose the rows to explain (all forecast rows and their reference rows, a seeded sample of
     each fold's rows)."""
@@ -202,6 +204,7 @@ def explanation_task(
         wording=wording or Wording(),
         fit=fit,
         figures=figures,
+        keep_references=keep_references,
         references=references,
         reference_owner=owner,
     )
@@ -384,5 +387,5 @@ def explain(task: ExplainTask, members: Mapping[str, CandidateExplanation] | Non
         backtest_expl,
         time.perf_counter() - start,
         figures,
-        reference_expl,
+        reference_expl if task.keep_references else None,
     )
