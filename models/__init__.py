@@ -1,4 +1,5 @@
-"""Catalogue of model specs: baselines, a Poisson GLM, LightGBM and classical per-series models.
+"""Catalogue of model specs: baselines, a Poisson GLM, LightGBM, classical per-series models and
+forecast combinations of the others.
 
 Registration is explicit: add a spec class here to make it usable from an experiment YAML as
 `{model: <name>, ...parameters}`.
@@ -7,6 +8,7 @@ Registration is explicit: add a spec class here to make it usable from an experi
 from models.base import Forecaster, ModelSpec
 from models.baselines import Naive, RecentMean, SeasonalNaive
 from models.classical import ARIMA, ETS, TSB, Aggregated, Croston, Theta
+from models.combination import Combination
 from models.gbm import LightGBM
 from models.glm import PoissonGLM
 
@@ -22,6 +24,7 @@ MODELS: dict[str, type[ModelSpec]] = {
     "croston": Croston,
     "intermittent_aggregated": Aggregated,
     "tsb": TSB,
+    "combination": Combination,
 }
 
 __all__ = ["MODELS", "Forecaster", "ModelSpec"]

@@ -12,6 +12,8 @@ the explainer may use is public and documented on each forecaster:
   `explain_margin(margin, rows=..., background=...)`, which asks the target transform how SHAP
   values of the raw margin add up to the forecast.
 - linear (`models.glm.GLMForecaster`): `design_matrix(rows)`, with `coef_` and `intercept_` on it.
+- combination (`models.combination.CombinationForecaster`): `members_`, (spec, fitted forecaster)
+  pairs, `member_predictions(rows)` and `row_weights(predictions)`.
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ from models.transforms import Attribution, Link, Margin
 if TYPE_CHECKING:
     import lightgbm as lgb
 
-Kind = Literal["baseline", "glm", "tree", "classical"]
-Explainer = Literal["baseline", "linear", "tree", "model_agnostic"]
+Kind = Literal["baseline", "glm", "tree", "classical", "combination"]
+Explainer = Literal["baseline", "linear", "tree", "model_agnostic", "combination"]
 
 
 def openmp_threads() -> int | None:

@@ -8,8 +8,8 @@ actuals and step back `step` periods at a time.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -79,6 +79,10 @@ class BacktestResult:
     folds: tuple[Fold, ...]
     level: float
     fitted: dict[tuple[str, int], Forecaster] = field(default_factory=dict, repr=False)  # (candidate, fold) -> model
+    min_calibration_folds: int = 2  # how intervals were calibrated, so candidates added later match
+    size_bands: int = SIZE_BANDS
+    min_band_residuals: int = MIN_BAND_RESIDUALS
+    combinations: dict[str, pd.DataFrame] = field(default_factory=dict)  # per combination, its members at each fold
 
     def summary_over(self, folds: Sequence[Fold]) -> pd.DataFrame:
         """The per-candidate summary over some of the folds (all of them: `summary`)."""
@@ -205,16 +209,40 @@ def run_backtest(
     by_task = dict(zip(order, outcomes, strict=True))
     outcomes = [by_task[i] for i in range(len(tasks))]
     fitted = {(t.spec.candidate, t.fold.index): o.forecaster for t, o in zip(tasks, outcomes, strict=True)}
-    predictions = pd.concat([o.predictions for o in outcomes], ignore_index=True)
+    empty = BacktestResult(
+        predictions=pd.DataFrame(),
+        fold_metrics=pd.DataFrame(),
+        horizon_metrics=pd.DataFrame(),
+        summary=pd.DataFrame(),
+        bands={},
+        folds=tuple(folds),
+        level=level,
+        min_calibration_folds=min_calibration_folds,
+        size_bands=size_bands,
+        min_band_residuals=min_band_residuals,
+    )
+    return with_candidates(empty, pd.concat([o.predictions for o in outcomes], ignore_index=True), fitted)
+
+
+def with_candidates(
+    result: BacktestResult,
+    predictions: pd.DataFrame,
+    fitted: Mapping[tuple[str, int], Forecaster],
+    combinations: dict[str, pd.DataFrame] | None = None,
+) -> BacktestResult:
+    """`result` with more candidates' predictions (without intervals) added: each candidate's
+    intervals calibrated fold by fold and its final bands, as `result` calibrates, and its metrics
+    added to the summaries (in the order `summarise` gives)."""
+    level = result.level
     calibrated = pd.concat(
         [
             calibrate_folds(
                 p,
-                folds,
+                result.folds,
                 level=level,
-                min_folds=min_calibration_folds,
-                size_bands=size_bands,
-                min_band_residuals=min_band_residuals,
+                min_folds=result.min_calibration_folds,
+                size_bands=result.size_bands,
+                min_band_residuals=result.min_band_residuals,
             )
             for _, p in predictions.groupby("candidate", sort=False)
         ]
@@ -223,16 +251,28 @@ def run_backtest(
         residual=log_residuals(calibrated[ACTUAL].to_numpy(float), calibrated["forecast"].to_numpy(float))
     )
     bands = {
-        c: calibrate_by_horizon(r, level=level, bands=size_bands, min_residuals=min_band_residuals)
+        c: calibrate_by_horizon(r, level=level, bands=result.size_bands, min_residuals=result.min_band_residuals)
         for c, r in residuals.groupby("candidate", sort=False)
     }
-    return BacktestResult(
-        predictions=calibrated,
-        fold_metrics=summarise(calibrated, by=["candidate", "fold", HORIZON], level=level),
-        horizon_metrics=summarise(calibrated, by=["candidate", HORIZON], level=level),
-        summary=summarise(calibrated, by=["candidate"], level=level, size_bands=COVERAGE_BANDS),
-        bands=bands,
-        folds=tuple(folds),
-        level=level,
-        fitted=fitted,
+
+    def added(old: pd.DataFrame, new: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+        if not len(old):
+            return new
+        both = pd.concat([old, new], ignore_index=True)
+        return both.sort_values(by, kind="stable", ignore_index=True) if by else both
+
+    by_fold, by_horizon = ["candidate", "fold", HORIZON], ["candidate", HORIZON]
+    return replace(
+        result,
+        predictions=added(result.predictions, calibrated, []),
+        fold_metrics=added(result.fold_metrics, summarise(calibrated, by=by_fold, level=level), by_fold),
+        horizon_metrics=added(result.horizon_metrics, summarise(calibrated, by=by_horizon, level=level), by_horizon),
+        summary=added(
+            result.summary,
+            summarise(calibrated, by=["candidate"], level=level, size_bands=COVERAGE_BANDS),
+            ["candidate"],
+        ),
+        bands=result.bands | bands,
+        fitted={**result.fitted, **fitted},
+        combinations=result.combinations | (combinations or {}),
     )

@@ -8,8 +8,9 @@ scored on the same rolling-origin folds:
 - statsforecast AutoETS fitted per series, straight from statsforecast (not through a spec), with
   its own 80% intervals;
 - the workbench: its backtest over baselines, the Poisson GLM, LightGBM and the classical
-  candidates, the best-k combination, and the model its selection rule picks, with intervals
-  calibrated by band of area size x horizon (`workbench.intervals`).
+  candidates, the mean of the 3 best (`workbench.combination`, as a train runs it), and the model
+  its selection rule picks, with intervals calibrated by band of area size x horizon
+  (`workbench.intervals`).
 
 Coverage is computed on the rows where the workbench has calibrated intervals (its first folds
 calibrate the later ones), the same rows for everyone, by quintile of area size (mean actual
@@ -31,10 +32,11 @@ from features.history import Growth, Lag, Rolling
 from models import MODELS
 from models.base import ModelSpec
 from models.baselines import Naive, RecentMean
+from models.combination import Combination
 from models.gbm import LightGBM
 from models.glm import PoissonGLM
 from workbench.backtest import Fold, rolling_origins, run_backtest
-from workbench.combination import combine
+from workbench.combination import add_combinations
 from workbench.config import DataConfig
 from workbench.data.contract import ACTUAL, AREA, HORIZON, PERIOD, REGION, Panel
 from workbench.data.load import load_panel
@@ -234,7 +236,7 @@ def run_task(task: Task, folder: Path, rule: SelectionRule) -> tuple[list[dict[s
         clock[0] = now
 
     result = run_backtest(table, specs, folds, level=LEVEL, min_calibration_folds=2, seed=1, on_step=tick)
-    combined = combine(result, members=[s.candidate for s in specs if not s.is_baseline], k=3, level=LEVEL)
+    combined = add_combinations(result, [Combination(k=3)], candidates=specs, rule=rule)
     selection = select(
         combined.summary,
         rule=rule,

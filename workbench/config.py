@@ -19,6 +19,7 @@ from pydantic_core import PydanticCustomError
 
 from features.base import FeatureBuilder
 from models.base import ModelSpec
+from models.combination import Combination
 from workbench.config_messages import messages
 from workbench.data.sources import (
     ColumnMap,
@@ -304,6 +305,27 @@ def _entries(raw: Any, *, section: str, key: str, registry: dict[str, Any]) -> t
     return made, problems
 
 
+def _combination_problems(models: list[ModelSpec]) -> list[str]:
+    """Each combination names only candidates it can combine, and has at least one."""
+    specs = {m.candidate: m for m in models}
+    problems = []
+    for i, spec in enumerate(models):
+        if not isinstance(spec, Combination):
+            continue
+        named = spec.of if isinstance(spec.of, list) else []
+        for name in named:
+            if name not in specs:
+                problems.append(f"models[{i}].of: '{name}' is not among the candidates; known: {', '.join(specs)}")
+            elif specs[name].is_baseline or isinstance(specs[name], Combination):
+                problems.append(
+                    f"models[{i}].of: '{name}' is a {specs[name].kind}; a combination combines models that are "
+                    "neither baselines nor combinations"
+                )
+        if not named and not spec.pool(models):
+            problems.append(f"models[{i}] ({spec.candidate}): nothing to combine; list a model that is not a baseline")
+    return problems
+
+
 class EngineConfig(_Strict):
     """How the fits run (see workbench/engine.py); `--jobs`, `--executor`, `--scheduler` and the
     WORKBENCH_JOBS, WORKBENCH_EXECUTOR, WORKBENCH_SCHEDULER variables override it."""
@@ -368,6 +390,7 @@ class Experiment(_Strict):
             f"models: two candidates are named '{n}'; give one of them a different 'name'"
             for n in sorted({n for n in names if names.count(n) > 1})
         ]
+        problems += _combination_problems(raw.get("models", []))
         if problems:
             raise PydanticCustomError("workbench_entries", "\n".join(problems))
         return raw
@@ -379,6 +402,16 @@ class Experiment(_Strict):
         if unknown:
             raise ValueError(f"quick.models: {', '.join(unknown)} not among the candidates; known: {', '.join(known)}")
         return self
+
+    @property
+    def combinations(self) -> list[Combination]:
+        """The candidates made from the others' forecasts (workbench/combination.py)."""
+        return [m for m in self.models if isinstance(m, Combination)]
+
+    @property
+    def fitted_models(self) -> list[ModelSpec]:
+        """The candidates fitted on the feature table: every one but the combinations."""
+        return [m for m in self.models if not isinstance(m, Combination)]
 
     @property
     def horizons(self) -> tuple[int, ...]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from models.combination import describe_combination
+from workbench.combination import final_choice
 from workbench.gate import Decision
 from workbench.record import TrainingRecord
 
@@ -16,6 +18,20 @@ def comparison_table(record: TrainingRecord) -> pd.DataFrame:
     table = record.backtest.summary.set_index("candidate")[list(SHOWN)]
     table.insert(0, "kind", pd.Series(kinds))
     return table.sort_values(record.selection.metric)
+
+
+def combination_lines(record: TrainingRecord) -> list[str]:
+    """What each combination candidate forecasts with, in a sentence."""
+    lines = []
+    for spec in record.experiment.combinations:
+        if spec.candidate in record.backtest.combinations:
+            choice = final_choice(record.backtest, spec.candidate)
+            lines.append(
+                f"{spec.candidate} forecasts with {describe_combination(spec.how, choice.members, choice.weights)}, "
+                f"chosen on all {len(choice.scored_on)} origins; at each backtest origin its members and weights "
+                "were chosen only on the earlier folds whose actuals were known there."
+            )
+    return lines
 
 
 def _markdown(table: pd.DataFrame, *, level: float) -> str:
@@ -64,6 +80,7 @@ def run_description(
             "",
             _markdown(comparison_table(record), level=record.backtest.level),
             "",
+            *[f"{line}\n" for line in combination_lines(record)],
             f"**Target:** `{experiment.target}`, horizons {', '.join(map(str, experiment.horizons))} "
             f"({panel.spec.frequency.label}s ahead). **Backtest:** {len(folds)} origins from {folds[0].origin} to "
             f"{folds[-1].origin}, every candidate refitted at each origin on data up to it; intervals are conformal "

@@ -46,15 +46,20 @@ def fit_one(task: FinalTask) -> FinalFit:
     """Refit one candidate on every observed row and forecast from the latest origin, with its bands."""
     train, rows = task.train, task.rows
     forecaster = task.spec.make(features=task.features, seed=task.seed).fit(train, train[ACTUAL].to_numpy(float))
+    return FinalFit(task.spec, forecaster, task.bands, rows, forecast_frame(forecaster, rows, task.bands), len(train))
+
+
+def forecast_frame(forecaster: Forecaster, rows: pd.DataFrame, bands: dict[int, MondrianBand]) -> pd.DataFrame:
+    """The forecast of `rows` (from the latest origin) with each horizon's band around it."""
     forecast = rows[[AREA, ORIGIN, HORIZON, TARGET_PERIOD]].copy()
     forecast["forecast"] = forecaster.predict(rows)
     forecast["lower"], forecast["upper"] = float("nan"), float("nan")
-    for horizon, band in task.bands.items():
+    for horizon, band in bands.items():
         mask = (forecast[HORIZON] == horizon).to_numpy()
         forecast.loc[mask, "lower"], forecast.loc[mask, "upper"] = band.apply(
             forecast.loc[mask, "forecast"].to_numpy(float), rows.loc[mask, SIZE].to_numpy(float)
         )
-    return FinalFit(task.spec, forecaster, task.bands, rows, forecast, len(train))
+    return forecast
 
 
 def fit_final(

@@ -14,6 +14,7 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TypedDict
 
@@ -30,15 +31,17 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from models.combination import Combination
 from workbench import gate, interrupt, tracking
 from workbench.audit import audit_candidate, status_quo
 from workbench.audit.report import audit_markdown, disparity_figure
 from workbench.backtest import rolling_origins, run_backtest
+from workbench.combination import add_combinations, final_fits
 from workbench.config import Experiment, load_experiment
 from workbench.data.contract import PERIOD, Frequency, Panel
 from workbench.data.history import require_history
 from workbench.data.load import load_panel
-from workbench.describe import comparison_table
+from workbench.describe import combination_lines, comparison_table
 from workbench.engine import Engine, EngineSettings
 from workbench.errors import ConfigError
 from workbench.explain import explain, explanation_task, global_drivers, wording_for
@@ -113,16 +116,18 @@ def _advance(progress: Progress, bar: TaskID, stage: str, step: str | None = Non
 def quick_variant(experiment: Experiment) -> Experiment:
     """The exploratory variant of an experiment (`train --quick`), as its `quick:` section says:
     fewer backtest origins (intervals calibrated on as many earlier folds as there are, at least one), and
-    every baseline with only the candidates named there."""
+    every baseline with only the candidates named there (a combination only if some of the models it
+    combines are among them)."""
     b, q = experiment.backtest, experiment.quick
     origins = min(b.origins, q.origins)
     keep = set(q.models) if q.models is not None else {m.candidate for m in experiment.models}
+    models = [m for m in experiment.models if m.is_baseline or m.candidate in keep]
     return experiment.model_copy(
         update={
             "backtest": b.model_copy(
                 update={"origins": origins, "min_calibration_folds": min(b.min_calibration_folds, max(1, origins - 1))}
             ),
-            "models": [m for m in experiment.models if m.is_baseline or m.candidate in keep],
+            "models": [m for m in models if not isinstance(m, Combination) or m.pool(models)],
         }
     )
 
@@ -167,10 +172,10 @@ def train(
     progress = _progress(console)
     with progress:
         with _timed(timings, "backtest"):
-            bar = progress.add_task("Backtest", total=len(folds) * len(experiment.models), step="")
+            bar = progress.add_task("Backtest", total=len(folds) * len(experiment.fitted_models), step="")
             backtest = run_backtest(
                 table,
-                experiment.models,
+                experiment.fitted_models,
                 folds,
                 level=b.interval_level,
                 min_calibration_folds=b.min_calibration_folds,
@@ -180,7 +185,9 @@ def train(
                 engine=engine,
                 on_step=lambda c, f: _advance(progress, bar, "backtest", step=f"{c} @ {f.origin}"),
             )
-        rule = SelectionRule.from_config(experiment.selection)
+            rule = SelectionRule.from_config(experiment.selection)
+            # combinations: members and weights for each fold chosen on the folds known at its origin
+            backtest = add_combinations(backtest, experiment.combinations, candidates=experiment.models, rule=rule)
         held = rule.held_back(len(folds))  # the last origins confirm the choice made on the others
         selection = select(
             backtest.summary_over(folds[: len(folds) - held]),
@@ -209,7 +216,8 @@ def train(
         with _timed(timings, "reconcile"):
             reconciliation = reconcile_backtest(experiment, panel, backtest, winner=selection.winner)
         with _timed(timings, "final_fit"):
-            fits = fit_final(table, experiment.models, bands=backtest.bands, seed=experiment.seed, engine=engine)
+            fits = fit_final(table, experiment.fitted_models, bands=backtest.bands, seed=experiment.seed, engine=engine)
+            fits |= final_fits(fits, backtest, experiment.combinations, candidates=experiment.models)
         with _timed(timings, "explain"):
             wording = wording_for(
                 experiment.features,
@@ -218,8 +226,17 @@ def train(
                 reference=experiment.explain.reference,
                 periods=experiment.explain.reference_periods,
             )
-            tasks = [
-                explanation_task(
+            pooled = {name for c in experiment.combinations for name in c.pool(experiment.models)}
+            # The winner's sentences compare each forecast with the area's recent periods; a winning
+            # combination's come from its members' comparisons.
+            explained_against_references = {selection.winner} | {
+                name
+                for c in experiment.combinations
+                if c.candidate == selection.winner
+                for name in c.pool(experiment.models)
+            }
+            tasks = {
+                spec.candidate: explanation_task(
                     spec,
                     table=table,
                     panel=panel,
@@ -229,17 +246,27 @@ def train(
                     seed=experiment.seed,
                     wording=wording,
                     figures=spec.candidate == selection.winner,
-                    contrast=spec.candidate == selection.winner,
+                    contrast=spec.candidate in explained_against_references,
+                    keep_references=spec.candidate in pooled,
                 )
-                # the biggest first (the winner's, with its reference periods and figures; baselines
-                # last), so that a pool's workers finish together
+                for spec in experiment.models
+            }
+            bar = progress.add_task("Explain", total=len(tasks), step="SHAP for every candidate")
+            # the biggest first (the winner's, with its reference periods and figures; baselines last),
+            # so that a pool's workers finish together
+            fitted = [
+                tasks[spec.candidate]
                 for spec in sorted(
-                    experiment.models, key=lambda m: (m.candidate != selection.winner, m.explainer == "baseline")
+                    experiment.fitted_models,
+                    key=lambda m: (m.candidate not in explained_against_references, m.explainer == "baseline"),
                 )
             ]
-            bar = progress.add_task("Explain", total=len(tasks), step="SHAP for every candidate")
-            done = engine.map(explain, tasks, on_done=lambda i: _advance(progress, bar, "explain"))
+            done = engine.map(explain, fitted, on_done=lambda i: _advance(progress, bar, "explain"))
             explanations = {e.candidate: e for e in done}
+            for spec in experiment.combinations:  # its members' SHAP values, weighted: reused, not computed again
+                explanations[spec.candidate] = explain(tasks[spec.candidate], members=explanations)
+                _advance(progress, bar, "explain")
+            explanations = {c: replace(e, reference_explanation=None) for c, e in explanations.items()}  # used up
     with _timed(timings, "audit"), console.status("Auditing every candidate across groups of areas"):
         static = panel.static_table()
         baseline = backtest.predictions[backtest.predictions["candidate"] == status_quo(experiment)]
@@ -426,6 +453,8 @@ def _levels_table(record: TrainingRecord) -> Table:
 def render(record: TrainingRecord, logged: LoggedRuns, decision: Decision, version: str, *, console: Console) -> None:
     console.print(_table(record))
     console.print(record.selection.verdict)
+    for line in combination_lines(record):
+        console.print(escape(line))
     winner = record.explanations.get(record.selection.winner)
     if winner is not None and len(winner.drivers):
         console.print(f"For example: {escape(winner.drivers['sentence'].iloc[0])}")

@@ -67,7 +67,28 @@ def test_config_hash_changes_with_the_text() -> None:
         (
             "name: a\ntarget: y\ndata: {synthetic: {}}\nmodels: [{model: xgboost}]",
             "experiments/x.yaml: unknown model 'xgboost' in models[0]; known: naive, seasonal_naive, recent_mean, "
-            "poisson_glm, lightgbm, auto_ets, auto_arima, auto_theta, croston, intermittent_aggregated, tsb",
+            "poisson_glm, lightgbm, auto_ets, auto_arima, auto_theta, croston, intermittent_aggregated, tsb, combination",
+        ),
+        (
+            "name: a\ntarget: y\ndata: {synthetic: {}}\n"
+            "models: [{model: naive}, {model: poisson_glm}, {model: combination, of: [poisson_glm, lightgbm]}]",
+            "experiments/x.yaml: models[2].of: 'lightgbm' is not among the candidates; known: naive, poisson_glm, "
+            "combination_mean_best3",
+        ),
+        (
+            "name: a\ntarget: y\ndata: {synthetic: {}}\nmodels: [{model: naive}, {model: combination, of: [naive]}]",
+            "experiments/x.yaml: models[1].of: 'naive' is a baseline; a combination combines models that are neither "
+            "baselines nor combinations",
+        ),
+        (
+            "name: a\ntarget: y\ndata: {synthetic: {}}\nmodels: [{model: naive}, {model: combination, how: median}]",
+            "experiments/x.yaml: models[1] (combination_median_best3): nothing to combine; list a model that is not a "
+            "baseline",
+        ),
+        (
+            "name: a\ntarget: y\ndata: {synthetic: {}}\nmodels: [{model: poisson_glm}, {model: combination, of: top}]",
+            "experiments/x.yaml: models[1].of: write 'best' (every model that is not a baseline) or a list of candidate "
+            "names, each once",
         ),
         (
             "name: a\ntarget: y\ndata: {synthetic: {}}\nmodels: [{model: lightgbm, objective: poisson, transform: log}]",

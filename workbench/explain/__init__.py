@@ -8,6 +8,7 @@ become households and percentages. Baselines are explained as what they are.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
@@ -67,6 +68,7 @@ class CandidateExplanation:
     backtest_explanation: AdditiveExplanation | None = field(default=None, repr=False)
     seconds: float = 0.0
     figures: dict[str, bytes] = field(default_factory=dict, repr=False)  # PNG bytes by file name
+    reference_explanation: AdditiveExplanation | None = field(default=None, repr=False)
 
     @property
     def additivity_passed(self) -> bool:
@@ -169,9 +171,10 @@ class ExplainTask:
     folds: tuple[tuple[Forecaster, pd.DataFrame, pd.DataFrame], ...] = ()  # (fitted model, rows, background)
     figures: bool = True  # draw importance, beeswarm and dependence plots (the winner's, by default)
     # Explain each forecast against its area's reference periods (the winner's, whose sentences are
-    # published); without it, the sentences name the drivers only, and the reference rows, four times
-    # as many as the forecast rows, are not explained.
+    # published, and its members' if it is a combination); without it, the sentences name the drivers
+    # only, and the reference rows, four times as many as the forecast rows, are not explained.
     contrast: bool = True
+    keep_references: bool = False  # keep the reference rows' explanation, for a combination to reuse
 
 
 def explanation_task(
@@ -186,6 +189,7 @@ def explanation_task(
     wording: Wording | None = None,
     figures: bool = True,
     contrast: bool = True,
+    keep_references: bool = False,
 ) -> ExplainTask:
     """Choose the rows to explain (all forecast rows and their reference rows, a seeded sample of
     each fold's rows)."""
@@ -211,6 +215,7 @@ def explanation_task(
         wording=wording or Wording(),
         fit=fit,
         figures=figures,
+        keep_references=keep_references,
         references=references,
         reference_owner=owner,
         contrast=contrast,
@@ -278,9 +283,16 @@ def _pngs(*args: Any, **kwargs: Any) -> dict[str, bytes]:
     return explanation_pngs(*args, **kwargs)
 
 
-def explain(task: ExplainTask) -> CandidateExplanation:
+def explain(task: ExplainTask, members: Mapping[str, CandidateExplanation] | None = None) -> CandidateExplanation:
+    """Explain one candidate. A combination reuses `members`' explanations of the same rows (its
+    members' SHAP values, weighted), so only what they did not explain is computed."""
     start = time.perf_counter()
     spec, fit, config, seed = task.spec, task.fit, task.config, task.seed
+    done = members or {}
+
+    def known(which: str) -> dict[str, AdditiveExplanation]:
+        return {name: e for name, m in done.items() if (e := getattr(m, which)) is not None}
+
     if spec.explainer == "baseline":
         drivers = baseline_table(
             spec,
@@ -299,23 +311,30 @@ def explain(task: ExplainTask) -> CandidateExplanation:
         features=task.features,
         seed=seed,
         max_evals=config.max_evals,
+        known=known("forecast_explanation"),
+    )
+    reference_expl = (
+        explain_rows(
+            spec,
+            fit.forecaster,
+            task.references,
+            background=task.background,
+            features=task.features,
+            seed=seed,
+            max_evals=config.max_evals,
+            known=known("reference_explanation"),
+        )
+        if task.contrast
+        else None
     )
     change = (
         contrast(
             forecast_expl,
-            explain_rows(
-                spec,
-                fit.forecaster,
-                task.references,
-                background=task.background,
-                features=task.features,
-                seed=seed,
-                max_evals=config.max_evals,
-            ),
+            reference_expl,
             owner=task.reference_owner,
             actual=task.references["actual"].to_numpy(float),
         )
-        if task.contrast
+        if reference_expl is not None
         else None
     )
     backtest_expl = concat(
@@ -328,6 +347,7 @@ def explain(task: ExplainTask) -> CandidateExplanation:
                 features=task.features,
                 seed=seed,
                 max_evals=config.max_evals,
+                known=known("backtest_explanation"),
             )
             for model, rows, background in task.folds
         ]
@@ -387,4 +407,5 @@ def explain(task: ExplainTask) -> CandidateExplanation:
         backtest_expl,
         time.perf_counter() - start,
         figures,
+        reference_expl if task.keep_references else None,
     )

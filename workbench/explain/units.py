@@ -14,10 +14,13 @@ Grouping features into concepts adds their values on the model's scale first, th
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
-from workbench.explain.values import AdditiveExplanation
+if TYPE_CHECKING:  # the explainer of a combination reads these units, so they import no explainer
+    from workbench.explain.values import AdditiveExplanation
 
 
 def _to_households(scale: str, values: np.ndarray) -> np.ndarray:
@@ -32,7 +35,7 @@ def base_forecast(explanation: AdditiveExplanation) -> np.ndarray:
     return _to_households(explanation.scale, explanation.base)
 
 
-def _model_forecast(explanation: AdditiveExplanation) -> np.ndarray:
+def model_forecast(explanation: AdditiveExplanation) -> np.ndarray:
     """The forecast the explanation adds up to (before any clipping at zero)."""
     return _to_households(explanation.scale, explanation.output)
 
@@ -48,7 +51,7 @@ def households(explanation: AdditiveExplanation, values: pd.DataFrame | None = N
     if explanation.scale == "identity":
         return values.copy()
     shift = 1.0 if explanation.scale == "log1p" else 0.0
-    factor = _log_mean(_model_forecast(explanation) + shift, base_forecast(explanation) + shift)
+    factor = _log_mean(model_forecast(explanation) + shift, base_forecast(explanation) + shift)
     return values.mul(factor, axis=0)
 
 
@@ -56,7 +59,7 @@ def percent(explanation: AdditiveExplanation, values: pd.DataFrame | None = None
     values = explanation.values if values is None else values
     if explanation.scale != "identity":
         return np.expm1(values) * 100
-    forecast = _model_forecast(explanation)
+    forecast = model_forecast(explanation)
     with np.errstate(divide="ignore", invalid="ignore"):
         return values.apply(lambda col: col / (forecast - col) * 100)
 

@@ -9,7 +9,9 @@ Each explanation is additive on the model's own scale:
   a contribution named `recent_level` (concept "recent demand"), measured against its average.
 - `identity`: models that learn the count, a difference from the last value (`latest_value` then
   enters as a contribution) or a ratio on a squared-error objective, and model-agnostic
-  explanations, explain the forecast in households directly.
+  explanations, explain the forecast in households directly. So do combinations: each member's
+  values are carried into households (`units.households`) and weighted as the member's forecast is
+  in the combination; a member explained as what it is adds its weighted forecast to the base.
 
 For every row, base + sum(values) equals the model output on that scale (the additivity check).
 `workbench/explain/units.py` turns values into households and percentages.
@@ -17,6 +19,7 @@ For every row, base + sum(values) equals the model output on that scale (the add
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -25,8 +28,10 @@ import pandas as pd
 
 from features.base import FeatureInfo
 from models.base import Forecaster, LinearForecaster, ModelSpec, TreeForecaster
+from models.combination import CombinationForecaster
 from models.transforms import LATEST_VALUE, RECENT_LEVEL, Attribution, Margin, Scale
 from workbench.data.contract import AREA, HORIZON, ORIGIN, TARGET_PERIOD
+from workbench.explain.units import base_forecast, households, model_forecast
 
 RECENT_DEMAND = "recent demand"
 KEYS = [AREA, ORIGIN, HORIZON, TARGET_PERIOD]
@@ -63,12 +68,15 @@ class AdditiveExplanation:
 
 
 def concat(parts: list[AdditiveExplanation]) -> AdditiveExplanation:
+    """One explanation of every part's rows. A column that only some parts have (a combination's
+    members differ between folds, and with them the transforms' pseudo-features) is zero elsewhere."""
     first = parts[0]
+    columns = list(dict.fromkeys(c for p in parts for c in p.values.columns))
     return AdditiveExplanation(
         pd.concat([p.keys for p in parts], ignore_index=True),
         first.scale,
         np.concatenate([p.base for p in parts]),
-        pd.concat([p.values for p in parts], ignore_index=True),
+        pd.concat([p.values.reindex(columns=columns, fill_value=0.0) for p in parts], ignore_index=True),
         pd.concat([p.data for p in parts], ignore_index=True),
         np.concatenate([p.output for p in parts]),
         np.concatenate([p.forecast for p in parts]),
@@ -180,6 +188,62 @@ def _model_agnostic(
     return Attribution("identity", np.asarray(bases), phi, rows[names].reset_index(drop=True), output)
 
 
+def _reusable(explanation: AdditiveExplanation | None, rows: pd.DataFrame) -> AdditiveExplanation | None:
+    """`explanation`'s rows that are exactly `rows` (in order), if it explained them: all of it, or
+    the rows of `rows`' origins (a backtest explanation covers every fold); None otherwise."""
+    if explanation is None:
+        return None
+    keys = _keys(rows)
+    if len(explanation.keys) != len(keys):
+        explanation = explanation.take(explanation.keys["origin"].isin(keys["origin"].unique()).to_numpy())
+    return explanation if explanation.keys.equals(keys) else None
+
+
+def _combination(
+    forecaster: CombinationForecaster,
+    rows: pd.DataFrame,
+    background: pd.DataFrame,
+    features: tuple[FeatureInfo, ...],
+    *,
+    seed: int,
+    max_evals: int,
+    known: Mapping[str, AdditiveExplanation],
+) -> Attribution:
+    """The members' values in households, each row weighted as the combination weighs the member's
+    forecast there; a member explained as what it is (no SHAP values) adds its forecast to the base.
+    A member's explanation of these same rows in `known` is used as it is, not computed again."""
+    names = [f.name for f in features]
+    parts: list[AdditiveExplanation | np.ndarray] = []
+    for spec, member in forecaster.members_:
+        reused = _reusable(known.get(spec.candidate), rows)
+        if spec.explainer == "baseline":
+            parts.append(np.asarray(member.predict(rows), dtype=float))
+        elif reused is not None:
+            parts.append(reused)
+        else:
+            parts.append(
+                explain_rows(
+                    spec, member, rows, background=background, features=features, seed=seed, max_evals=max_evals
+                )
+            )
+    forecasts = np.column_stack([p if isinstance(p, np.ndarray) else p.forecast for p in parts])
+    weights = forecaster.row_weights(forecasts)
+    base = np.zeros(len(rows))
+    output = np.zeros(len(rows))
+    values = pd.DataFrame(0.0, index=range(len(rows)), columns=names)
+    data = rows[names].reset_index(drop=True)
+    for part, w in zip(parts, weights.T, strict=True):
+        if isinstance(part, np.ndarray):
+            base, output = base + w * part, output + w * part
+            continue
+        base, output = base + w * base_forecast(part), output + w * model_forecast(part)
+        amounts = households(part).mul(w, axis=0)
+        for column in amounts.columns.difference(values.columns, sort=False):  # a transform's pseudo-feature
+            values[column], data[column] = 0.0, part.data[column].to_numpy()
+        values[amounts.columns] += amounts
+    return Attribution("identity", base, values, data, output)
+
+
 def explain_rows(
     spec: ModelSpec,
     forecaster: Forecaster,
@@ -189,15 +253,27 @@ def explain_rows(
     features: tuple[FeatureInfo, ...],
     seed: int,
     max_evals: int = 200,
+    known: Mapping[str, AdditiveExplanation] | None = None,
 ) -> AdditiveExplanation:
     """SHAP values for `rows` (feature-table rows) of a fitted non-baseline candidate. The spec's
-    explainer says which interface its forecaster offers (see models/base.py)."""
+    explainer says which interface its forecaster offers (see models/base.py). For a combination,
+    `known` may hold its members' explanations (by candidate) of the same rows, to be reused."""
     if spec.explainer == "tree":
         parts = _tree(cast(TreeForecaster, forecaster), rows, background, features)
     elif spec.explainer == "linear":
         parts = _linear(cast(LinearForecaster, forecaster), rows, background, features)
     elif spec.explainer == "model_agnostic":
         parts = _model_agnostic(forecaster, rows, background, features, seed=seed, max_evals=max_evals)
+    elif spec.explainer == "combination":
+        parts = _combination(
+            cast(CombinationForecaster, forecaster),
+            rows,
+            background,
+            features,
+            seed=seed,
+            max_evals=max_evals,
+            known=known or {},
+        )
     else:
         raise ValueError(f"{spec.candidate} is a baseline: it is explained as what it is, not with SHAP")
     concepts = {f.name: f.concept for f in features} | {RECENT_LEVEL: RECENT_DEMAND, LATEST_VALUE: RECENT_DEMAND}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from models.combination import CombinationForecaster
 from workbench.forecast_record import ForecastResult
 from workbench.numbers import count, decimal, percent, signed_percent
 from workbench.report.accuracy import monitoring_lines, monitoring_record
@@ -20,6 +21,15 @@ def provided(result: ForecastResult, field: str) -> str:
     """A transparency field from the experiment's `report:` section, or "Not provided"."""
     value = getattr(result.experiment.report, field, None)
     return value.strip() if isinstance(value, str) and value.strip() else NOT_PROVIDED
+
+
+def method_of(result: ForecastResult) -> str:
+    """The champion's candidate in words: its name, and for a combination what it combines."""
+    c = result.champion
+    kind = next(s.kind for s in c.trained.models if s.candidate == c.candidate)
+    forecaster = c.forecaster if kind == "combination" else None
+    combined = f": {forecaster.describe()}" if isinstance(forecaster, CombinationForecaster) else ""
+    return f"`{c.candidate}` ({kind}{combined})"
 
 
 def _performance(metrics: dict[str, float]) -> dict[str, str]:
@@ -70,8 +80,7 @@ def model_card(result: ForecastResult) -> str:
             f"# Model card: {c.name} version {c.version}",
             "",
             "## Model details",
-            f"- Model: `{c.candidate}` ({next(s.kind for s in t.models if s.candidate == c.candidate)}), registered as "
-            f"`{c.name}` version {c.version}, alias `champion`.",
+            f"- Model: {method_of(result)}, registered as `{c.name}` version {c.version}, alias `champion`.",
             f"- Trained {c.trained_at} from commit `{gate.get('evidence', {}).get('commit', '')[:12]}`, config hash "
             f"`{gate.get('evidence', {}).get('config_hash', '')}`, data digest `{gate.get('evidence', {}).get('data_digest', '')}`.",
             f"- Owner: {md_cell(provided(result, 'owner'))}. Contact: {md_cell(provided(result, 'contact'))}. "
@@ -152,7 +161,8 @@ def transparency_record(result: ForecastResult) -> dict[str, Any]:
                 "external_supplier": "None: built with an open-source workbench by the team",
             },
             "description_and_rationale": {
-                "detailed_description": f"A {c.candidate} model chosen by rolling-origin backtest against baselines.",
+                "detailed_description": f"The model {method_of(result)}, chosen by rolling-origin backtest "
+                "against baselines.",
                 "purpose": provided(result, "purpose"),
                 "legal_basis": provided(result, "legal_basis"),
                 "scope": f"{result.panel.source}",

@@ -264,6 +264,14 @@ def _child_files(record: TrainingRecord, candidate: str) -> dict[str, pd.DataFra
         "forecast.csv": _as_text(record.fits[candidate].forecast),
     }
     files |= explanation_files(record.explanations[candidate])
+    choices = record.backtest.combinations.get(candidate)
+    if choices is not None:  # which members a combination used at each fold, and for the final forecast
+        files["combination_choices.csv"] = choices.assign(
+            fold=choices["fold"].astype(str).replace("<NA>", "final"),
+            members=choices["members"].map(",".join),
+            weights=choices["weights"].map(lambda ws: ",".join(f"{w:.4f}" for w in ws)),
+            scored_on=choices["scored_on"].map(lambda fs: ",".join(map(str, fs))),
+        )
     return files
 
 
