@@ -297,6 +297,15 @@ def _collect(finished: Iterable[Finished], count: int, on_done: OnDone, *, cance
     return results
 
 
+def start_asked_workers(settings: EngineSettings) -> None:
+    """Workers asked for by name (`--jobs N`, WORKBENCH_JOBS) start importing at once, before this
+    process spends seconds importing MLflow and loading the panel; settings the experiment holds, or
+    the automatic choice, start them once the experiment and the panel are read."""
+    resolved = EngineSettings.resolve(jobs=settings.jobs, executor=settings.executor, scheduler=settings.scheduler)
+    if resolved.jobs is not None:
+        Engine(resolved).warm_up()
+
+
 def _import(modules: tuple[str, ...]) -> None:
     import importlib
 
@@ -323,4 +332,12 @@ def shutdown() -> None:
     executor.shutdown(wait=False, kill_workers=True)
 
 
-__all__ = ["Engine", "EngineSettings", "available_cpus", "run_task", "shutdown", "single_threaded"]
+__all__ = [
+    "Engine",
+    "EngineSettings",
+    "available_cpus",
+    "run_task",
+    "shutdown",
+    "single_threaded",
+    "start_asked_workers",
+]

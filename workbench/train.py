@@ -321,6 +321,8 @@ def run(
     if quick:
         experiment = quick_variant(experiment)
     engine = Engine(EngineSettings.resolve(experiment=_engine_settings(experiment), **_overrides(settings)))
+    if engine.settings.jobs is not None:  # workers asked for: they import while MLflow is read and the panel loaded
+        engine.warm_up()
     console.print(f"[bold]Experiment[/] {experiment.name}: {escape(experiment.description.strip())}")
     seen_champion = None if quick else tracking.champion_version(experiment.name)
     timings: dict[str, float] = {}
