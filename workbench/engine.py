@@ -42,9 +42,9 @@ class Finished(Protocol):
 
 JOBS_VARIABLE = "WORKBENCH_JOBS"
 # Below this many feature-table rows, and unless a number of workers is asked for, tasks run in
-# this process. On an idle 2-CPU machine a pool is faster for the default experiment (9,768 rows:
-# 29.3 s with two workers against 34.0 s, `make bench`), but one process leaves the other CPU to
-# whatever else runs, and a train beside two CPU-bound processes was 1.79x its quiet time.
+# this process. For the default experiment (9,768 rows) on 2 CPUs a pool of two halves the backtest
+# (2.6 s against 4.5 s) but makes the whole command slower (26.9 s against 24.9 s): each worker
+# spends about 2 s of CPU on its imports, and every task's rows travel to it.
 SMALL_WORKLOAD_ROWS = 50_000
 EXECUTOR_VARIABLE = "WORKBENCH_EXECUTOR"
 SCHEDULER_VARIABLE = "WORKBENCH_SCHEDULER"
