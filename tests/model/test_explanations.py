@@ -139,22 +139,28 @@ def test_global_shap_ranking_recovers_the_planted_drivers(england: Panel) -> Non
     assert np.corrcoef(values.data[feature], values.values[feature])[0, 1] > 0.7
 
 
-def test_only_an_explanation_asked_for_a_contrast_explains_the_reference_periods(england: Panel) -> None:
-    """The winner's sentences compare each forecast with the area's recent periods; the other candidates'
-    name the drivers only, so their reference rows (four per forecast row) are not explained."""
-    table = build_feature_table(england, target="owed_duty", builders=FEATURES, horizons=[1], reference_windows={4})
-    spec = MODELS["lightgbm"](n_estimators=60)
+def _explain_inputs(panel: Panel, table, spec, *, origins: int = 1) -> dict:
+    """A backtest of `spec` over `origins` one-step origins and its final fit: what `explain_candidate` takes."""
     folds = rolling_origins(
-        first_period=england.frame[PERIOD].min(),
-        last_period=england.frame[PERIOD].max(),
-        origins=1,
+        first_period=panel.frame[PERIOD].min(),
+        last_period=panel.frame[PERIOD].max(),
+        origins=origins,
         step=1,
         max_horizon=1,
         min_train_periods=8,
     )
     backtest = run_backtest(table, [spec], folds, level=0.8, min_calibration_folds=1, seed=1)
     fit = fit_final(table, [spec], bands=backtest.bands, seed=1)[spec.candidate]
-    inputs = dict(table=table, panel=england, backtest=backtest, fit=fit, config=ExplainConfig(), seed=1)
+    return dict(table=table, panel=panel, backtest=backtest, fit=fit, config=ExplainConfig(), seed=1)
+
+
+def test_only_an_explanation_asked_for_a_contrast_explains_the_reference_periods(england: Panel) -> None:
+    """The winner's sentences compare each forecast with the area's recent periods; the other candidates'
+    name the drivers only, so their reference rows (four per forecast row) are not explained."""
+    table = build_feature_table(england, target="owed_duty", builders=FEATURES, horizons=[1], reference_windows={4})
+    spec = MODELS["lightgbm"](n_estimators=60)
+    inputs = _explain_inputs(england, table, spec)
+    fit = inputs["fit"]
     winner = explain_candidate(spec, **inputs)
     other = explain_candidate(spec, **inputs, contrast=False)
     assert winner.drivers["change_text"].str.startswith("Compared with the last four quarters in this area").all()
@@ -201,19 +207,8 @@ def test_a_planted_rise_in_one_areas_possession_claims_changes_its_sentence(engl
 def test_baselines_are_explained_as_what_they_are(england: Panel) -> None:
     table = build_feature_table(england, target="owed_duty", builders=FEATURES[:1], horizons=[1])
     naive = MODELS["naive"]()
-    folds = rolling_origins(
-        first_period=england.frame[PERIOD].min(),
-        last_period=england.frame[PERIOD].max(),
-        origins=1,
-        step=1,
-        max_horizon=1,
-        min_train_periods=8,
-    )
-    backtest = run_backtest(table, [naive], folds, level=0.8, min_calibration_folds=1, seed=1)
-    fit = fit_final(table, [naive], bands=backtest.bands, seed=1)["naive"]
-    explained = explain_candidate(
-        naive, table=table, panel=england, backtest=backtest, fit=fit, config=ExplainConfig(), seed=1
-    )
+    inputs = _explain_inputs(england, table, naive)
+    explained = explain_candidate(naive, **inputs)
     assert explained.method == "baseline" and explained.values is None
     first = explained.drivers.iloc[0]
     assert first["sentence"].endswith(
