@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypedDict
 
 import numpy as np
@@ -303,27 +304,13 @@ def explain(task: ExplainTask, members: Mapping[str, CandidateExplanation] | Non
             wording=task.wording,
         )
         return CandidateExplanation(spec.candidate, "baseline", None, drivers, seconds=time.perf_counter() - start)
-    forecast_expl = explain_rows(
-        spec,
-        fit.forecaster,
-        fit.forecast_rows,
-        background=task.background,
-        features=task.features,
-        seed=seed,
-        max_evals=config.max_evals,
-        known=known("forecast_explanation"),
+    # every explanation of this candidate: the same spec, features, seed and budget
+    rows_of = partial(explain_rows, spec, features=task.features, seed=seed, max_evals=config.max_evals)
+    forecast_expl = rows_of(
+        fit.forecaster, fit.forecast_rows, background=task.background, known=known("forecast_explanation")
     )
     reference_expl = (
-        explain_rows(
-            spec,
-            fit.forecaster,
-            task.references,
-            background=task.background,
-            features=task.features,
-            seed=seed,
-            max_evals=config.max_evals,
-            known=known("reference_explanation"),
-        )
+        rows_of(fit.forecaster, task.references, background=task.background, known=known("reference_explanation"))
         if task.contrast
         else None
     )
@@ -339,16 +326,7 @@ def explain(task: ExplainTask, members: Mapping[str, CandidateExplanation] | Non
     )
     backtest_expl = concat(
         [
-            explain_rows(
-                spec,
-                model,
-                rows,
-                background=background,
-                features=task.features,
-                seed=seed,
-                max_evals=config.max_evals,
-                known=known("backtest_explanation"),
-            )
+            rows_of(model, rows, background=background, known=known("backtest_explanation"))
             for model, rows, background in task.folds
         ]
     )
