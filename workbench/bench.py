@@ -92,9 +92,9 @@ def _one(size: str, out: Path) -> None:
     """Run one size's train in this process and write its stage times to `out` (JSON)."""
     from rich.console import Console
 
-    from workbench.engine import EngineSettings, start_asked_workers
+    from workbench.engine import EngineSettings, start_workers
 
-    start_asked_workers(EngineSettings())  # as `workbench train` does, before importing the train
+    start_workers(EngineSettings())  # as `workbench train` does, before importing the train
     from workbench.train import run
 
     path = EXPERIMENTS[size]

@@ -4,13 +4,15 @@ Three executors share one interface, `Engine.map(function, tasks)`, which return
 order of the tasks whatever order they finish in:
 
 - `serial`: in this process, one task after another (`jobs: 1`; for debugging and tests);
-- `loky`: a pool of worker processes through joblib, sized from the CPUs this process may use
-  (affinity and cgroup quota, not the machine's count);
+- `loky`: this process and a pool of worker processes through joblib share the tasks, as many
+  processes in all as the CPUs this process may use (affinity and cgroup quota, not the machine's
+  count): this process runs the next task itself whenever it is free, so `jobs: 2` on two CPUs is this
+  process and one worker, which has only one process's imports to make;
 - `dask`: the workers of an existing dask.distributed cluster (`--executor dask --scheduler tcp://...`).
 
-Inside every task BLAS and OpenMP are held to one thread with threadpoolctl, and worker processes
-start with one thread per library in their environment, so no OpenMP thread spins beside another
-process on a shared machine. Parallelism lives here and nowhere else: no model sets its own thread count.
+BLAS and OpenMP are held to one thread with threadpoolctl while tasks run in this process and for the
+whole life of a worker, and worker processes start with one thread per library in their environment,
+so no OpenMP thread spins beside another process on a shared machine. Parallelism lives here and nowhere else: no model sets its own thread count.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from __future__ import annotations
 import math
 import os
 import signal
+import threading
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,11 +44,6 @@ class Finished(Protocol):
 
 
 JOBS_VARIABLE = "WORKBENCH_JOBS"
-# Below this many feature-table rows, and unless a number of workers is asked for, tasks run in
-# this process. For the default experiment (9,768 rows) on 2 CPUs a pool of two halves the backtest
-# (2.6 s against 4.5 s) but makes the whole command slower (26.9 s against 24.9 s): each worker
-# spends about 2 s of CPU on its imports, and every task's rows travel to it.
-SMALL_WORKLOAD_ROWS = 50_000
 EXECUTOR_VARIABLE = "WORKBENCH_EXECUTOR"
 SCHEDULER_VARIABLE = "WORKBENCH_SCHEDULER"
 # The command's own process: one thread per library, the OpenMP wait policy at its default (with
@@ -99,7 +97,7 @@ class EngineSettings:
     """How tasks run: resolved from the CLI, then the environment, then the experiment."""
 
     executor: ExecutorName = "loky"
-    jobs: int | None = None  # None: every available CPU
+    jobs: int | None = None  # processes working on tasks, this one included; None: every available CPU
     scheduler: str | None = None
 
     @classmethod
@@ -133,22 +131,22 @@ class EngineSettings:
             chosen = "serial"
         return cls(executor=chosen, jobs=jobs, scheduler=address)  # type: ignore[arg-type]
 
-    def for_workload(self, rows: int) -> EngineSettings:
-        """In this process when the work is small and nobody asked for workers; as set otherwise."""
-        if self.executor == "loky" and self.jobs is None and rows < SMALL_WORKLOAD_ROWS:
-            return EngineSettings(executor="serial", jobs=None, scheduler=None)
-        return self
-
     @property
     def workers(self) -> int:
+        """Processes working on tasks: this one and its pool's workers (1: this one alone)."""
         return 1 if self.executor == "serial" else (self.jobs or available_cpus())
+
+    @property
+    def pool_size(self) -> int:
+        """Worker processes beside this one (0 when tasks run here alone or on a cluster)."""
+        return self.workers - 1 if self.executor == "loky" else 0
 
     def describe(self) -> str:
         if self.executor == "dask":
             return f"dask cluster at {self.scheduler}"
-        if self.executor == "serial":
+        if self.pool_size == 0:
             return "1 process"
-        return f"{self.workers} worker processes"
+        return f"this process and {self.pool_size} worker process{'es' if self.pool_size > 1 else ''}"
 
 
 def single_threaded_environment() -> None:
@@ -167,19 +165,14 @@ def single_threaded() -> Iterator[None]:
         yield
 
 
-def run_task(function: Callable[..., Any], task: Any) -> Any:
-    """One task, single-threaded: what every executor calls in its worker."""
-    with single_threaded():
-        return function(task)
-
-
 QUIET_BY_DEFAULT = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
 OWN_PACKAGES = ("workbench", "features", "models")
 
 
 def _counted_task(function: Callable[..., Any], task: Any) -> tuple[Any, list[str]]:
-    """`run_task`, with every warning the task raised caught and returned as a line, so that the
-    engine can count them instead of each worker printing its first one."""
+    """`function(task)`, with every warning the task raised caught and returned as a line, so that
+    the engine can count them instead of each worker printing its first one. The caller holds the
+    threads to one (`single_threaded`, or a worker's start)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         # As Python does by default: a library's notices of its own future changes are for its
@@ -188,7 +181,7 @@ def _counted_task(function: Callable[..., Any], task: Any) -> tuple[Any, list[st
             warnings.filterwarnings("ignore", category=category)
         for package in OWN_PACKAGES:
             warnings.filterwarnings("always", category=DeprecationWarning, module=package)
-        result = run_task(function, task)
+        result = function(task)
     return result, [warning_line(w) for w in caught]
 
 
@@ -219,13 +212,14 @@ class Engine:
         """`function(task)` for every task, in the tasks' order; `on_done(i)` as each one finishes."""
         if not tasks:
             return []
-        executor = self.settings.executor
-        if executor == "serial" or (executor == "loky" and min(self.settings.workers, len(tasks)) == 1):
-            counted = self._serial(function, tasks, on_done)
-        elif executor == "dask":
+        if self.settings.executor == "dask":
             counted = self._dask(function, tasks, on_done)
+        elif self.settings.pool_size == 0 or len(tasks) == 1:
+            with single_threaded():
+                counted = self._serial(function, tasks, on_done)
         else:
-            counted = self._loky(function, tasks, on_done)
+            with single_threaded():
+                counted = self._shared(function, tasks, on_done)
         for _, lines in counted:
             self.warnings.update(lines)
         return [result for result, _ in counted]
@@ -234,9 +228,9 @@ class Engine:
         """Start the pool's workers now, without waiting; each imports what the tasks will need as it
         starts. A worker's imports take seconds, and meanwhile this process loads the panel and builds
         features. Nothing happens when tasks run in this process or on a cluster."""
-        if self.settings.executor != "loky" or self.settings.workers < 2:
+        if self.settings.pool_size == 0:
             return
-        self._executor(self.settings.workers, tuple(modules)).submit(_import, ())  # starts every worker
+        self._executor(self.settings.pool_size, tuple(modules)).submit(_import, ())  # starts every worker
 
     def warning_summary(self) -> list[str]:
         """Each kind of warning the tasks raised, once, with how many times: `56 x ConvergenceWarning: ...`."""
@@ -254,31 +248,82 @@ class Engine:
     @staticmethod
     def _executor(workers: int, modules: tuple[str, ...] = TASK_MODULES) -> Executor:
         """joblib's loky pool of worker processes, reused between calls; its workers start with the
-        single-threaded environment, import `modules` and stay up between stages for as long as a large
-        panel's load or final fits may take (they end with the command)."""
+        single-threaded environment, import `modules`, hold BLAS and OpenMP to one thread, and stay up
+        between stages for as long as a large panel's load or final fits may take (they end with the
+        command)."""
         from joblib.externals.loky import get_reusable_executor
 
         executor: Executor = get_reusable_executor(
             max_workers=workers,
             timeout=WORKER_IDLE_SECONDS,
             env=dict(WORKER_ENV),
-            initializer=_import,
+            initializer=_start_worker,
             initargs=(modules,),
         )
         return executor
 
-    def _loky(self, function: Task, tasks: Sequence[Any], on_done: OnDone) -> list[Any]:
-        from concurrent.futures import as_completed
+    def _shared(self, function: Task, tasks: Sequence[Any], on_done: OnDone) -> list[tuple[Any, list[str]]]:
+        """The tasks, in their order, shared between the pool and this process: each worker is handed
+        the next task as it finishes one, and this process runs the next one itself whenever it is free."""
+        executor = self._executor(self.settings.pool_size)
+        queue = _TaskQueue(len(tasks))
+        handed: list[Future[tuple[int, Any]]] = []  # appended by the pool's callback thread too
+        refused: list[BaseException] = []
 
-        executor = self._executor(self.settings.workers)
-        futures = [executor.submit(_indexed, function, i, task) for i, task in enumerate(tasks)]
-        return _collect(as_completed(futures), len(tasks), on_done, cancel=lambda: [f.cancel() for f in futures])
+        def hand_out(_finished: object = None) -> None:
+            i = queue.take()
+            if i is None:
+                return
+            try:
+                future = executor.submit(_indexed, function, i, tasks[i])
+            except BaseException as error:  # a broken pool: this process re-raises it
+                refused.append(error)
+                return
+            handed.append(future)
+            future.add_done_callback(hand_out)
+
+        results: list[Any] = [None] * len(tasks)
+        collected: set[int] = set()
+
+        def collect(futures: Iterable[Future[tuple[int, Any]]]) -> None:
+            for future in futures:
+                if future.done() and id(future) not in collected:
+                    i, results[i] = future.result()  # a task's error is raised here
+                    collected.add(id(future))
+                    if on_done:
+                        on_done(i)
+
+        try:
+            for _ in range(self.settings.pool_size):
+                hand_out()
+            here = 0
+            while (i := queue.take()) is not None:
+                results[i] = _counted_task(function, tasks[i])
+                here += 1
+                if on_done:
+                    on_done(i)
+                collect(list(handed))
+            while len(collected) < len(tasks) - here:
+                if refused:
+                    raise refused[0]
+                pending = [f for f in list(handed) if not f.done()]
+                if pending:
+                    wait(pending, return_when=FIRST_COMPLETED)
+                collect(list(handed))
+        except BaseException:
+            queue.stop()
+            for future in list(handed):
+                future.cancel()
+            raise
+        return results
 
     def _dask(self, function: Task, tasks: Sequence[Any], on_done: OnDone) -> list[Any]:
         from distributed import Client, as_completed
 
         with Client(self.settings.scheduler) as client:
-            futures = [client.submit(_indexed, function, i, task, pure=False) for i, task in enumerate(tasks)]
+            futures = [
+                client.submit(_indexed_single_threaded, function, i, task, pure=False) for i, task in enumerate(tasks)
+            ]
             return _collect(as_completed(futures), len(tasks), on_done, cancel=lambda: client.cancel(futures))
 
 
@@ -297,13 +342,31 @@ def _collect(finished: Iterable[Finished], count: int, on_done: OnDone, *, cance
     return results
 
 
-def start_asked_workers(settings: EngineSettings) -> None:
-    """Workers asked for by name (`--jobs N`, WORKBENCH_JOBS) start importing at once, before this
-    process spends seconds importing MLflow and loading the panel; settings the experiment holds, or
-    the automatic choice, start them once the experiment and the panel are read."""
+def start_workers(settings: EngineSettings) -> None:
+    """The pool's workers, as the command line and the environment set it, start importing at once,
+    on the CPUs this process leaves free while it imports MLflow and loads the panel (an experiment's
+    own engine settings apply once the experiment is read; a pool they do not use ends with the command)."""
     resolved = EngineSettings.resolve(jobs=settings.jobs, executor=settings.executor, scheduler=settings.scheduler)
-    if resolved.jobs is not None:
-        Engine(resolved).warm_up()
+    Engine(resolved).warm_up()
+
+
+class _TaskQueue:
+    """Positions of the tasks not yet handed out, taken by this process and by the pool's callbacks
+    (which run in the pool's own thread)."""
+
+    def __init__(self, count: int) -> None:
+        self._next, self._count, self._lock = 0, count, threading.Lock()
+
+    def take(self) -> int | None:
+        with self._lock:
+            if self._next >= self._count:
+                return None
+            self._next += 1
+            return self._next - 1
+
+    def stop(self) -> None:
+        with self._lock:
+            self._next = self._count
 
 
 def _import(modules: tuple[str, ...]) -> None:
@@ -313,12 +376,32 @@ def _import(modules: tuple[str, ...]) -> None:
         importlib.import_module(module)
 
 
+def _start_worker(modules: tuple[str, ...]) -> None:
+    """A worker's start: the tasks' modules imported, and BLAS and OpenMP held to one thread for its
+    whole life (libraries it loads later read the one-thread environment it started with)."""
+    from threadpoolctl import threadpool_limits
+
+    _import(modules)
+    threadpool_limits(limits=1)
+
+
 def _indexed(function: Task, i: int, task: Any) -> tuple[int, tuple[Any, list[str]]]:
     return i, _counted_task(function, task)
 
 
+def _indexed_single_threaded(function: Task, i: int, task: Any) -> tuple[int, tuple[Any, list[str]]]:
+    """A task on a cluster's worker, whose threads this project did not set up."""
+    with single_threaded():
+        return _indexed(function, i, task)
+
+
 def shutdown() -> None:
-    """Stop the reusable worker pool now (on interruption), so no worker outlives the command."""
+    """Stop the reusable worker pool now (at the end of a command, or on interruption), so no worker
+    outlives the command."""
+    import sys
+
+    if "joblib.externals.loky.reusable_executor" not in sys.modules:  # no pool was ever started
+        return
     from joblib.externals.loky import reusable_executor
 
     executor = getattr(reusable_executor, "_executor", None)
@@ -336,8 +419,7 @@ __all__ = [
     "Engine",
     "EngineSettings",
     "available_cpus",
-    "run_task",
     "shutdown",
     "single_threaded",
-    "start_asked_workers",
+    "start_workers",
 ]

@@ -145,10 +145,7 @@ def train(
     timings = {} if timings is None else timings
     with _timed(timings, "load"), console.status("Loading and validating the panel"):
         panel = load_panel(experiment.data)
-    # Workers (when the work is big enough for them) start importing now, while this process checks
-    # and builds the features: the feature table has about one row per panel row and horizon.
-    engine = Engine(engine.settings.for_workload(len(panel.frame) * len(experiment.horizons)))
-    engine.warm_up()
+    engine.warm_up()  # workers not yet started import now, while this process checks and builds the features
     require_history(panel, experiment)
     check_experiment(experiment, panel)
     tracking.check_contract(experiment.name, contract_of(experiment, panel), source=str(experiment.path))
@@ -321,8 +318,7 @@ def run(
     if quick:
         experiment = quick_variant(experiment)
     engine = Engine(EngineSettings.resolve(experiment=_engine_settings(experiment), **_overrides(settings)))
-    if engine.settings.jobs is not None:  # workers asked for: they import while MLflow is read and the panel loaded
-        engine.warm_up()
+    engine.warm_up()  # the pool's workers import while MLflow is read and the panel loaded
     console.print(f"[bold]Experiment[/] {experiment.name}: {escape(experiment.description.strip())}")
     seen_champion = None if quick else tracking.champion_version(experiment.name)
     timings: dict[str, float] = {}

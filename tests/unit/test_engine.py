@@ -63,11 +63,13 @@ def _blas_threads(_x: int) -> int:
     return max((i["num_threads"] for i in threadpool_info()), default=1)
 
 
-def test_results_come_back_in_task_order_from_worker_processes() -> None:
+def test_results_come_back_in_task_order_from_this_process_and_its_worker() -> None:
+    """jobs=2: this process and one worker share the tasks; the worker is handed the first."""
     results = Engine(EngineSettings(executor="loky", jobs=2)).map(_slow_square, list(range(5)))
     assert [r[0] for r in results] == [0, 1, 4, 9, 16]
-    assert all(pid != os.getpid() for _, pid, _ in results)
-    assert {threads for _, _, threads in results} == {"1"}
+    pids = {pid for _, pid, _ in results}
+    assert len(pids) == 2 and os.getpid() in pids
+    assert {threads for _, pid, threads in results if pid != os.getpid()} == {"1"}  # a worker's environment
 
 
 def test_every_task_runs_single_threaded_in_process_too() -> None:
@@ -107,7 +109,7 @@ def test_warnings_from_tasks_are_counted_once_per_kind_not_shown_per_fit(setting
     assert summary[1].startswith("3 x RuntimeWarning: did not converge after")
     assert set(summary[2:]) == {
         "1 x DeprecationWarning: use the new key (config.py:9)",
-        "1 x UserWarning: a different kind (test_engine.py:89)",
+        "1 x UserWarning: a different kind (test_engine.py:91)",
     }
     assert not [s for s in summary if "will change" in s or "old name" in s]
     assert not [w for w in recwarn if "converge" in str(w.message)]  # none escaped to this process
@@ -129,9 +131,24 @@ def test_warming_up_starts_every_worker_of_a_pool_and_nothing_in_process(tmp_pat
     (tmp_path / "marks_its_import.py").write_text(
         f"import os, pathlib\npathlib.Path({str(tmp_path)!r}, f'imported-{{os.getpid()}}').touch()\n"
     )
-    Engine(EngineSettings(executor="loky", jobs=2)).warm_up(["marks_its_import"])
+    Engine(EngineSettings(executor="loky", jobs=3)).warm_up(["marks_its_import"])  # this process and two workers
     deadline = time.monotonic() + 60
     while len(list(tmp_path.glob("imported-*"))) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
     assert len(list(tmp_path.glob("imported-*"))) == 2  # each of the two workers imported it once
     shutdown()
+
+
+def _fails_on_three(x: int) -> int:
+    if x == 3:
+        raise ValueError(f"task {x} failed")
+    return x
+
+
+@pytest.mark.parametrize("failing_first", [False, True])
+def test_a_failing_task_stops_the_map_with_its_error_wherever_it_ran(failing_first) -> None:
+    """The worker is handed the first task and this process the next: the failure is raised from either."""
+    tasks = [3, 0, 1, 2, 4] if failing_first else [0, 3, 1, 2, 4]
+    with pytest.raises(ValueError, match="task 3 failed"):
+        Engine(EngineSettings(executor="loky", jobs=2)).map(_fails_on_three, tasks)
+    assert Engine(EngineSettings(executor="loky", jobs=2)).map(_fails_on_three, [0, 1, 2]) == [0, 1, 2]

@@ -46,7 +46,7 @@ app = typer.Typer(
 @app.callback()
 def _private() -> None:
     """Before any command: MLflow's usage reporting is off for this process and its children."""
-    from workbench.tracking.store import keep_private
+    from workbench.privacy import keep_private
 
     keep_private()
 

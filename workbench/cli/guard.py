@@ -52,6 +52,8 @@ def guard(action: str = "train") -> Iterator[None]:
             f"The full traceback is in {log}"
         )
         raise typer.Exit(1) from None
+    finally:
+        shutdown()  # however the command ended, no idle worker outlives it
 
 
 def _log_unexpected() -> Path:

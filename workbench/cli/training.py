@@ -28,10 +28,10 @@ def train(
 
     single_threaded_environment()  # before any OpenMP or BLAS runtime starts in this process
     with guard("train"):
-        from workbench.engine import EngineSettings, start_asked_workers
+        from workbench.engine import EngineSettings, start_workers
 
         settings = EngineSettings(executor=executor, jobs=jobs, scheduler=scheduler)  # type: ignore[arg-type]
-        start_asked_workers(settings)
+        start_workers(settings)
         from workbench.train import run
 
         run(experiment, console=console(), settings=settings, quick=quick)

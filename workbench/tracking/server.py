@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import WorkbenchError
-from workbench.tracking.store import PRIVATE, PROJECT_ROOT, tracking_uri
+from workbench.privacy import PRIVATE
+from workbench.tracking.store import PROJECT_ROOT, tracking_uri
 
 DEFAULT_CONFIG = PROJECT_ROOT / "deploy" / "server.toml"
 APP_NAME = "workbench-auth"

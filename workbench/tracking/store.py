@@ -10,14 +10,6 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DB = "mlruns.db"
-# MLflow sends usage events to its maintainers unless told not to; a council's store keeps to itself.
-PRIVATE = {"MLFLOW_DISABLE_TELEMETRY": "true"}
-
-
-def keep_private() -> None:
-    """Switch MLflow's usage reporting off for this process and its children (settings already made are kept)."""
-    for key, value in PRIVATE.items():
-        os.environ.setdefault(key, value)
 
 
 def tracking_uri() -> str:
