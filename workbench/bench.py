@@ -8,7 +8,8 @@ logging and the registry, into a throwaway store):
 
 Also measured in the same invocation:
 - the default train beside two CPU-bound processes, as a ratio to the quiet run per stage;
-- the backtest with one worker against a pool of every available worker (at least two; the speed-up);
+- the backtest in one process against this process and a pool sharing the tasks, as many processes as
+  available CPUs (at least two; the speed-up);
 - statsforecast's AutoETS, fitted per series on the annual panel's backtest splits.
 
 Each measurement runs in its own process; peak memory is the largest resident set of that
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -203,7 +205,7 @@ def run(
     *, sizes: list[str], out: Path, load: bool = True, speedup: bool = True, ets: bool = True, repeats: int = 3
 ) -> Path:
     """Every measurement; writes bench.md and bench.json to `out` and returns the markdown's path. The
-    quiet and loaded default runs, and the 1-worker and pooled ones, are medians of `repeats` runs each."""
+    quiet and loaded default runs, and the one-process and pooled ones, are medians of `repeats` runs each."""
     out.mkdir(parents=True, exist_ok=True)
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -217,7 +219,7 @@ def run(
                 results[size] = _measure(size, folder)
         if speedup and "default" in sizes:
             workers = str(max(2, available_cpus()))
-            results["default, 1 worker"], results[f"default, {workers} workers"] = _alternating(
+            results["default, 1 process"], results[f"default, {workers} processes"] = _alternating(
                 lambda: _measure("default", folder, env={JOBS_VARIABLE: "1"}),
                 lambda: _measure("default", folder, env={JOBS_VARIABLE: workers}),
                 repeats,
@@ -254,13 +256,11 @@ def markdown(results: dict[str, dict[str, Any]], extra: dict[str, float]) -> str
         for stage, seconds in loaded["seconds"].items():
             base = quiet["seconds"].get(stage) or float("nan")
             lines.append(f"| {stage} | {seconds / base:.2f} |" if base > 0.05 else f"| {stage} | (under 0.05 s) |")
-    single = results.get("default, 1 worker")
-    pooled = next(
-        (r for name, r in results.items() if name.startswith("default, ") and name.endswith(" workers")), None
-    )
+    single = results.get("default, 1 process")
+    pooled = next((r for name, r in results.items() if re.fullmatch(r"default, \d+ processes", name)), None)
     if single and pooled:
         ratio = single["seconds"]["backtest"] / pooled["seconds"]["backtest"]
-        lines += ["", f"Backtest speed-up from 1 worker to {pooled.get('engine')}: {ratio:.2f}x."]
+        lines += ["", f"Backtest speed-up from one process to {pooled.get('engine')}: {ratio:.2f}x."]
     if "autoets_annual_s" in extra:
         lines += [
             "",

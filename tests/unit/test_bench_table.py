@@ -9,17 +9,17 @@ def _run(backtest: float, total: float, engine: str) -> dict:
     return {"seconds": {"backtest": backtest, "total": total}, "peak_mb": 500.0, "engine": engine}
 
 
-def test_the_speed_up_compares_one_worker_with_the_pool_and_the_load_ratio_with_the_quiet_run() -> None:
+def test_the_speed_up_compares_one_process_with_the_pool_and_the_load_ratio_with_the_quiet_run() -> None:
     results = {
         "default": _run(8.0, 20.0, "1 process"),
         "default, 2 busy processes": _run(12.0, 30.0, "1 process"),
-        "default, 1 worker": _run(9.0, 21.0, "1 process"),
-        "default, 2 workers": _run(5.0, 16.0, "2 worker processes"),
+        "default, 1 process": _run(9.0, 21.0, "1 process"),
+        "default, 2 processes": _run(5.0, 16.0, "this process and 1 worker process"),
     }
     text = markdown(results, {})
     assert "| backtest | 1.50 |" in text  # 12 / 8 beside two busy processes
     assert "| total | 1.50 |" in text
-    assert "Backtest speed-up from 1 worker to 2 worker processes: 1.80x." in text  # 9 / 5
+    assert "Backtest speed-up from one process to this process and 1 worker process: 1.80x." in text  # 9 / 5
 
 
 def test_repeated_runs_are_summarised_by_their_median_per_stage() -> None:
