@@ -22,6 +22,7 @@ import os
 import signal
 import threading
 import warnings
+import weakref
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
@@ -62,6 +63,7 @@ WORKER_ENV = {**SINGLE_THREADED, "OMP_WAIT_POLICY": "PASSIVE"}
 # before a 33,755-area panel was loaded timed out just as the backtest handed them work).
 WORKER_IDLE_SECONDS = 600
 # What the backtest's, final fits' and explanations' tasks import in a worker (see `Engine.warm_up`).
+_STARTED: weakref.WeakSet[Executor] = weakref.WeakSet()  # pools already warmed up (loky reuses one)
 TASK_MODULES = ("models.gbm", "models.glm", "workbench.backtest", "workbench.explain")
 
 
@@ -230,7 +232,10 @@ class Engine:
         features. Nothing happens when tasks run in this process or on a cluster."""
         if self.settings.pool_size == 0:
             return
-        self._executor(self.settings.pool_size, tuple(modules)).submit(_import, ())  # starts every worker
+        executor = self._executor(self.settings.pool_size, tuple(modules))
+        if executor not in _STARTED:  # once per pool: a queue of start-up tasks would outlive a refusal
+            _STARTED.add(executor)
+            executor.submit(_import, ())  # starts every worker
 
     def warning_summary(self) -> list[str]:
         """Each kind of warning the tasks raised, once, with how many times: `56 x ConvergenceWarning: ...`."""
@@ -395,9 +400,9 @@ def _indexed_single_threaded(function: Task, i: int, task: Any) -> tuple[int, tu
         return _indexed(function, i, task)
 
 
-def shutdown() -> None:
-    """Stop the reusable worker pool now (at the end of a command, or on interruption), so no worker
-    outlives the command."""
+def shutdown(*, at_once: bool = False) -> None:
+    """Stop the reusable worker pool, so no worker outlives the command: at the end of a command its
+    idle workers are stopped in order; on interruption (`at_once`) they are killed first."""
     import sys
 
     if "joblib.externals.loky.reusable_executor" not in sys.modules:  # no pool was ever started
@@ -405,14 +410,19 @@ def shutdown() -> None:
     from joblib.externals.loky import reusable_executor
 
     executor = getattr(reusable_executor, "_executor", None)
-    if executor is None:
+    if executor is None or executor._flags.shutdown:
         return
-    # Kill the workers first: one blocked writing a large result into a pipe nobody reads any more
-    # would otherwise keep the pool's manager thread, and so the command's exit, waiting for ever.
-    for process in list(getattr(executor, "_processes", {}).values()):
-        with suppress(OSError, TypeError):  # already gone, or never started
-            os.kill(process.pid, signal.SIGKILL)
-    executor.shutdown(wait=False, kill_workers=True)
+    if at_once:
+        # A worker blocked writing a large result into a pipe nobody reads any more would otherwise
+        # keep the pool's manager thread, and so the command's exit, waiting for ever.
+        for process in list(getattr(executor, "_processes", {}).values()):
+            with suppress(OSError, TypeError):  # already gone, or never started
+                os.kill(process.pid, signal.SIGKILL)
+        executor.shutdown(wait=False, kill_workers=True)
+        return
+    # Idle, or still starting (its workers' first task, their imports, may be queued): loky's own
+    # order, which never races its manager thread.
+    executor.shutdown(wait=True, kill_workers=True)
 
 
 __all__ = [

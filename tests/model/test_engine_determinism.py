@@ -1,4 +1,4 @@
-"""The same backtest whatever runs it: one process, two worker processes, a shuffled task order, or
+"""The same backtest whatever runs it: one process, this process sharing the tasks with a worker, a shuffled task order, or
 a dask.distributed cluster."""
 
 from __future__ import annotations

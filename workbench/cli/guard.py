@@ -31,7 +31,7 @@ def guard(action: str = "train") -> Iterator[None]:
         shutdown()  # workers warmed up before the error was found
         fail(error)
     except Interrupted as stop:
-        shutdown()
+        shutdown(at_once=True)
         Console(stderr=True, highlight=False).print(
             f"[bold red]stopped:[/] {stop}; open runs were ended as KILLED and nothing was promoted"
         )
