@@ -43,6 +43,10 @@ SIZE_BANDS = 5  # quintiles of size
 # band calibrated on n residuals varies by about sqrt(level * (1 - level) / n) from one calibration
 # set to the next (6 points at n = 50 and 80%), so smaller bands trade a size bias for noise as large.
 MIN_BAND_RESIDUALS = 50
+# Bounds are widened by this much on the log scale, so that an actual whose residual is a bound stays
+# inside the interval after the round trip through exp (log1p(1) - log1p(f) + log1p(f) is not always
+# log1p(1) in floating point); it moves a bound by a billionth of itself.
+ROUND_TRIP = 1e-9
 
 
 def log_residuals(actual: np.ndarray, forecast: np.ndarray) -> np.ndarray:
@@ -58,13 +62,31 @@ class ConformalBand:
 
     @classmethod
     def fit(cls, residuals: np.ndarray, *, level: float) -> ConformalBand:
-        residuals = residuals[np.isfinite(residuals)]
+        """The band whose bounds are residuals of the calibration set: of the intervals that hold at
+        least as many residuals (ties counted, ends included) as split conformal's order statistics
+        span, the one that holds fewest, then the one whose misses split most evenly between the
+        tails. Without ties that is split conformal's interval; with ties (counts, many zeros) it
+        does not over-cover by the weight of the tied residuals at both ends."""
+        residuals = np.sort(residuals[np.isfinite(residuals)])
         n = len(residuals)
         alpha = 1 - level
-        lo = max(0.0, np.floor((n + 1) * alpha / 2) / n) if n else 0.0
-        hi = min(1.0, np.ceil((n + 1) * (1 - alpha / 2)) / n) if n else 1.0
+        # split conformal's order statistics, 1-based (the nudges keep 100 x 0.9 from rounding to 91)
+        first = max(1, math.floor((n + 1) * alpha / 2 + 1e-9))
+        last = min(n, math.ceil((n + 1) * (1 - alpha / 2) - 1e-9))
+        values, counts = np.unique(residuals, return_counts=True)
+        at_most = np.cumsum(counts)  # residuals at or below each value
+        below = at_most - counts  # residuals strictly below each value
+        upper = np.searchsorted(at_most, below + (last - first + 1), side="left")
+        lower = np.flatnonzero(upper < len(values))
+        upper = upper[lower]
+        held = at_most[upper] - below[lower]
+        above = n - at_most[upper]
+        best = np.lexsort((lower, np.abs(below[lower] - above), held))[0]
         return cls(
-            level=level, lower_q=float(np.quantile(residuals, lo)), upper_q=float(np.quantile(residuals, hi)), n=n
+            level=level,
+            lower_q=float(values[lower[best]]) - ROUND_TRIP,
+            upper_q=float(values[upper[best]]) + ROUND_TRIP,
+            n=n,
         )
 
     def apply(self, forecast: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
