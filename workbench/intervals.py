@@ -5,8 +5,15 @@ multiplicative band around the forecast that suits counts from single digits to 
 scale the noise of a small area is far larger than a big one's, so one band pooled over every area
 under-covers small areas and over-covers big ones. The calibration is therefore Mondrian: for each
 horizon, the calibration rows are put into bands of area size and each band gets its own interval,
-the empirical (alpha/2, 1 - alpha/2) quantiles of its residuals with the finite-sample correction
-of split conformal prediction, so coverage holds within every size band and not only on average.
+bounded by order statistics of its residuals as split conformal prediction takes them (with its
+finite-sample correction), so coverage holds within every size band and not only on average.
+
+Counts make residuals tie (a forecast of 0 and an actual of 0 give 0 in every quiet area), and
+split conformal's two order statistics then hold every tied residual at both ends, over-covering by
+the weight of the ties. A band therefore holds, ties counted, the fewest calibration residuals it
+must (as many as split conformal's order statistics span), its misses split as evenly as they can
+be between the tails: without ties, split conformal's interval; with ties, as close above nominal
+as the ties allow, and still one deterministic interval for a given forecast and size.
 
 The size of an area is its recent level as known at the origin (`ref_recent_mean_w4`, the mean of
 its last four observed values), never the actual being forecast. The edges between size bands are
