@@ -73,7 +73,8 @@ class ConformalBand:
         least as many residuals (ties counted, ends included) as split conformal's order statistics
         span, the one that holds fewest, then the one whose misses split most evenly between the
         tails. Without ties that is split conformal's interval; with ties (counts, many zeros) it
-        does not over-cover by the weight of the tied residuals at both ends."""
+        does not over-cover by the weight of the tied residuals at both ends. It never leaves out
+        the forecast itself (a residual of 0) unless split conformal's interval does."""
         residuals = np.sort(residuals[np.isfinite(residuals)])
         n = len(residuals)
         alpha = 1 - level
@@ -83,8 +84,11 @@ class ConformalBand:
         values, counts = np.unique(residuals, return_counts=True)
         at_most = np.cumsum(counts)  # residuals at or below each value
         below = at_most - counts  # residuals strictly below each value
-        upper = np.searchsorted(at_most, below + (last - first + 1), side="left")
-        lower = np.flatnonzero(upper < len(values))
+        # bounds may close in on the forecast, never pass it: a lower bound at most max(0, split
+        # conformal's), an upper bound at least min(0, split conformal's)
+        lowest_upper = np.searchsorted(values, min(0.0, residuals[last - 1]), side="left")
+        upper = np.maximum(np.searchsorted(at_most, below + (last - first + 1), side="left"), lowest_upper)
+        lower = np.flatnonzero((upper < len(values)) & (values <= max(0.0, residuals[first - 1])))
         upper = upper[lower]
         held = at_most[upper] - below[lower]
         above = n - at_most[upper]

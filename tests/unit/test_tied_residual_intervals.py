@@ -85,3 +85,15 @@ def test_counts_with_zeros_are_covered_near_nominal_in_every_size_quintile_on_he
     again = calibrate_folds(changed, FOLDS, level=LEVEL, min_folds=2)
     last = (calibrated["fold"] == 5).to_numpy()
     pd.testing.assert_frame_equal(calibrated.loc[last, ["lower", "upper"]], again.loc[last, ["lower", "upper"]])
+
+
+def test_the_interval_never_leaves_out_the_forecast_where_split_conformal_holds_it() -> None:
+    # 15 actuals equal to the forecast and 85 above it: an interval of positive residuals alone
+    # would hold the 82 it must with misses better balanced, but would leave the forecast out
+    residuals = np.r_[np.zeros(15), np.linspace(0.1, 2.0, 85)]
+    band = ConformalBand.fit(residuals, level=LEVEL)
+    assert band.lower_q <= 0.0 <= band.upper_q
+    assert np.mean((residuals >= band.lower_q) & (residuals <= band.upper_q)) >= 0.82
+    # ...and where split conformal's interval is above the forecast (every residual positive), so is this one
+    shifted = ConformalBand.fit(residuals + 1.0, level=LEVEL)
+    assert shifted.lower_q == pytest.approx(np.sort(residuals + 1.0)[9], abs=1e-8)
