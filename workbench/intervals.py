@@ -5,8 +5,15 @@ multiplicative band around the forecast that suits counts from single digits to 
 scale the noise of a small area is far larger than a big one's, so one band pooled over every area
 under-covers small areas and over-covers big ones. The calibration is therefore Mondrian: for each
 horizon, the calibration rows are put into bands of area size and each band gets its own interval,
-the empirical (alpha/2, 1 - alpha/2) quantiles of its residuals with the finite-sample correction
-of split conformal prediction, so coverage holds within every size band and not only on average.
+bounded by order statistics of its residuals as split conformal prediction takes them (with its
+finite-sample correction), so coverage holds within every size band and not only on average.
+
+Counts make residuals tie (a forecast of 0 and an actual of 0 give 0 in every quiet area), and
+split conformal's two order statistics then hold every tied residual at both ends, over-covering by
+the weight of the ties. A band therefore holds, ties counted, the fewest calibration residuals it
+must (as many as split conformal's order statistics span), its misses split as evenly as they can
+be between the tails: without ties, split conformal's interval; with ties, as close above nominal
+as the ties allow, and still one deterministic interval for a given forecast and size.
 
 The size of an area is its recent level as known at the origin (`ref_recent_mean_w4`, the mean of
 its last four observed values), never the actual being forecast. The edges between size bands are
@@ -43,6 +50,10 @@ SIZE_BANDS = 5  # quintiles of size
 # band calibrated on n residuals varies by about sqrt(level * (1 - level) / n) from one calibration
 # set to the next (6 points at n = 50 and 80%), so smaller bands trade a size bias for noise as large.
 MIN_BAND_RESIDUALS = 50
+# Bounds are widened by this much on the log scale, so that an actual whose residual is a bound stays
+# inside the interval after the round trip through exp (log1p(1) - log1p(f) + log1p(f) is not always
+# log1p(1) in floating point); it moves a bound by a billionth of itself.
+ROUND_TRIP = 1e-9
 
 
 def log_residuals(actual: np.ndarray, forecast: np.ndarray) -> np.ndarray:
@@ -58,13 +69,35 @@ class ConformalBand:
 
     @classmethod
     def fit(cls, residuals: np.ndarray, *, level: float) -> ConformalBand:
-        residuals = residuals[np.isfinite(residuals)]
+        """The band whose bounds are residuals of the calibration set: of the intervals that hold at
+        least as many residuals (ties counted, ends included) as split conformal's order statistics
+        span, the one that holds fewest, then the one whose misses split most evenly between the
+        tails. Without ties that is split conformal's interval; with ties (counts, many zeros) it
+        does not over-cover by the weight of the tied residuals at both ends. It never leaves out
+        the forecast itself (a residual of 0) unless split conformal's interval does."""
+        residuals = np.sort(residuals[np.isfinite(residuals)])
         n = len(residuals)
         alpha = 1 - level
-        lo = max(0.0, np.floor((n + 1) * alpha / 2) / n) if n else 0.0
-        hi = min(1.0, np.ceil((n + 1) * (1 - alpha / 2)) / n) if n else 1.0
+        # split conformal's order statistics, 1-based (the nudges keep 100 x 0.9 from rounding to 91)
+        first = max(1, math.floor((n + 1) * alpha / 2 + 1e-9))
+        last = min(n, math.ceil((n + 1) * (1 - alpha / 2) - 1e-9))
+        values, counts = np.unique(residuals, return_counts=True)
+        at_most = np.cumsum(counts)  # residuals at or below each value
+        below = at_most - counts  # residuals strictly below each value
+        # bounds may close in on the forecast, never pass it: a lower bound at most max(0, split
+        # conformal's), an upper bound at least min(0, split conformal's)
+        lowest_upper = np.searchsorted(values, min(0.0, residuals[last - 1]), side="left")
+        upper = np.maximum(np.searchsorted(at_most, below + (last - first + 1), side="left"), lowest_upper)
+        lower = np.flatnonzero((upper < len(values)) & (values <= max(0.0, residuals[first - 1])))
+        upper = upper[lower]
+        held = at_most[upper] - below[lower]
+        above = n - at_most[upper]
+        best = np.lexsort((lower, np.abs(below[lower] - above), held))[0]
         return cls(
-            level=level, lower_q=float(np.quantile(residuals, lo)), upper_q=float(np.quantile(residuals, hi)), n=n
+            level=level,
+            lower_q=float(values[lower[best]]) - ROUND_TRIP,
+            upper_q=float(values[upper[best]]) + ROUND_TRIP,
+            n=n,
         )
 
     def apply(self, forecast: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
