@@ -12,7 +12,8 @@ order of the tasks whatever order they finish in:
 
 BLAS and OpenMP are held to one thread with threadpoolctl while tasks run in this process and for the
 whole life of a worker, and worker processes start with one thread per library in their environment,
-so no OpenMP thread spins beside another process on a shared machine. Parallelism lives here and nowhere else: no model sets its own thread count.
+so no OpenMP thread spins beside another process on a shared machine. Parallelism lives here and
+nowhere else: no model sets its own thread count.
 """
 
 from __future__ import annotations
