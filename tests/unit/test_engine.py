@@ -30,6 +30,7 @@ def test_a_cgroup_quota_caps_the_pool(monkeypatch, tmp_path: Path) -> None:
 
 
 def test_command_line_beats_environment_beats_experiment(monkeypatch) -> None:
+    monkeypatch.delenv("WORKBENCH_JOBS", raising=False)
     experiment = EngineSettings(executor="loky", jobs=3)
     assert EngineSettings.resolve(experiment=experiment).jobs == 3
     monkeypatch.setenv("WORKBENCH_JOBS", "2")
