@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +20,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from tests.command_server import CommandServer
 from workbench.cli import app
 
 
@@ -129,6 +130,15 @@ def train_in_process(folder: Path, experiment: Path, *commands: str, empty_db: P
             done = runner.invoke(app, [command, str(experiment)])
             assert done.exit_code == 0, done.output
     return store
+
+
+@pytest.fixture(scope="session")
+def commands() -> Iterator[CommandServer]:
+    """Runs `workbench` commands whose signals, locks or concurrency are under test, each in a process of
+    its own forked from one that imported the command once (`tests/command_server.py`)."""
+    server = CommandServer()
+    yield server
+    server.close()
 
 
 @pytest.fixture

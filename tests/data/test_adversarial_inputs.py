@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,12 +15,11 @@ import pandas as pd
 import pytest
 import yaml
 
+from tests.command_server import CommandServer
 from tests.conftest import FILE_COLUMNS, quarterly_rows
 from workbench.config import NAME_RULE
 from workbench.data import messages as msg
 from workbench.data.contract import MAX_COUNT
-
-WORKBENCH = Path(sys.executable).parent / "workbench"
 
 
 def message(entry: tuple[str, str], **values: object) -> str:
@@ -73,11 +71,11 @@ def refused(cli, workdir: Path) -> Callable[..., str]:
     return check
 
 
-def run_installed(command: str, experiment: Path, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess:
-    """The installed command in its own process, with a time limit so a hang is a failure, not a stuck suite."""
-    return subprocess.run(
-        [str(WORKBENCH), command, str(experiment)], cwd=cwd, capture_output=True, text=True, timeout=timeout
-    )
+def run_alone(
+    commands: CommandServer, command: str, experiment: Path, cwd: Path, timeout: float = 60
+) -> subprocess.CompletedProcess:
+    """The command in a process of its own, with a time limit so a hang is a failure, not a stuck suite."""
+    return commands.run([command, str(experiment)], cwd=cwd, env=dict(os.environ), timeout=timeout)[0]
 
 
 def with_values(column: str, rows: dict[int, object], frame: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -238,19 +236,19 @@ def test_duplicate_column_names_are_named(refused, workdir, write_experiment, he
     )
 
 
-def test_a_fifo_is_refused_not_read(workdir, write_experiment) -> None:
+def test_a_fifo_is_refused_not_read(workdir, write_experiment, commands) -> None:
     os.mkfifo(workdir / "panel.csv")
     experiment = write_experiment({"file": {"path": "panel.csv", "columns": FILE_COLUMNS}})
-    done = run_installed("validate", experiment, cwd=workdir)
+    done = run_alone(commands, "validate", experiment, cwd=workdir)
     assert done.returncode == 2
     assert message(msg.NOT_A_REGULAR_FILE, path=workdir / "panel.csv", kind="a named pipe (FIFO)") in done.stderr
     assert "Traceback" not in done.stderr
 
 
-def test_a_csv_named_link_to_dev_zero_is_refused_not_read(workdir, write_experiment) -> None:
+def test_a_csv_named_link_to_dev_zero_is_refused_not_read(workdir, write_experiment, commands) -> None:
     (workdir / "panel.csv").symlink_to("/dev/zero")
     experiment = write_experiment({"file": {"path": "panel.csv", "columns": FILE_COLUMNS}})
-    done = run_installed("train", experiment, cwd=workdir)
+    done = run_alone(commands, "train", experiment, cwd=workdir)
     assert done.returncode == 2
     assert message(msg.NOT_A_REGULAR_FILE, path=workdir / "panel.csv", kind="a character device") in done.stderr
     assert fix(msg.NOT_A_REGULAR_FILE) in done.stderr
@@ -276,12 +274,12 @@ def test_a_broken_link_is_reported_as_missing(refused, workdir, write_experiment
     refused("validate", experiment, message(msg.FILE_NOT_FOUND, path=workdir / "panel.csv"))
 
 
-def test_a_2_gb_csv_is_refused_with_the_limit_before_reading(workdir, write_experiment) -> None:
+def test_a_2_gb_csv_is_refused_with_the_limit_before_reading(workdir, write_experiment, commands) -> None:
     with (workdir / "panel.csv").open("wb") as handle:  # sparse: takes no disk space
         handle.write(b"code,quarter,duties,claims,name,region\n")
         handle.truncate(2 * 2**30)
     experiment = write_experiment({"file": {"path": "panel.csv", "columns": FILE_COLUMNS}})
-    done = run_installed("train", experiment, cwd=workdir)
+    done = run_alone(commands, "train", experiment, cwd=workdir)
     assert done.returncode == 2, done.stderr
     expected = message(msg.FILE_TOO_LARGE, path=workdir / "panel.csv", size_mb=2048, limit_mb=1024)
     assert expected in done.stderr and fix(msg.FILE_TOO_LARGE) in done.stderr

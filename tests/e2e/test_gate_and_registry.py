@@ -111,7 +111,7 @@ def test_a_candidate_biased_against_one_group_is_refused(cli, workdir, store, mo
         "biased",
         [{"model": "biased_lightgbm", "transform": "ratio", "n_estimators": 60}],
         # explained as a black box; the fewest evaluations per row keep that cheap, and the audit is under test
-        explain={"max_rows_per_fold": 20, "max_evals": 10, "dependence_plots": 1},
+        explain={"max_rows_per_fold": 20, "max_evals": 10, "dependence_plots": 1, "reference_periods": 1},
         # the bias guard of selection would rule this model out; here the audit is what must refuse it
         selection={"bias_tolerance": 1.0},
         data=regional_panel(workdir, REGIONS),

@@ -1,8 +1,9 @@
 """Governance that holds: the gate cannot be forged, raced or left half-done.
 
-Commands whose signals, locks or concurrency are under test run as the installed `workbench` in its own
-process, against the test's own store, so those are real; the forgery and identity checks, which need
-no second process, run the same commands in this one. The trained store that several tests start from
+Commands whose signals, locks or concurrency are under test run each in a process of its own, against
+the test's own store, so those are real: forked from one that imported the command once (`commands`,
+tests/command_server.py), or, for the worker pool's shutdown, as the installed `workbench`. The forgery
+and identity checks, which need no second process, run the same commands in this one. The trained store that several tests start from
 (version 1 the champion) is made once, in this process, and each of them works on a copy.
 """
 
@@ -22,6 +23,7 @@ import yaml
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from tests.command_server import CommandServer
 from tests.conftest import TrainedStore, train_in_process
 
 WORKBENCH = Path(sys.executable).parent / "workbench"
@@ -47,15 +49,8 @@ def write(folder: Path, name: str = "governed", **changes) -> Path:
     return path
 
 
-def workbench(*args, cwd: Path, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(WORKBENCH), *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, "WORKBENCH_JOBS": "1", **(env or {})},
-    )
+def workbench(commands: CommandServer, *args, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    return commands.run(args, cwd=cwd, env={**os.environ, "WORKBENCH_JOBS": "1", **(env or {})})[0]
 
 
 def all_runs(client: MlflowClient) -> list:
@@ -172,24 +167,13 @@ def test_forecast_refuses_a_champion_with_another_contract(trained, cli, workdir
 
 
 # Three racing processes on two cores: always one more than can run at once, so the lock is contended
-# at every stage; a fourth adds about 12 s of CPU and no interleaving that three cannot reach.
+# at every stage; a fourth adds a train's CPU and no interleaving that three cannot reach.
 @pytest.mark.parametrize("trains", [3])
-def test_simultaneous_trains_end_with_one_champion_judged_in_lock_order(client, workdir, trains) -> None:
+def test_simultaneous_trains_end_with_one_champion_judged_in_lock_order(client, workdir, trains, commands) -> None:
     paths = [write(workdir, seed=s) for s in range(trains)]
-    env = {**os.environ, "WORKBENCH_JOBS": "1"}
-    started = [
-        subprocess.Popen(
-            [str(WORKBENCH), "train", str(p)],
-            cwd=workdir,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for p in paths
-    ]
-    outputs = [p.communicate(timeout=600) for p in started]
-    for process, (out, err) in zip(started, outputs, strict=True):
+    done = commands.run(*[["train", p] for p in paths], cwd=workdir, env={**os.environ, "WORKBENCH_JOBS": "1"})
+    outputs = [(d.stdout, d.stderr) for d in done]
+    for process, (out, err) in zip(done, outputs, strict=True):
         assert process.returncode == 0, out + err
         assert "database is locked" not in out + err
     parents = [r for r in all_runs(client) if "mlflow.parentRunId" not in r.data.tags]
@@ -211,18 +195,18 @@ def test_simultaneous_trains_end_with_one_champion_judged_in_lock_order(client, 
 
 
 @pytest.mark.parametrize("stage", ["backtest_task", "explain_task"])
-def test_sigterm_while_computing_leaves_no_run_and_no_version(client, workdir, stage) -> None:
-    stopped = workbench("train", write(workdir), cwd=workdir, env={"WORKBENCH_FAILPOINT": stage})
+def test_sigterm_while_computing_leaves_no_run_and_no_version(client, workdir, stage, commands) -> None:
+    stopped = workbench(commands, "train", write(workdir), cwd=workdir, env={"WORKBENCH_FAILPOINT": stage})
     assert stopped.returncode == 143, stopped.stdout + stopped.stderr
     assert "stopped: stopped by SIGTERM" in stopped.stderr
     assert all_runs(client) == [] and versions(client, "governed") == []
 
 
-def test_sigterm_during_registration_completes_it_and_then_stops(trained, workdir) -> None:
+def test_sigterm_during_registration_completes_it_and_then_stops(trained, workdir, commands) -> None:
     client = trained
     path = write(workdir)
     assert alias(client, "governed") == "1"
-    stopped = workbench("train", path, cwd=workdir, env={"WORKBENCH_FAILPOINT": "registration"})
+    stopped = workbench(commands, "train", path, cwd=workdir, env={"WORKBENCH_FAILPOINT": "registration"})
     assert stopped.returncode == 143, stopped.stdout + stopped.stderr
     assert_consistent(client, "governed")
     second = versions(client, "governed")[-1]
@@ -232,11 +216,11 @@ def test_sigterm_during_registration_completes_it_and_then_stops(trained, workdi
     assert all(r.data.tags.get("gate.verdict") for r in parents)
 
 
-def test_sigterm_during_a_forecast_leaves_no_folder_and_no_running_run(trained, workdir) -> None:
+def test_sigterm_during_a_forecast_leaves_no_folder_and_no_running_run(trained, workdir, commands) -> None:
     client = trained
     path = write(workdir)
     assert alias(client, "governed") == "1"
-    stopped = workbench("forecast", path, cwd=workdir, env={"WORKBENCH_FAILPOINT": "forecast_run"})
+    stopped = workbench(commands, "forecast", path, cwd=workdir, env={"WORKBENCH_FAILPOINT": "forecast_run"})
     assert stopped.returncode == 143, stopped.stdout + stopped.stderr
     assert_consistent(client, "governed")
     folder = workdir / "outputs" / "forecasts" / "governed"

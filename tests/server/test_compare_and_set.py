@@ -3,15 +3,11 @@ expectation refused with the champion that won, and only approvers allowed."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
-
 import pytest
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from tests.server.racing import race
 from tests.server.test_roles import _registered
 from workbench.tracking.server import Swap, compare_and_set_champion
 
@@ -44,19 +40,10 @@ def test_four_racing_promotions_against_the_same_champion_swap_exactly_once(team
     name, numbers = _registered(team_server, monkeypatch, versions=5)
     team_server.as_user(monkeypatch, "alex")
     assert compare_and_set_champion(name, expected=None, version="1") == Swap(True, "1")
-    script = textwrap.dedent(
-        f"""
-        import sys
-        from workbench.tracking.server import compare_and_set_champion
-        swap = compare_and_set_champion({name!r}, expected="1", version=sys.argv[1], uri={team_server.url!r})
-        print(swap.swapped, swap.current)
-        """
-    )
-    racers = [
-        subprocess.Popen([sys.executable, "-c", script, v], env=os.environ.copy(), stdout=subprocess.PIPE, text=True)
-        for v in numbers[1:]
+    outcomes = [
+        output.split()
+        for _, output in race("swap", {"name": name, "expected": "1", "url": team_server.url}, numbers[1:])
     ]
-    outcomes = [r.communicate(timeout=300)[0].split() for r in racers]
 
     winners = [version for (swapped, _), version in zip(outcomes, numbers[1:], strict=True) if swapped == "True"]
     assert len(winners) == 1

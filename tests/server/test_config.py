@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -73,3 +75,14 @@ def test_a_project_setting_points_at_the_server(tmp_path: Path):
     pyproject.write_text('[tool.workbench]\ntracking-uri = "http://127.0.0.1:5000"\n')
 
     assert project_setting("tracking-uri", pyproject) == "http://127.0.0.1:5000"
+
+
+def test_the_server_app_imports_none_of_the_training_stack():
+    """The team server's bootstrap and each of its workers import the app: it needs Flask and MLflow's
+    server, not the models, scikit-learn or LightGBM that recording a training run brings."""
+    code = (
+        "import sys, workbench.tracking.server_app, workbench.tracking.server, workbench.tracking.users; "
+        "print(sorted(m for m in ('models', 'sklearn', 'lightgbm', 'workbench.config') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

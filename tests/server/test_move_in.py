@@ -28,7 +28,7 @@ def _local_store(uri: str, experiment_name: str, model_name: str) -> dict[str, s
         mlflow.log_text("area,forecast\nE06000001,12\n", "backtest/comparison.csv")
         with mlflow.start_run(run_name="gbm", nested=True) as child:
             mlflow.log_metric("mae", 1.5)
-            info = mlflow.pyfunc.log_model(name="model", python_model=_Doubler())
+            info = mlflow.pyfunc.log_model(name="model", python_model=_Doubler(), pip_requirements=["mlflow"])
     client = MlflowClient(uri)
     for _ in range(2):
         version = mlflow.register_model(info.model_uri, model_name).version

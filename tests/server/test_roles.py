@@ -3,10 +3,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
 import uuid
 from pathlib import Path
 
@@ -15,6 +11,7 @@ import pytest
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from tests.server.racing import race
 from workbench.errors import WorkbenchError
 from workbench.tracking.server import current_user, permission_message
 from workbench.tracking.server_app import APPROVAL_REFUSAL, REFUSAL
@@ -142,25 +139,10 @@ def test_four_concurrent_clients_lose_no_runs(team_server, monkeypatch):
     client = MlflowClient(team_server.url)
     experiment = client.create_experiment(experiment_name)
     client.create_registered_model(model)
-    script = textwrap.dedent(
-        f"""
-        import sys
-        from mlflow.tracking import MlflowClient
-        client, worker = MlflowClient({team_server.url!r}), sys.argv[1]
-        for i in range(5):
-            run = client.create_run({experiment!r}, tags={{"worker": worker}})
-            client.log_batch(run.info.run_id, metrics=[], params=[])
-            client.log_metric(run.info.run_id, "mae", float(i))
-            client.log_text(run.info.run_id, worker, "who.txt")
-            client.set_terminated(run.info.run_id)
-        client.create_model_version({model!r}, run.info.artifact_uri + "/who.txt", run_id=run.info.run_id)
-        """
+    results = race(
+        "log-runs", {"url": team_server.url, "experiment": experiment, "model": model}, [str(w) for w in range(4)]
     )
-    workers = [
-        subprocess.Popen([sys.executable, "-c", script, str(w)], env=os.environ.copy(), stderr=subprocess.PIPE)
-        for w in range(4)
-    ]
-    failures = [w.stderr.read().decode() for w in workers if w.wait(timeout=300) != 0]
+    failures = [output for status, output in results if status != 0]
 
     assert failures == []
     runs = client.search_runs([experiment], max_results=100)

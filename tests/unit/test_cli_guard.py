@@ -22,8 +22,13 @@ def test_a_403_from_the_server_names_the_role_and_exits_4(monkeypatch, capsys) -
     assert "unexpected error" not in err
 
 
-def test_any_other_error_is_unexpected_with_a_log_and_exit_1(capsys) -> None:
+def test_any_other_error_is_unexpected_with_a_log_and_exit_1(capsys, monkeypatch, tmp_path) -> None:
+    monkeypatch.setattr("workbench.tracking.store.PROJECT_ROOT", tmp_path)  # the log goes here, not into the project
     with pytest.raises(typer.Exit) as stopped, guard("promote"):
         raise MlflowException("API request to endpoint /x failed with error code 500 != 200")
     assert stopped.value.exit_code == 1
-    assert "unexpected error: MlflowException" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "unexpected error: MlflowException" in err
+    (log,) = (tmp_path / "outputs" / "logs").iterdir()
+    assert f"The full traceback is in {log}" in err
+    assert "Traceback" in log.read_text() and "error code 500 != 200" in log.read_text()
