@@ -75,6 +75,14 @@ COMMAND_FIXTURES = {"cli", "store", "workdir"}
 
 
 @pytest.fixture(autouse=True)
+def _tasks_in_the_commands_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands under test run their tasks in their own process, as `--jobs 1` does: a worker would
+    import the training stack again for every command. The engine's tests, and the test that stops a
+    train with workers, ask for workers by name."""
+    monkeypatch.setenv("WORKBENCH_JOBS", "1")
+
+
+@pytest.fixture(autouse=True)
 def _private_tracking_store(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
