@@ -84,6 +84,14 @@ def test_progress_is_reported_once_per_task() -> None:
     assert sorted(seen) == [0, 1, 2, 3]
 
 
+RAISED_HERE = 'warnings.warn("a different kind"'
+
+
+def _line_of(text: str) -> int:
+    """The line of this file where `text` first appears (where a warning under test is raised)."""
+    return next(n for n, line in enumerate(Path(__file__).read_text().splitlines(), 1) if line.strip().startswith(text))
+
+
 def _warns(x: int) -> int:
     import warnings
 
@@ -110,7 +118,7 @@ def test_warnings_from_tasks_are_counted_once_per_kind_not_shown_per_fit(setting
     assert summary[1].startswith("3 x RuntimeWarning: did not converge after")
     assert set(summary[2:]) == {
         "1 x DeprecationWarning: use the new key (config.py:9)",
-        "1 x UserWarning: a different kind (test_engine.py:91)",
+        f"1 x UserWarning: a different kind (test_engine.py:{_line_of(RAISED_HERE)})",
     }
     assert not [s for s in summary if "will change" in s or "old name" in s]
     assert not [w for w in recwarn if "converge" in str(w.message)]  # none escaped to this process
