@@ -321,9 +321,9 @@ def run(
     engine.warm_up()  # the pool's workers import while MLflow is read and the panel loaded
     console.print(f"[bold]Experiment[/] {experiment.name}: {escape(experiment.description.strip())}")
     seen_champion = None if quick else tracking.champion_version(experiment.name)
+    commit, dirty = tracking.git_state()  # the code as the train starts: an edit made meanwhile is not credited
     timings: dict[str, float] = {}
     record = train(experiment, console=console, engine=engine, timings=timings, quick=quick)
-    commit, dirty = tracking.git_state()
     if quick:  # exploratory: one small run, never judged nor registered
         with _timed(timings, "record"), console.status("Recording the exploratory run in MLflow"):
             runs = tracking.record_exploratory(record, commit=commit, dirty=dirty)
