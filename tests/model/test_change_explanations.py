@@ -13,7 +13,7 @@ import pytest
 
 from models import MODELS
 from models.base import Forecaster, ModelSpec
-from tests.model.test_forecasting_behaviour import FEATURES
+from tests.model.backtests import FEATURES
 from workbench.data.contract import Panel
 from workbench.explain.contrast import contrast, reference_rows
 from workbench.explain.drivers import driver_table

@@ -13,11 +13,11 @@ from sklearn.base import clone
 
 from models import MODELS
 from models.combination import Combination, CombinationForecaster
-from tests.model.test_forecasting_behaviour import FEATURES
-from workbench.backtest import rolling_origins, run_backtest, split
+from tests.model.backtests import FEATURES, panel_folds
+from workbench.backtest import run_backtest, split
 from workbench.combination import add_combinations, final_choice, final_fits
 from workbench.config import ExplainConfig
-from workbench.data.contract import AREA, HORIZON, PERIOD, Panel
+from workbench.data.contract import AREA, HORIZON, Panel
 from workbench.explain import explain, explanation_task, values
 from workbench.explain.units import base_forecast, households
 from workbench.explain.values import explain_rows
@@ -39,14 +39,7 @@ CANDIDATES = [*MEMBERS, *COMBINATIONS]
 @pytest.fixture(scope="module")
 def trained(england: Panel):
     table = build_feature_table(england, target="owed_duty", builders=FEATURES, horizons=[1, 2])
-    folds = rolling_origins(
-        first_period=england.frame[PERIOD].min(),
-        last_period=england.frame[PERIOD].max(),
-        origins=4,
-        step=1,
-        max_horizon=2,
-        min_train_periods=8,
-    )
+    folds = panel_folds(england.frame, origins=4, max_horizon=2)
     backtest = run_backtest(table, MEMBERS, folds, level=0.8, min_calibration_folds=1, seed=1)
     backtest = add_combinations(backtest, COMBINATIONS, candidates=CANDIDATES, rule=SelectionRule())
     fits = fit_final(table, MEMBERS, bands=backtest.bands, seed=1)

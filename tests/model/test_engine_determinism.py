@@ -10,9 +10,9 @@ import pytest
 
 from features import BUILDERS
 from models import MODELS
-from workbench.backtest import rolling_origins, run_backtest
+from tests.model.backtests import panel_folds
+from workbench.backtest import run_backtest
 from workbench.config import DataConfig
-from workbench.data.contract import PERIOD
 from workbench.data.load import load_panel
 from workbench.engine import Engine, EngineSettings
 from workbench.featurize import build_feature_table
@@ -30,14 +30,7 @@ def setup():
     panel = load_panel(DataConfig(synthetic={"end": "2023Q4"}))
     builders = [BUILDERS["lag"](lags=[1, 2, 4]), BUILDERS["rolling"](windows=[4]), BUILDERS["seasonal"]()]
     table = build_feature_table(panel, target="owed_duty", builders=builders, horizons=[1])
-    folds = rolling_origins(
-        first_period=panel.frame[PERIOD].min(),
-        last_period=panel.frame[PERIOD].max(),
-        origins=3,
-        step=1,
-        max_horizon=1,
-        min_train_periods=8,
-    )
+    folds = panel_folds(panel.frame, origins=3)
     return table, folds
 
 

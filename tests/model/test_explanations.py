@@ -12,10 +12,10 @@ import pytest
 from features import BUILDERS
 from models import MODELS
 from models.glm import PoissonGLM
-from tests.model.test_forecasting_behaviour import FEATURES
-from workbench.backtest import rolling_origins, run_backtest
+from tests.model.backtests import FEATURES, panel_folds
+from workbench.backtest import run_backtest
 from workbench.config import ExplainConfig
-from workbench.data.contract import PERIOD, Covariate, Panel
+from workbench.data.contract import Covariate, Panel
 from workbench.explain import explain_candidate, explanation_task
 from workbench.explain.drivers import driver_table
 from workbench.explain.stability import driver_stability
@@ -115,14 +115,7 @@ def test_global_shap_ranking_recovers_the_planted_drivers(england: Panel) -> Non
     builders = [*FEATURES, BUILDERS["covariate"](column="placebo_index", transform="log", relative=True)]
     table = build_feature_table(panel, target="owed_duty", builders=builders, horizons=[1])
     spec = MODELS["lightgbm"](transform="ratio")
-    folds = rolling_origins(
-        first_period=frame[PERIOD].min(),
-        last_period=frame[PERIOD].max(),
-        origins=2,
-        step=1,
-        max_horizon=1,
-        min_train_periods=8,
-    )
+    folds = panel_folds(frame, origins=2)
     backtest = run_backtest(table, [spec], folds, level=0.8, min_calibration_folds=1, seed=1)
     fit = fit_final(table, [spec], bands=backtest.bands, seed=1)[spec.candidate]
     explained = explain_candidate(
@@ -141,14 +134,7 @@ def test_global_shap_ranking_recovers_the_planted_drivers(england: Panel) -> Non
 
 def _explain_inputs(panel: Panel, table, spec, *, origins: int = 1) -> dict:
     """A backtest of `spec` over `origins` one-step origins and its final fit: what `explain_candidate` takes."""
-    folds = rolling_origins(
-        first_period=panel.frame[PERIOD].min(),
-        last_period=panel.frame[PERIOD].max(),
-        origins=origins,
-        step=1,
-        max_horizon=1,
-        min_train_periods=8,
-    )
+    folds = panel_folds(panel.frame, origins=origins)
     backtest = run_backtest(table, [spec], folds, level=0.8, min_calibration_folds=1, seed=1)
     fit = fit_final(table, [spec], bands=backtest.bands, seed=1)[spec.candidate]
     return dict(table=table, panel=panel, backtest=backtest, fit=fit, config=ExplainConfig(), seed=1)

@@ -9,37 +9,20 @@ import pytest
 
 from features import BUILDERS
 from models import MODELS
-from workbench.backtest import rolling_origins, run_backtest
+from tests.model.backtests import FEATURES, panel_folds
+from workbench.backtest import run_backtest
 from workbench.config import DataConfig
-from workbench.data.contract import PERIOD, Covariate, Panel
+from workbench.data.contract import Covariate, Panel
 from workbench.data.load import load_panel
 from workbench.featurize import build_feature_table
 
-FEATURES = [
-    BUILDERS["lag"](lags=[1, 2, 3, 4]),
-    BUILDERS["rolling"](windows=[4, 8]),
-    BUILDERS["growth"](periods=[1, 4]),
-    BUILDERS["seasonal"](),
-    BUILDERS["structural_break"](),
-    BUILDERS["covariate"](column="possession_claims_rate", transform="log", relative=True),
-    BUILDERS["covariate"](column="claimant_rate", transform="log", relative=True),
-    BUILDERS["covariate"](column="private_rent_index", change=4, relative=True),
-    BUILDERS["static"](columns=["deprivation_score", "urban_rural"]),
-]
 BASELINES = [MODELS["naive"](), MODELS["seasonal_naive"](), MODELS["recent_mean"]()]
 MASE_MARGIN = 0.10  # LightGBM must be at least 10% better than naive and seasonal naive
 
 
 def backtest(panel: Panel, models, *, origins: int = 4):
     table = build_feature_table(panel, target="owed_duty", builders=FEATURES, horizons=[1])
-    folds = rolling_origins(
-        first_period=panel.frame[PERIOD].min(),
-        last_period=panel.frame[PERIOD].max(),
-        origins=origins,
-        step=1,
-        max_horizon=1,
-        min_train_periods=8,
-    )
+    folds = panel_folds(panel.frame, origins=origins)
     return run_backtest(table, models, folds, level=0.8, min_calibration_folds=2, seed=1)
 
 
@@ -95,14 +78,7 @@ def test_on_a_trending_panel_a_transform_beats_a_raw_level_tree() -> None:
     trending = load_panel(DataConfig(synthetic={"trend_per_year": 0.25}))
     raw, ratio = MODELS["lightgbm"](), MODELS["lightgbm"](transform="ratio")
     table = build_feature_table(trending, target="owed_duty", builders=FEATURES, horizons=[1, 2, 3, 4])
-    folds = rolling_origins(
-        first_period=trending.frame[PERIOD].min(),
-        last_period=trending.frame[PERIOD].max(),
-        origins=4,
-        step=1,
-        max_horizon=4,
-        min_train_periods=8,
-    )
+    folds = panel_folds(trending.frame, origins=4, max_horizon=4)
     summary = run_backtest(
         table, [MODELS["naive"](), raw, ratio], folds, level=0.8, min_calibration_folds=2, seed=1
     ).summary.set_index("candidate")

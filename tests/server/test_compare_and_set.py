@@ -8,12 +8,12 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from tests.server.racing import race
-from tests.server.test_roles import _registered
+from tests.server.registered import registered
 from workbench.tracking.server import Swap, compare_and_set_champion
 
 
 def test_a_stale_expectation_is_refused_with_the_champion_that_won(team_server, monkeypatch):
-    name, _ = _registered(team_server, monkeypatch)
+    name, _ = registered(team_server, monkeypatch)
     team_server.as_user(monkeypatch, "alex")
 
     first = compare_and_set_champion(name, expected=None, version="1")
@@ -26,7 +26,7 @@ def test_a_stale_expectation_is_refused_with_the_champion_that_won(team_server, 
 
 @pytest.mark.parametrize("user", ["dana", "rita"])
 def test_only_an_approver_may_compare_and_set(team_server, monkeypatch, user):
-    name, _ = _registered(team_server, monkeypatch)
+    name, _ = registered(team_server, monkeypatch)
     team_server.as_user(monkeypatch, user)
 
     with pytest.raises(MlflowException) as refused:
@@ -37,7 +37,7 @@ def test_only_an_approver_may_compare_and_set(team_server, monkeypatch, user):
 
 
 def test_four_racing_promotions_against_the_same_champion_swap_exactly_once(team_server, monkeypatch):
-    name, numbers = _registered(team_server, monkeypatch, versions=5)
+    name, numbers = registered(team_server, monkeypatch, versions=5)
     team_server.as_user(monkeypatch, "alex")
     assert compare_and_set_champion(name, expected=None, version="1") == Swap(True, "1")
     outcomes = [

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import mlflow
@@ -12,36 +11,14 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from tests.server.racing import race
+from tests.server.registered import registered, unique
 from workbench.errors import WorkbenchError
 from workbench.tracking.server import current_user, permission_message
 from workbench.tracking.server_app import APPROVAL_REFUSAL, REFUSAL
 
 
-def _unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def _registered(team_server, monkeypatch, versions: int = 2) -> tuple[str, list[str]]:
-    """As dana: one run with a metric and an artifact, registered `versions` times under a new model name."""
-    team_server.as_user(monkeypatch, "dana")
-    client = MlflowClient(team_server.url)
-    experiment = client.create_experiment(_unique("roles"))
-    run = client.create_run(experiment)
-    client.log_param(run.info.run_id, "model", "naive")
-    client.log_metric(run.info.run_id, "mae", 1.5)
-    client.log_text(run.info.run_id, "weights", "model/weights.txt")
-    client.set_terminated(run.info.run_id)
-    name = _unique("owed-duty")
-    client.create_registered_model(name)
-    numbers = [
-        client.create_model_version(name, f"{run.info.artifact_uri}/model", run_id=run.info.run_id).version
-        for _ in range(versions)
-    ]
-    return name, [str(n) for n in numbers]
-
-
 def test_a_data_scientist_creates_a_run_and_registers_versions(team_server, monkeypatch):
-    name, numbers = _registered(team_server, monkeypatch)
+    name, numbers = registered(team_server, monkeypatch)
 
     client = MlflowClient(team_server.url)
     assert numbers == ["1", "2"]
@@ -56,7 +33,7 @@ def test_a_data_scientist_creates_a_run_and_registers_versions(team_server, monk
 
 
 def test_a_data_scientist_cannot_move_champion(team_server, monkeypatch):
-    name, _ = _registered(team_server, monkeypatch)
+    name, _ = registered(team_server, monkeypatch)
 
     with pytest.raises(MlflowException) as refused:
         MlflowClient(team_server.url).set_registered_model_alias(name, "champion", "1")
@@ -67,7 +44,7 @@ def test_a_data_scientist_cannot_move_champion(team_server, monkeypatch):
 
 
 def test_a_data_scientist_cannot_forge_an_approval(team_server, monkeypatch):
-    name, _ = _registered(team_server, monkeypatch)
+    name, _ = registered(team_server, monkeypatch)
     client = MlflowClient(team_server.url)
 
     for write in (
@@ -87,7 +64,7 @@ def test_a_data_scientist_cannot_forge_an_approval(team_server, monkeypatch):
 
 
 def test_a_reviewer_reads_but_a_promotion_is_refused_and_changes_nothing(team_server, monkeypatch):
-    name, _ = _registered(team_server, monkeypatch)
+    name, _ = registered(team_server, monkeypatch)
     team_server.as_user(monkeypatch, "alex")
     MlflowClient(team_server.url).set_registered_model_alias(name, "champion", "1")
 
@@ -109,7 +86,7 @@ def test_a_reviewer_reads_but_a_promotion_is_refused_and_changes_nothing(team_se
 
 
 def test_an_approver_moves_champion(team_server, monkeypatch):
-    name, _ = _registered(team_server, monkeypatch)
+    name, _ = registered(team_server, monkeypatch)
     team_server.as_user(monkeypatch, "alex")
     client = MlflowClient(team_server.url)
 
@@ -134,7 +111,7 @@ def test_current_user_is_none_for_the_local_store(store):
 
 def test_four_concurrent_clients_lose_no_runs(team_server, monkeypatch):
     """Four processes, each a data scientist logging runs and registering a version at the same time."""
-    experiment_name, model = _unique("concurrent"), _unique("concurrent-model")
+    experiment_name, model = unique("concurrent"), unique("concurrent-model")
     team_server.as_user(monkeypatch, "dana")
     client = MlflowClient(team_server.url)
     experiment = client.create_experiment(experiment_name)

@@ -8,7 +8,7 @@ import pytest
 
 from features import BUILDERS
 from models.base import ModelSpec
-from tests.unit.test_feature_builders import PERIODS, panel
+from tests.unit.panels import PERIODS, panel
 from workbench.backtest import rolling_origins, run_backtest, split
 from workbench.errors import ConfigError
 from workbench.featurize import build_feature_table

@@ -10,20 +10,9 @@ from hypothesis import strategies as st
 
 import features
 from features import BUILDERS, BuildContext, FeatureBuilder
-from workbench.data.contract import AREA, PERIOD, Covariate, Frequency, Panel, PanelSpec
+from tests.unit.panels import PERIODS, SPEC, panel
+from workbench.data.contract import AREA, PERIOD, Panel
 from workbench.featurize import build_feature_table
-
-SPEC = PanelSpec(
-    frequency=Frequency.QUARTER,
-    targets=("y",),
-    covariates=(Covariate("now", publication_lag=0), Covariate("late", publication_lag=2)),
-    static=("region", "score"),
-    groups=("region",),
-    numeric_static=("score",),
-    area_code_pattern=r"^A\d$",
-)
-AREAS = ("A1", "A2", "A3", "A4", "A5", "A6")
-PERIODS = pd.period_range("2019Q1", periods=16, freq="Q")
 
 # One representative configuration per registered builder; the test below insists on it.
 EXAMPLES: dict[str, list[FeatureBuilder]] = {
@@ -40,17 +29,6 @@ EXAMPLES: dict[str, list[FeatureBuilder]] = {
     "static": [BUILDERS["static"](columns=["region", "score"])],
     "regional_trend": [BUILDERS["regional_trend"](level="region", periods=2)],
 }
-
-
-def panel(seed: int = 0) -> Panel:
-    rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({AREA: np.repeat(AREAS, len(PERIODS)), PERIOD: pd.PeriodIndex(np.tile(PERIODS, 6), freq="Q")})
-    frame["y"] = rng.poisson(20, len(frame)).astype(float)
-    frame["now"] = rng.uniform(1, 5, len(frame))
-    frame["late"] = rng.uniform(1, 5, len(frame))
-    frame["region"] = np.where(frame[AREA].isin(["A1", "A2", "A3"]), "North", "South")
-    frame["score"] = frame[AREA].str[1].astype(float) * 3
-    return Panel(frame=frame, spec=SPEC, source="test")
 
 
 def test_every_builder_subclass_is_registered_and_has_an_example() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from features import BUILDERS
 from models.base import ModelSpec
-from tests.unit.test_feature_builders import panel
+from tests.unit.panels import panel
 from workbench.backtest import Fold, calibrate_folds
 from workbench.config import BacktestConfig
 from workbench.featurize import build_feature_table
