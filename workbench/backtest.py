@@ -22,11 +22,13 @@ from workbench.engine import Engine
 from workbench.errors import ConfigError
 from workbench.featurize import FeatureTable
 from workbench.intervals import (
+    CALIBRATION_ORIGINS,
     MIN_BAND_RESIDUALS,
     SIZE,
     SIZE_BANDS,
     MondrianBand,
     calibrate_by_horizon,
+    latest_origins,
     log_residuals,
 )
 from workbench.metrics import COVERAGE_BANDS, summarise
@@ -82,6 +84,7 @@ class BacktestResult:
     min_calibration_folds: int = 2  # how intervals were calibrated, so candidates added later match
     size_bands: int = SIZE_BANDS
     min_band_residuals: int = MIN_BAND_RESIDUALS
+    calibration_origins: int | None = CALIBRATION_ORIGINS  # the latest origins a fold is calibrated on
     combinations: dict[str, pd.DataFrame] = field(default_factory=dict)  # per combination, its members at each fold
 
     def summary_over(self, folds: Sequence[Fold]) -> pd.DataFrame:
@@ -98,10 +101,12 @@ def calibrate_folds(
     min_folds: int,
     size_bands: int = SIZE_BANDS,
     min_band_residuals: int = MIN_BAND_RESIDUALS,
+    window: int | None = CALIBRATION_ORIGINS,
 ) -> pd.DataFrame:
-    """Add lower/upper to each fold from residuals of earlier folds whose actuals were known at its
-    origin, by size band and horizon (see `workbench.intervals`); the size bands' edges come from
-    those earlier rows only."""
+    """Add lower/upper to each fold from residuals of the latest `window` earlier folds whose actuals
+    were known at its origin (every one if `window` is None), by size band and horizon (see
+    `workbench.intervals`); the size bands' edges come from those rows only. A fold needs at least
+    `min_folds` such earlier folds to be calibrated at all."""
     out = []
     residuals = predictions.assign(
         residual=log_residuals(predictions[ACTUAL].to_numpy(float), predictions["forecast"].to_numpy(float))
@@ -109,7 +114,8 @@ def calibrate_folds(
     for fold in folds:
         for horizon, rows in residuals[residuals["fold"] == fold.index].groupby(HORIZON):
             earlier = [f.index for f in folds if f.origin + int(horizon) <= fold.origin]
-            known = residuals[(residuals[HORIZON] == horizon) & residuals["fold"].isin(earlier)]
+            window_folds = latest_origins(earlier, window)
+            known = residuals[(residuals[HORIZON] == horizon) & residuals["fold"].isin(window_folds)]
             rows = rows.copy()
             if len(earlier) >= min_folds:
                 band = MondrianBand.fit(
@@ -193,12 +199,13 @@ def run_backtest(
     seed: int,
     size_bands: int = SIZE_BANDS,
     min_band_residuals: int = MIN_BAND_RESIDUALS,
+    calibration_origins: int | None = CALIBRATION_ORIGINS,
     engine: Engine | None = None,
     on_step: Callable[[str, Fold], None] | None = None,
     task_order: Sequence[int] | None = None,
 ) -> BacktestResult:
     """Refit every candidate at every origin through `engine`, with intervals calibrated by
-    `size_bands` bands of area size x horizon. The result does not depend on the number of workers
+    `size_bands` bands of area size x horizon on the latest `calibration_origins` origins. The result does not depend on the number of workers
     or on `task_order` (a permutation of the tasks, for tests)."""
     tasks = fit_tasks(table, candidates, folds, seed=seed)
     order = list(task_order) if task_order is not None else _biggest_first(tasks)
@@ -220,6 +227,7 @@ def run_backtest(
         min_calibration_folds=min_calibration_folds,
         size_bands=size_bands,
         min_band_residuals=min_band_residuals,
+        calibration_origins=calibration_origins,
     )
     return with_candidates(empty, pd.concat([o.predictions for o in outcomes], ignore_index=True), fitted)
 
@@ -243,12 +251,16 @@ def with_candidates(
                 min_folds=result.min_calibration_folds,
                 size_bands=result.size_bands,
                 min_band_residuals=result.min_band_residuals,
+                window=result.calibration_origins,
             )
             for _, p in predictions.groupby("candidate", sort=False)
         ]
     )
-    residuals = calibrated.assign(
-        residual=log_residuals(calibrated[ACTUAL].to_numpy(float), calibrated["forecast"].to_numpy(float))
+    # the final bands, for forecasts from after the last origin: the latest origins' residuals
+    final_folds = latest_origins([f.index for f in result.folds], result.calibration_origins)
+    residuals = calibrated[calibrated["fold"].isin(final_folds)]
+    residuals = residuals.assign(
+        residual=log_residuals(residuals[ACTUAL].to_numpy(float), residuals["forecast"].to_numpy(float))
     )
     bands = {
         c: calibrate_by_horizon(r, level=level, bands=result.size_bands, min_residuals=result.min_band_residuals)

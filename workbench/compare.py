@@ -306,7 +306,8 @@ def markdown(results: list[tuple[list[dict[str, Any]], dict[str, Any]]]) -> str:
         "of area size as known at the origin (its mean over the last four periods; Q1 smallest). Time in seconds: the workbench's is its whole backtest over every "
         "candidate plus the combination and selection. For each workbench candidate, its own summary also gives "
         "the largest gap to nominal coverage over those quintiles, and the weighted interval "
-        "score (WIS).",
+        "score (WIS). Intervals are calibrated on the latest three origins known at each fold's origin "
+        "(`backtest.interval_calibration_origins`).",
         "",
     ]
     for rows, context in results:
@@ -316,14 +317,15 @@ def markdown(results: list[tuple[list[dict[str, Any]], dict[str, Any]]]) -> str:
             f"`{task.source}`, {len(context['folds'])} origins "
             f"({context['folds'][0].origin} to {context['folds'][-1].origin}).",
             "",
-            "| method | MASE | MAE | RMSE | bias | coverage | coverage Q1/Q2/Q3/Q4/Q5 | time (s) |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- |",
+            "| method | MASE | MAE | RMSE | bias | coverage | coverage Q1/Q2/Q3/Q4/Q5 | worst gap (points) | time (s) |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
         for r in rows:
-            bands = "/".join(_cell(100 * b, ".0f") for b in r["by_band"])
+            bands = "/".join(_cell(100 * b, ".1f") for b in r["by_band"])
+            gap = float(np.max(np.abs(r["by_band"] - LEVEL))) if np.isfinite(r["by_band"]).all() else float("nan")
             lines.append(
                 f"| {r['method']} | {r['mase']:.3f} | {r['mae']:.3g} | {r['rmse']:.3g} | {r['bias']:+.1%} | "
-                f"{_cell(100 * r['coverage'], '.0f')}% | {bands} | {r['seconds']:.1f} |"
+                f"{_cell(100 * r['coverage'], '.0f')}% | {bands} | {_cell(100 * gap, '.1f')} | {r['seconds']:.1f} |"
             )
         lines += ["", f"Selection: {selection.verdict}", "", "All workbench candidates:", ""]
         summary = context["summary"].set_index("candidate")
@@ -335,7 +337,7 @@ def markdown(results: list[tuple[list[dict[str, Any]], dict[str, Any]]]) -> str:
             seconds = context["seconds"].get(name, float("nan"))
             lines.append(
                 f"| {name} | {r['mase']:.3f} | {r['wape']:.1%} | {r['rmse']:.3g} | {r['bias']:+.1%} | "
-                f"{_cell(100 * r['coverage'], '.0f')}% | {_cell(100 * r['coverage_gap'], '.0f')} points | "
+                f"{_cell(100 * r['coverage'], '.0f')}% | {_cell(100 * r['coverage_gap'], '.1f')} points | "
                 f"{_cell(r['wis'], '.3g')} | {_cell(seconds, '.1f')} |"
             )
         lines.append("")

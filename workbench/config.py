@@ -67,6 +67,9 @@ class BacktestConfig(_Strict):
     interval_size_bands: Annotated[int, Field(ge=1, le=10)] = 5  # workbench.intervals.SIZE_BANDS
     # A size band with fewer calibration residuals uses the pooled band of its horizon.
     interval_min_band_residuals: Annotated[int, Field(ge=1)] = 50  # workbench.intervals.MIN_BAND_RESIDUALS
+    # Intervals are calibrated on the residuals of the latest this-many origins known at a fold's origin
+    # (and the final bands on the backtest's latest); null: every one. workbench.intervals.CALIBRATION_ORIGINS
+    interval_calibration_origins: Annotated[int, Field(ge=1)] | None = 3
 
 
 class SelectionConfig(_Strict):

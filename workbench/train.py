@@ -178,6 +178,7 @@ def train(
                 min_calibration_folds=b.min_calibration_folds,
                 size_bands=b.interval_size_bands,
                 min_band_residuals=b.interval_min_band_residuals,
+                calibration_origins=b.interval_calibration_origins,
                 seed=experiment.seed,
                 engine=engine,
                 on_step=lambda c, f: _advance(progress, bar, "backtest", step=f"{c} @ {f.origin}"),

@@ -16,6 +16,7 @@ from workbench.config import BacktestConfig
 from workbench.featurize import build_feature_table
 from workbench.fit import FinalTask, fit_one, latest_rows
 from workbench.intervals import (
+    CALIBRATION_ORIGINS,
     MIN_BAND_RESIDUALS,
     SIZE,
     SIZE_BANDS,
@@ -109,8 +110,9 @@ FOLDS = tuple(Fold(k, pd.Period("2020Q1", "Q") + k) for k in range(6))
 
 
 def test_a_fold_uses_no_residual_or_size_from_a_fold_whose_actuals_were_unknown_at_its_origin() -> None:
+    """With every earlier fold in the calibration (no window; the window is tested on its own)."""
     base = _predictions()
-    calibrated = calibrate_folds(base, FOLDS, level=LEVEL, min_folds=2, min_band_residuals=20)
+    calibrated = calibrate_folds(base, FOLDS, level=LEVEL, min_folds=2, min_band_residuals=20, window=None)
     # the last fold's horizon-2 intervals are a band fitted on folds 0-3 alone, edges included
     known = base[base["fold"].isin([0, 1, 2, 3]) & (base["horizon"] == 2)]
     band = MondrianBand.fit(
@@ -130,7 +132,7 @@ def test_a_fold_uses_no_residual_or_size_from_a_fold_whose_actuals_were_unknown_
             own = (changed["fold"] == fold.index) & (changed["horizon"] == h)
             changed.loc[later, "actual"] *= 50  # every residual it must not see is wild
             changed.loc[later & ~own, "size"] *= 1000  # and so is the size of every row outside the fold
-            again = calibrate_folds(changed, FOLDS, level=LEVEL, min_folds=2, min_band_residuals=20)
+            again = calibrate_folds(changed, FOLDS, level=LEVEL, min_folds=2, min_band_residuals=20, window=None)
             mine = own.to_numpy()
             pd.testing.assert_frame_equal(calibrated.loc[mine, ["lower", "upper"]], again.loc[mine, ["lower", "upper"]])
     # folds 0-1 have fewer than two known folds at horizon 1, folds 0-2 at horizon 2
@@ -139,7 +141,7 @@ def test_a_fold_uses_no_residual_or_size_from_a_fold_whose_actuals_were_unknown_
     # ...and the same change to a known fold does move the fold's intervals (the test can fail)
     changed = base.copy()
     changed.loc[changed["fold"] == 0, "actual"] *= 50
-    again = calibrate_folds(changed, FOLDS, level=LEVEL, min_folds=2, min_band_residuals=20)
+    again = calibrate_folds(changed, FOLDS, level=LEVEL, min_folds=2, min_band_residuals=20, window=None)
     assert not np.allclose(calibrated.loc[calibrated["fold"] == 5, "upper"], again.loc[again["fold"] == 5, "upper"])
 
 
@@ -214,4 +216,8 @@ def test_the_weighted_interval_score_by_hand() -> None:
 
 def test_the_experiment_defaults_are_the_interval_constants() -> None:
     config = BacktestConfig()
-    assert (config.interval_size_bands, config.interval_min_band_residuals) == (SIZE_BANDS, MIN_BAND_RESIDUALS)
+    assert (config.interval_size_bands, config.interval_min_band_residuals, config.interval_calibration_origins) == (
+        SIZE_BANDS,
+        MIN_BAND_RESIDUALS,
+        CALIBRATION_ORIGINS,
+    )

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from workbench.config import BacktestConfig
 from workbench.forecast_record import ForecastResult
+
+
+def _calibration_periods(backtest: BacktestConfig) -> str:
+    window = backtest.interval_calibration_origins
+    if window is None or window >= backtest.origins:
+        return f"{backtest.origins} backtest periods"
+    return f"the latest {window} of {backtest.origins} backtest periods"
 
 
 def caveats(result: ForecastResult) -> list[str]:
@@ -12,8 +20,8 @@ def caveats(result: ForecastResult) -> list[str]:
         "or shocks such as the COVID period (2020 to 2021), when demand behaved differently.",
         "The drivers describe how the model arrived at each forecast, not proven causes; they compare each area "
         "with a typical area.",
-        f"Intervals were calibrated on {trained.backtest.origins} backtest periods; coverage in a new period can "
-        "differ, especially after sudden changes.",
+        f"Intervals were calibrated on the errors of {_calibration_periods(trained.backtest)}; coverage in a new "
+        "period can differ, especially after sudden changes.",
         "Small areas have wide intervals: a handful of households changes the numbers a lot.",
         "Covariates such as possession claims and the claimant count arrive with a publication lag; the forecast "
         "only uses what had been published, and later revisions are not reflected.",
