@@ -16,7 +16,7 @@ STAMP  := $(VENV)/.installed-$(ENV_HASH)
 export MLFLOW_DISABLE_TELEMETRY ?= true
 
 .DEFAULT_GOAL := help
-.PHONY: help env train forecast score test test-fast lint validate data real-data ui bench compare audit-sim status promote approve lock clean
+.PHONY: help env train forecast score test test-fast lint validate data real-data ui bench compare calibration-study audit-sim status promote approve lock clean
 .PHONY: train-quick compare-champion screenshots
 
 help: ## List the targets with one line each
@@ -80,6 +80,9 @@ screenshots: $(STAMP) ## Regenerate docs/screenshots/ (report, MLflow runs list,
 
 compare: $(STAMP) ## Compare the workbench with naive and AutoETS on real panels; writes outputs/compare/peers.md
 	$(BIN)/workbench compare-peers
+
+calibration-study: $(STAMP) ## Coverage by size quintile per calibration window on real panels; writes outputs/compare/calibration_window.md
+	$(BIN)/workbench calibration-study
 
 audit-sim: $(STAMP) ## Calibrate the fairness audit by simulation (SEEDS=100); writes outputs/audit_sim/
 	$(BIN)/workbench audit-sim --seeds $(or $(SEEDS),100)

@@ -36,7 +36,7 @@ from models.baselines import Naive, RecentMean
 from models.combination import Combination
 from models.gbm import LightGBM
 from models.glm import PoissonGLM
-from workbench.backtest import Fold, rolling_origins, run_backtest
+from workbench.backtest import BacktestResult, Fold, rolling_origins, run_backtest
 from workbench.combination import add_combinations
 from workbench.config import DataConfig
 from workbench.data.contract import ACTUAL, AREA, HORIZON, PERIOD, REGION, Panel
@@ -44,7 +44,7 @@ from workbench.data.load import load_panel
 from workbench.featurize import build_feature_table
 from workbench.intervals import SIZE_WINDOW
 from workbench.metrics import point_metrics, size_band_coverage
-from workbench.selection import SelectionRule, select
+from workbench.selection import Selection, SelectionRule, select
 
 LEVEL = 0.8
 BANDS = 5
@@ -229,11 +229,23 @@ def score(rows: pd.DataFrame, calibrated_folds: set[int]) -> dict[str, Any]:
     return values
 
 
-def run_task(task: Task, folder: Path, rule: SelectionRule) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+@dataclass(frozen=True)
+class TaskBacktest:
+    """One task's workbench backtest: every candidate and the combination, calibrated and selected."""
+
+    panel: Panel
+    folds: list[Fold]
+    result: BacktestResult
+    selection: Selection
+    seconds: dict[str, float]  # per candidate, its fits
+
+
+def backtest_task(task: Task, folder: Path, rule: SelectionRule) -> TaskBacktest:
+    """The workbench's backtest on a task's panel, as a train runs it: baselines, models, the
+    combination of the 3 best, and the selection."""
     panel = load_task(task, folder / "data")
     horizons = tuple(range(1, task.horizon + 1))
     specs = candidates(task)
-    start = time.perf_counter()
     table = build_feature_table(
         panel,
         target="y",
@@ -266,6 +278,14 @@ def run_task(task: Task, folder: Path, rule: SelectionRule) -> tuple[list[dict[s
         origins=len(folds),
         horizons=horizons,
     )
+    return TaskBacktest(panel, folds, combined, selection, seconds)
+
+
+def run_task(task: Task, folder: Path, rule: SelectionRule) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    start = time.perf_counter()
+    done = backtest_task(task, folder, rule)
+    panel, folds, combined, selection, seconds = done.panel, done.folds, done.result, done.selection, done.seconds
+    horizons = tuple(range(1, task.horizon + 1))
     workbench_seconds = time.perf_counter() - start
     ets_start = time.perf_counter()
     ets = _ets_peer(panel, folds, horizons)

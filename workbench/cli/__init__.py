@@ -18,6 +18,7 @@ COMMANDS: dict[str, Callable[..., None]] = {
     "validate": data.validate,
     "compare": governance.compare_champion,
     "compare-peers": tools.compare_peers,
+    "calibration-study": tools.calibration_study,
     "train": training.train,
     "promote": governance.promote,
     "approve": governance.approve,

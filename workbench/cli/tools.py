@@ -24,6 +24,18 @@ def compare_peers(
     console().print(f"Written to {path}")
 
 
+def calibration_study(
+    out: Path = typer.Option(Path("outputs/compare"), help="Folder for the table and the panels"),
+) -> None:
+    """How many recent origins should calibrate the intervals: coverage by size quintile per window."""
+    from workbench.calibration_study import calibration_study as run
+
+    with guard():
+        path = run(out)
+    console().print(path.read_text(), markup=False)
+    console().print(f"Written to {path}")
+
+
 def bench(
     sizes: str = typer.Option("default,annual,large", help="Comma-separated sizes: default, annual, large"),
     load: bool = typer.Option(True, help="Also time the default train beside two CPU-bound processes"),
