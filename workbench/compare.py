@@ -344,7 +344,7 @@ def markdown(results: list[tuple[list[dict[str, Any]], dict[str, Any]]]) -> str:
             bands = "/".join(_cell(100 * b, ".1f") for b in r["by_band"])
             gap = float(np.max(np.abs(r["by_band"] - LEVEL))) if np.isfinite(r["by_band"]).all() else float("nan")
             lines.append(
-                f"| {r['method']} | {r['mase']:.3f} | {r['mae']:.3g} | {r['rmse']:.3g} | {r['bias']:+.1%} | "
+                f"| {r['method']} | {r['mase']:.3f} | {r['mae']:.3g} | {r['rmse']:.3g} | {r['bias']:+.2%} | "
                 f"{_cell(100 * r['coverage'], '.0f')}% | {bands} | {_cell(100 * gap, '.1f')} | {r['seconds']:.1f} |"
             )
         lines += ["", f"Selection: {selection.verdict}", "", "All workbench candidates:", ""]

@@ -12,36 +12,13 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from workbench.backtest import BacktestResult, Fold, calibrate_folds, with_candidates
+from tests.unit.drifting import drifting, folds
+from workbench.backtest import BacktestResult, calibrate_folds, with_candidates
 from workbench.config import BacktestConfig
 from workbench.intervals import MondrianBand, calibrate_by_horizon, latest_origins, log_residuals
 from workbench.metrics import size_band_coverage
 
 LEVEL = 0.8
-START = pd.Period("2000", "Y")
-
-
-def folds(n: int) -> tuple[Fold, ...]:
-    return tuple(Fold(k, START + k) for k in range(n))
-
-
-def drifting(n_folds: int, *, areas: int = 1000, decay: float = 1.0, seed: int = 0) -> pd.DataFrame:
-    """Horizon-1 predictions whose log-scale noise shrinks by `decay` from one origin to the next
-    (1.0: no drift), larger for small areas."""
-    rng = np.random.default_rng(seed)
-    size = np.exp(rng.uniform(0, 7, areas))
-    parts = []
-    for k in range(n_folds):
-        forecast = size * np.exp(rng.normal(0, 0.05, areas))
-        sigma = (1 / np.sqrt(size) + 0.05) * decay**k
-        actual = forecast * np.exp(rng.normal(0, sigma))
-        parts.append(
-            pd.DataFrame(
-                {"candidate": "m", "fold": k, "origin": START + k, "area_code": np.arange(areas), "horizon": 1}
-                | {"actual": actual, "forecast": forecast, "scale": 1.0, "size": size}
-            )
-        )
-    return pd.concat(parts, ignore_index=True)
 
 
 def test_the_window_keeps_the_latest_origins() -> None:

@@ -4,10 +4,15 @@ only, and never of the actual being forecast."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 
-from workbench.compare import score
+from tests.unit.drifting import drifting, folds
+from workbench import calibration_study
+from workbench.backtest import calibrate_folds
+from workbench.compare import TASKS, TaskBacktest, score
 from workbench.metrics import size_band_coverage
 
 
@@ -47,3 +52,27 @@ def test_the_actual_being_forecast_does_not_move_a_row_between_quintiles() -> No
     changed["actual"] = np.where(changed["size"] <= 20, 1e5, changed["actual"])
     after = score(changed, calibrated_folds={1, 2})
     np.testing.assert_allclose(after["by_band"], before["by_band"])
+
+
+def test_the_calibration_study_recalibrates_the_same_forecasts_with_each_window(monkeypatch, tmp_path) -> None:
+    """Each window's gap is the gap of the same backtest rows calibrated on that window; where noise
+    drifts the latest three origins come closer to nominal than every origin, and the table has a
+    cell for each window."""
+    predictions = pd.concat([drifting(12, decay=0.97), drifting(12, decay=0.97, seed=1, candidate="other")])
+    done = TaskBacktest(
+        panel=None,  # type: ignore[arg-type]
+        folds=list(folds(12)),
+        result=SimpleNamespace(predictions=predictions.assign(lower=np.nan, upper=np.nan)),  # type: ignore[arg-type]
+        selection=SimpleNamespace(winner="m"),  # type: ignore[arg-type]
+        seconds={},
+    )
+    monkeypatch.setattr(calibration_study, "backtest_task", lambda *args: done)
+    row = calibration_study.study(TASKS[0], 12, tmp_path)
+    mine = predictions[predictions["candidate"] == "m"]
+    for window in calibration_study.WINDOWS:
+        expected = calibration_study.worst_gap(calibrate_folds(mine, folds(12), level=0.8, min_folds=2, window=window))
+        assert row["selected"][window] == expected  # type: ignore[index]
+    assert row["selected"][3] < row["selected"][None] - 0.02  # type: ignore[index]
+    assert row["rows_per_quintile"] == 10 * 1000 // 5
+    table = calibration_study.markdown([row]).splitlines()
+    assert len(table[-1].split("|")) == len(table[-3].split("|")) == 4 + 2 * len(calibration_study.WINDOWS) + 2
