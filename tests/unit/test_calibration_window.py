@@ -94,3 +94,11 @@ def test_an_experiment_may_ask_for_every_origin_but_not_for_none() -> None:
     assert BacktestConfig(interval_calibration_origins=None).interval_calibration_origins is None
     with pytest.raises(ValidationError, match="interval_calibration_origins"):
         BacktestConfig(interval_calibration_origins=0)
+
+
+def test_the_published_caveat_names_the_origins_the_intervals_were_calibrated_on() -> None:
+    from workbench.report.caveats import _calibration_periods
+
+    assert _calibration_periods(BacktestConfig(origins=8)) == "the latest 3 of 8 backtest periods"
+    assert _calibration_periods(BacktestConfig(origins=8, interval_calibration_origins=None)) == "8 backtest periods"
+    assert _calibration_periods(BacktestConfig(origins=2)) == "2 backtest periods"
