@@ -205,8 +205,8 @@ def run_backtest(
     task_order: Sequence[int] | None = None,
 ) -> BacktestResult:
     """Refit every candidate at every origin through `engine`, with intervals calibrated by
-    `size_bands` bands of area size x horizon on the latest `calibration_origins` origins. The result does not depend on the number of workers
-    or on `task_order` (a permutation of the tasks, for tests)."""
+    `size_bands` bands of area size x horizon on the latest `calibration_origins` origins. The result
+    does not depend on the number of workers or on `task_order` (a permutation of the tasks, for tests)."""
     tasks = fit_tasks(table, candidates, folds, seed=seed)
     order = list(task_order) if task_order is not None else _biggest_first(tasks)
     ordered = [tasks[i] for i in order]

@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 
 from workbench.backtest import calibrate_folds
-from workbench.compare import BANDS, LEVEL, TASKS, Task, backtest_task
+from workbench.compare import BANDS, LEVEL, TASKS, Task, TaskBacktest, backtest_task
+from workbench.intervals import CALIBRATION_ORIGINS
 from workbench.metrics import size_band_coverage
 from workbench.selection import SelectionRule
 
@@ -35,17 +36,29 @@ def worst_gap(rows: pd.DataFrame) -> float:
     return float(size_band_coverage(judged, level=LEVEL, bands=BANDS).get("coverage_gap", np.nan))
 
 
+def recalibrate(rows: pd.DataFrame, done: TaskBacktest, window: int | None) -> pd.DataFrame:
+    """A candidate's backtest rows calibrated as the backtest calibrates them, but on `window` origins."""
+    result = done.result
+    return calibrate_folds(
+        rows,
+        done.folds,
+        level=result.level,
+        min_folds=result.min_calibration_folds,
+        size_bands=result.size_bands,
+        min_band_residuals=result.min_band_residuals,
+        window=window,
+    )
+
+
 def study(task: Task, origins: int, folder: Path) -> dict[str, object]:
     """One panel at one number of origins: the worst size-quintile gap per window."""
     done = backtest_task(replace(task, origins=origins), folder, SelectionRule())
     predictions = done.result.predictions.drop(columns=["lower", "upper"])
     gaps: dict[str, dict[int | None, float]] = {}
     for candidate, rows in predictions.groupby("candidate", sort=False):
-        gaps[str(candidate)] = {
-            w: worst_gap(calibrate_folds(rows, done.folds, level=LEVEL, min_folds=2, window=w)) for w in WINDOWS
-        }
+        gaps[str(candidate)] = {w: worst_gap(recalibrate(rows, done, w)) for w in WINDOWS}
     winner = done.selection.winner
-    calibrated_rows = int(predictions[predictions["candidate"] == winner]["fold"].ge(2).sum())
+    calibrated_rows = int(done.result.predictions.query("candidate == @winner")["lower"].notna().sum())
     return {
         "panel": task.name,
         "origins": origins,
@@ -69,7 +82,7 @@ def markdown(results: Sequence[dict[str, object]]) -> str:
         f"Largest gap, in points, between the nominal {LEVEL:.0%} and the coverage in a quintile of area size "
         "(size as known at the origin), on the backtest folds with intervals, by the origins the calibration "
         "uses: every earlier origin known at the fold's origin, or only the latest 2, 3, 4 or 6 of them. "
-        "The point forecasts are the same in every column. The workbench's default is the latest 3.",
+        f"The point forecasts are the same in every column. The workbench's default is the latest {CALIBRATION_ORIGINS}.",
         "",
         f"| panel | origins | rows per quintile | selected model | {selected_head} | {mean_head} |",
         "| --- | --- | --- | --- | " + " | ".join(["---"] * 2 * len(WINDOWS)) + " |",

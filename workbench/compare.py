@@ -42,7 +42,7 @@ from workbench.config import DataConfig
 from workbench.data.contract import ACTUAL, AREA, HORIZON, PERIOD, REGION, Panel
 from workbench.data.load import load_panel
 from workbench.featurize import build_feature_table
-from workbench.intervals import SIZE_WINDOW
+from workbench.intervals import CALIBRATION_ORIGINS, SIZE_WINDOW
 from workbench.metrics import point_metrics, size_band_coverage
 from workbench.selection import Selection, SelectionRule, select
 
@@ -326,8 +326,8 @@ def markdown(results: list[tuple[list[dict[str, Any]], dict[str, Any]]]) -> str:
         "of area size as known at the origin (its mean over the last four periods; Q1 smallest). Time in seconds: the workbench's is its whole backtest over every "
         "candidate plus the combination and selection. For each workbench candidate, its own summary also gives "
         "the largest gap to nominal coverage over those quintiles, and the weighted interval "
-        "score (WIS). Intervals are calibrated on the latest three origins known at each fold's origin "
-        "(`backtest.interval_calibration_origins`).",
+        "score (WIS). Intervals are calibrated on the latest "
+        f"{CALIBRATION_ORIGINS} origins known at each fold's origin (`backtest.interval_calibration_origins`).",
         "",
     ]
     for rows, context in results:
@@ -356,7 +356,7 @@ def markdown(results: list[tuple[list[dict[str, Any]], dict[str, Any]]]) -> str:
         for name, r in summary.sort_values("mase").iterrows():
             seconds = context["seconds"].get(name, float("nan"))
             lines.append(
-                f"| {name} | {r['mase']:.3f} | {r['wape']:.1%} | {r['rmse']:.3g} | {r['bias']:+.1%} | "
+                f"| {name} | {r['mase']:.3f} | {r['wape']:.1%} | {r['rmse']:.3g} | {r['bias']:+.2%} | "
                 f"{_cell(100 * r['coverage'], '.0f')}% | {_cell(100 * r['coverage_gap'], '.1f')} points | "
                 f"{_cell(r['wis'], '.3g')} | {_cell(seconds, '.1f')} |"
             )

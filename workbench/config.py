@@ -71,6 +71,17 @@ class BacktestConfig(_Strict):
     # (and the final bands on the backtest's latest); null: every one. workbench.intervals.CALIBRATION_ORIGINS
     interval_calibration_origins: Annotated[int, Field(ge=1)] | None = 3
 
+    @model_validator(mode="after")
+    def _window_holds_the_minimum(self) -> BacktestConfig:
+        window = self.interval_calibration_origins
+        if window is not None and window < self.min_calibration_folds:
+            raise ValueError(
+                f"interval_calibration_origins ({window}) is below min_calibration_folds ({self.min_calibration_folds}):"
+                " a fold would be calibrated on fewer origins than it must wait for; raise "
+                "interval_calibration_origins or lower min_calibration_folds"
+            )
+        return self
+
 
 class SelectionConfig(_Strict):
     """The selection rule (workbench/selection.py): a blend of metrics, each relative to the best

@@ -12,6 +12,10 @@ from workbench.record import TrainingRecord
 SHOWN = ("mase", "wape", "mae", "bias", "coverage", "winkler")
 
 
+def _window(origins: int | None) -> str:
+    return "every earlier origin" if origins is None else f"the latest {origins} origins known at each fold's origin"
+
+
 def comparison_table(record: TrainingRecord) -> pd.DataFrame:
     """One row per candidate: kind and backtest metrics over all origins and horizons, best first."""
     kinds = {m.candidate: m.kind for m in record.experiment.models}
@@ -84,7 +88,7 @@ def run_description(
             f"**Target:** `{experiment.target}`, horizons {', '.join(map(str, experiment.horizons))} "
             f"({panel.spec.frequency.label}s ahead). **Backtest:** {len(folds)} origins from {folds[0].origin} to "
             f"{folds[-1].origin}, every candidate refitted at each origin on data up to it; intervals are conformal "
-            f"from earlier folds' residuals.",
+            f"from earlier folds' residuals ({_window(experiment.backtest.interval_calibration_origins)}).",
             f"**Data:** {panel.source}, {panel.frame['area_code'].nunique()} areas, digest `{panel.digest()}`.",
             f"**Features:** {builders}.",
             f"**Code:** commit `{commit[:12]}`{' (uncommitted changes present)' if dirty else ''}; "

@@ -8,7 +8,9 @@ base forecasts. In the backtest every method is scored at every level (WAPE, MAE
 selected model's folds. The method with the lowest WAPE on the total is chosen, BottomUp unless
 another beats it there without a worse WAPE on the areas. Aggregates get split-conformal intervals
 from the chosen method's backtest residuals per level and horizon (`workbench.intervals`), and the
-backtest reports their coverage calibrated on earlier folds only, as the areas' is. Negative
+backtest reports their coverage calibrated on earlier folds only. Unlike the areas' intervals, which
+use the latest origins only (`backtest.interval_calibration_origins`), a total's use every earlier
+origin: it has one residual per origin, too few to window. Negative
 reconciled areas are set to zero and every aggregate is then the exact sum of its areas.
 """
 
@@ -256,7 +258,8 @@ def _scores(scored: pd.DataFrame, folds: Sequence[Fold], *, level: float, min_fo
 
 
 def _coverage(rows: pd.DataFrame, folds: Sequence[Fold], *, level: float, min_folds: int) -> float:
-    """Share of actuals inside bands calibrated, as the areas' are, on earlier folds whose actuals were known."""
+    """Share of actuals inside bands calibrated on every earlier fold whose actuals were known (no
+    window: an aggregate has one residual per origin)."""
     rows = rows.assign(residual=log_residuals(rows[ACTUAL].to_numpy(float), rows["forecast"].to_numpy(float)))
     inside = []
     for fold in folds:

@@ -115,7 +115,7 @@ def _advance(progress: Progress, bar: TaskID, stage: str, step: str | None = Non
 
 def quick_variant(experiment: Experiment) -> Experiment:
     """The exploratory variant of an experiment (`train --quick`), as its `quick:` section says:
-    fewer backtest origins (intervals calibrated on as many earlier folds as there are, at least one), and
+    fewer backtest origins (a fold gets intervals once at least one earlier fold is known), and
     every baseline with only the candidates named there (a combination only if some of the models it
     combines are among them)."""
     b, q = experiment.backtest, experiment.quick

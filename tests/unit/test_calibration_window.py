@@ -5,7 +5,9 @@ over-covers; the window follows the drift."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -36,8 +38,7 @@ def test_a_fold_is_calibrated_on_the_latest_origins_known_at_it_and_on_no_older_
     )
     last = calibrated[calibrated["fold"] == 6]
     np.testing.assert_allclose(last["upper"], band.apply(last["forecast"].to_numpy(), last["size"].to_numpy())[1])
-    # folds 2 and 3 have two and three earlier origins: every one of them is used
-    assert calibrated.dropna(subset=["lower"])["fold"].min() == 2
+    assert calibrated.dropna(subset=["lower"])["fold"].min() == 2  # the first with two earlier origins
     older = base.copy()
     older.loc[older["fold"].isin([0, 1, 2]), "actual"] *= 50  # wild residuals before fold 6's window
     again = calibrate_folds(older, folds(7), level=LEVEL, min_folds=2, window=3)
@@ -68,6 +69,11 @@ def test_the_final_bands_come_from_the_backtests_latest_origins() -> None:
     older.loc[older["fold"] < 3, "actual"] *= 50
     assert with_candidates(empty, older, {}).bands["m"] == expected
     assert with_candidates(replace_window(empty, None), older, {}).bands["m"] != expected
+    # and the folds' own intervals are calibrated with the result's window
+    for window in (3, None):
+        rows = with_candidates(replace_window(empty, window), base, {}).predictions
+        alone = calibrate_folds(base, folds(6), level=LEVEL, min_folds=2, window=window)
+        np.testing.assert_allclose(rows["upper"].to_numpy(), alone["upper"].to_numpy())
 
 
 def coverage_gap(calibrated: pd.DataFrame) -> dict[str, float]:
@@ -75,16 +81,19 @@ def coverage_gap(calibrated: pd.DataFrame) -> dict[str, float]:
 
 
 def test_where_noise_drifts_the_window_holds_coverage_in_every_size_quintile_and_every_origin_does_not() -> None:
-    base = drifting(12, decay=0.97)  # noise shrinks by 3% a year: old residuals are too wide
+    # noise shrinks by 3% a year: old residuals are too wide. Over seeds 0-19 every origin's worst gap
+    # is 4.4 to 6.0 points (every quintile over nominal), the window's 2.2 to 3.3, at least 2.1 apart
+    base = drifting(12, areas=3000, decay=0.97)
     every = coverage_gap(calibrate_folds(base, folds(12), level=LEVEL, min_folds=2, window=None))
     window = coverage_gap(calibrate_folds(base, folds(12), level=LEVEL, min_folds=2, window=3))
-    assert every["coverage_gap"] > 0.055, every
+    assert every["coverage_gap"] > 0.035, every
     assert all(every[f"coverage_q{b}"] > LEVEL for b in range(1, 6)), every  # over-covers: too wide
-    assert window["coverage_gap"] < 0.045 and window["coverage_gap"] < every["coverage_gap"] - 0.02, window
+    assert window["coverage_gap"] < 0.045 and window["coverage_gap"] < every["coverage_gap"] - 0.01, window
 
 
 def test_without_drift_the_window_costs_little() -> None:
-    base = drifting(12, decay=1.0)
+    # a check on the window's cost, not on the window: over seeds 0-19 both stay within 1.7 points
+    base = drifting(12, areas=3000, decay=1.0)
     every = coverage_gap(calibrate_folds(base, folds(12), level=LEVEL, min_folds=2, window=None))
     window = coverage_gap(calibrate_folds(base, folds(12), level=LEVEL, min_folds=2, window=3))
     assert every["coverage_gap"] < 0.03 and window["coverage_gap"] < 0.03, (every, window)
@@ -99,6 +108,46 @@ def test_an_experiment_may_ask_for_every_origin_but_not_for_none() -> None:
 def test_the_published_caveat_names_the_origins_the_intervals_were_calibrated_on() -> None:
     from workbench.report.caveats import _calibration_periods
 
-    assert _calibration_periods(BacktestConfig(origins=8)) == "the latest 3 of 8 backtest periods"
-    assert _calibration_periods(BacktestConfig(origins=8, interval_calibration_origins=None)) == "8 backtest periods"
-    assert _calibration_periods(BacktestConfig(origins=2)) == "2 backtest periods"
+    eight = BacktestConfig(origins=8)
+    assert _calibration_periods(eight, totals=False) == "the latest 3 of 8 backtest forecast origins"
+    assert _calibration_periods(eight, totals=True) == "the latest 3 of 8 backtest forecast origins (totals on all 8)"
+    every = BacktestConfig(origins=8, interval_calibration_origins=None)
+    assert _calibration_periods(every, totals=True) == "8 backtest forecast origins"
+    assert _calibration_periods(BacktestConfig(origins=2), totals=False) == "2 backtest forecast origins"
+
+
+def test_the_window_may_not_be_shorter_than_the_origins_a_fold_waits_for() -> None:
+    with pytest.raises(
+        ValidationError, match=re.escape("interval_calibration_origins (2) is below min_calibration_folds (3)")
+    ):
+        BacktestConfig(min_calibration_folds=3, interval_calibration_origins=2)
+    assert BacktestConfig(min_calibration_folds=3, interval_calibration_origins=None).min_calibration_folds == 3
+
+
+def test_a_train_calibrates_with_the_experiments_window(monkeypatch) -> None:
+    """`workbench train` hands the experiment's window to the backtest (stopped there)."""
+    from rich.console import Console
+
+    from workbench import train as spine
+    from workbench.config import parse_experiment
+    from workbench.engine import Engine, EngineSettings
+
+    experiment = parse_experiment(
+        "name: window_test\ntarget: owed_duty\ndata: {synthetic: {start: 2018Q2, end: 2022Q4}}\n"
+        "models: [{model: naive}, {model: poisson_glm}]\nbacktest: {origins: 5, interval_calibration_origins: 4}\n",
+        source=Path("window.yaml"),
+    )
+    asked: dict[str, object] = {}
+
+    class Stop(Exception):
+        pass
+
+    def backtest(*args: object, **kwargs: object) -> None:
+        asked.update(kwargs)
+        raise Stop
+
+    monkeypatch.setattr(spine, "run_backtest", backtest)
+    monkeypatch.setattr(spine.tracking, "check_contract", lambda *a, **k: None)
+    with pytest.raises(Stop):
+        spine.train(experiment, console=Console(quiet=True), engine=Engine(EngineSettings(jobs=1)))
+    assert asked["calibration_origins"] == 4

@@ -109,12 +109,16 @@ def _predictions(seed: int = 0, folds: int = 6, areas: int = 200) -> pd.DataFram
 FOLDS = tuple(Fold(k, pd.Period("2020Q1", "Q") + k) for k in range(6))
 
 
-def test_a_fold_uses_no_residual_or_size_from_a_fold_whose_actuals_were_unknown_at_its_origin() -> None:
-    """With every earlier fold in the calibration (no window; the window is tested on its own)."""
+@pytest.mark.parametrize(("window", "last_folds"), [(None, [0, 1, 2, 3]), (3, [1, 2, 3])])
+def test_a_fold_uses_no_residual_or_size_from_a_fold_whose_actuals_were_unknown_at_its_origin(
+    window: int | None, last_folds: list[int]
+) -> None:
+    """With every earlier fold in the calibration, and with the latest three of them: the window
+    is taken from the folds known at the origin, never from later ones."""
     base = _predictions()
-    calibrated = calibrate_folds(base, FOLDS, level=LEVEL, min_folds=2, min_band_residuals=20, window=None)
-    # the last fold's horizon-2 intervals are a band fitted on folds 0-3 alone, edges included
-    known = base[base["fold"].isin([0, 1, 2, 3]) & (base["horizon"] == 2)]
+    calibrated = calibrate_folds(base, FOLDS, level=LEVEL, min_folds=2, min_band_residuals=20, window=window)
+    # the last fold's horizon-2 intervals are a band fitted on `last_folds` alone, edges included
+    known = base[base["fold"].isin(last_folds) & (base["horizon"] == 2)]
     band = MondrianBand.fit(
         log_residuals(known["actual"].to_numpy(), known["forecast"].to_numpy()),
         known["size"].to_numpy(),
@@ -132,16 +136,16 @@ def test_a_fold_uses_no_residual_or_size_from_a_fold_whose_actuals_were_unknown_
             own = (changed["fold"] == fold.index) & (changed["horizon"] == h)
             changed.loc[later, "actual"] *= 50  # every residual it must not see is wild
             changed.loc[later & ~own, "size"] *= 1000  # and so is the size of every row outside the fold
-            again = calibrate_folds(changed, FOLDS, level=LEVEL, min_folds=2, min_band_residuals=20, window=None)
+            again = calibrate_folds(changed, FOLDS, level=LEVEL, min_folds=2, min_band_residuals=20, window=window)
             mine = own.to_numpy()
             pd.testing.assert_frame_equal(calibrated.loc[mine, ["lower", "upper"]], again.loc[mine, ["lower", "upper"]])
     # folds 0-1 have fewer than two known folds at horizon 1, folds 0-2 at horizon 2
     calibrated_folds = calibrated.dropna(subset=["lower"]).groupby("horizon")["fold"].min().to_dict()
     assert calibrated_folds == {1: 2, 2: 3}
-    # ...and the same change to a known fold does move the fold's intervals (the test can fail)
+    # ...and the same change to a fold it does use moves the fold's intervals (the test can fail)
     changed = base.copy()
-    changed.loc[changed["fold"] == 0, "actual"] *= 50
-    again = calibrate_folds(changed, FOLDS, level=LEVEL, min_folds=2, min_band_residuals=20, window=None)
+    changed.loc[changed["fold"] == last_folds[0], "actual"] *= 50
+    again = calibrate_folds(changed, FOLDS, level=LEVEL, min_folds=2, min_band_residuals=20, window=window)
     assert not np.allclose(calibrated.loc[calibrated["fold"] == 5, "upper"], again.loc[again["fold"] == 5, "upper"])
 
 

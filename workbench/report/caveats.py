@@ -6,11 +6,15 @@ from workbench.config import BacktestConfig
 from workbench.forecast_record import ForecastResult
 
 
-def _calibration_periods(backtest: BacktestConfig) -> str:
-    window = backtest.interval_calibration_origins
-    if window is None or window >= backtest.origins:
-        return f"{backtest.origins} backtest periods"
-    return f"the latest {window} of {backtest.origins} backtest periods"
+def _calibration_periods(backtest: BacktestConfig, *, totals: bool) -> str:
+    """The origins whose errors calibrated the published intervals: the latest few for areas, every
+    one for totals (`workbench.reconcile`)."""
+    window, origins = backtest.interval_calibration_origins, backtest.origins
+    if window is None or window >= origins:
+        return f"{origins} backtest forecast origins"
+    return f"the latest {window} of {origins} backtest forecast origins" + (
+        f" (totals on all {origins})" if totals else ""
+    )
 
 
 def caveats(result: ForecastResult) -> list[str]:
@@ -20,7 +24,7 @@ def caveats(result: ForecastResult) -> list[str]:
         "or shocks such as the COVID period (2020 to 2021), when demand behaved differently.",
         "The drivers describe how the model arrived at each forecast, not proven causes; they compare each area "
         "with a typical area.",
-        f"Intervals were calibrated on the errors of {_calibration_periods(trained.backtest)}; coverage in a new "
+        f"Intervals were calibrated on the errors of {_calibration_periods(trained.backtest, totals=result.totals is not None)}; coverage in a new "
         "period can differ, especially after sudden changes.",
         "Small areas have wide intervals: a handful of households changes the numbers a lot.",
         "Covariates such as possession claims and the claimant count arrive with a publication lag; the forecast "

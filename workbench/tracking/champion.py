@@ -84,6 +84,10 @@ def load_champion(experiment: Experiment) -> ChampionModel:
         reconciliation = _reconciliation(parent) if trained.hierarchy is not None else None
     run = client.get_run(tags["run_id"])
     parent_run = client.get_run(parent)
+    if "backtest.interval_calibration_origins" not in parent_run.data.params:
+        # trained before intervals were calibrated on the latest origins only: on every earlier one
+        backtest = trained.backtest.model_copy(update={"interval_calibration_origins": None})
+        trained = trained.model_copy(update={"backtest": backtest})
     return ChampionModel(
         name=name,
         version=str(version.version),
