@@ -55,13 +55,17 @@ def histories(rows: pd.DataFrame) -> pd.DataFrame:
     return known.drop_duplicates([AREA, PERIOD]).sort_values([AREA, PERIOD]).reset_index(drop=True)
 
 
-def _series(known: pd.DataFrame, origin: pd.Period) -> np.ndarray:
-    """One area's values up to `origin` on a complete period range (gaps carried forward)."""
-    upto = known[known[PERIOD] <= origin]
-    if upto.empty:
+def _series(periods: np.ndarray, values: np.ndarray, origin: int) -> np.ndarray:
+    """One area's values up to `origin` on a complete period range, gaps carried forward (`periods`:
+    the area's period ordinals, sorted, `origin` an ordinal of the same frequency)."""
+    keep = periods <= origin
+    periods, values = periods[keep], values[keep]
+    if not len(periods):
         return np.array([], dtype=float)
-    index = pd.period_range(upto[PERIOD].iloc[0], origin, freq=origin.freq)
-    return np.asarray(upto.set_index(PERIOD)["value"].reindex(index).ffill().dropna(), dtype=float)
+    full = np.full(origin - periods[0] + 1, np.nan)
+    full[periods - periods[0]] = values
+    last = np.maximum.accumulate(np.where(np.isfinite(full), np.arange(len(full)), 0))
+    return full[last]
 
 
 class _PerSeries:
@@ -102,15 +106,21 @@ class _PerSeries:
     def predict(self, rows: pd.DataFrame) -> np.ndarray:
         known = histories(rows[[AREA, ORIGIN, TARGET_PERIOD, "ref_last"]].assign(**{ACTUAL: np.nan}))
         history = pd.concat([self.history_, known]).drop_duplicates([AREA, PERIOD]).sort_values([AREA, PERIOD])
-        by_area = dict(tuple(history.groupby(AREA, sort=False)))
+        periods, values = _ordinals(history[PERIOD]), history["value"].to_numpy(float)
+        by_area = history.groupby(AREA, sort=False).indices
+        origins, steps = _ordinals(rows[ORIGIN]), rows[HORIZON].to_numpy()
+        nothing = np.array([], dtype=int)
         out = np.full(len(rows), np.nan)
-        positions = np.arange(len(rows))
-        for (area, origin), group in rows.groupby([AREA, ORIGIN], sort=False).indices.items():
-            steps = rows[HORIZON].to_numpy()[group]
-            empty = pd.DataFrame(columns=[PERIOD, "value"])
-            path = self._forecast(_series(by_area.get(area, empty), origin), int(steps.max()))
-            out[positions[group]] = path[steps - 1]
+        for (area, _), group in rows.groupby([AREA, ORIGIN], sort=False).indices.items():
+            mine = by_area.get(area, nothing)
+            path = self._forecast(_series(periods[mine], values[mine], origins[group[0]]), int(steps[group].max()))
+            out[group] = path[steps[group] - 1]
         return out
+
+
+def _ordinals(periods: pd.Series) -> np.ndarray:
+    """A period column as integer ordinals: consecutive periods differ by one."""
+    return np.asarray(pd.PeriodIndex(periods).asi8, dtype=np.int64)
 
 
 class _Classical(ModelSpec):

@@ -86,6 +86,12 @@ def _columns(raw: pd.DataFrame, *, area: str, y: str, **static: str) -> pd.DataF
     return out
 
 
+def _county_murders(raw: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"area": raw["countyid"].astype(int).map("{:05d}".format), "year": raw["year"], "y": raw["murders"]}
+    )
+
+
 def _gapminder(raw: pd.DataFrame) -> pd.DataFrame:
     keep = raw[raw["year"] <= 2015]  # 2016 has no population
     area = keep["country"].str.replace(r"[^A-Za-z0-9]+", "_", regex=True)
@@ -99,6 +105,15 @@ def _cigar(raw: pd.DataFrame) -> pd.DataFrame:
 # Every disease the data set reports through 2002; polio and smallpox end in the 1950s and 1960s.
 FIVE_DISEASES = ("Hepatitis A", "Measles", "Mumps", "Pertussis", "Rubella")
 TASKS = (
+    Task(
+        "county_murders",
+        "wooldridge/countymurders",
+        _county_murders,
+        "Murders in 2,197 US counties, 1980-96, annual counts, 42% zeros: the county panel of "
+        "`experiments/us_county_murders.yaml`, here with the comparison's candidates and lags only",
+        origins=4,
+        extra_models=("croston", "tsb"),
+    ),
     Task(
         "us_diseases",
         "dslabs/us_contagious_diseases",

@@ -125,3 +125,12 @@ def test_classical_specs_are_candidates_explained_as_what_they_are() -> None:
         assert not spec.is_baseline
         assert spec.explainer == "baseline"
         assert "history" in spec.describe()
+
+
+def test_an_areas_history_is_complete_up_to_the_origin_with_gaps_carried_forward() -> None:
+    periods, values = np.array([10, 11, 13, 14]), np.array([1.0, 2.0, 4.0, 5.0])
+    np.testing.assert_array_equal(classical._series(periods, values, 13), [1, 2, 2, 4])  # 12 is missing
+    np.testing.assert_array_equal(classical._series(periods, values, 16), [1, 2, 2, 4, 5, 5, 5])
+    assert len(classical._series(periods, values, 9)) == 0  # nothing observed by the origin
+    quarters = pd.Series(pd.period_range("2020Q3", periods=3, freq="Q"))
+    np.testing.assert_array_equal(np.diff(classical._ordinals(quarters)), [1, 1])  # next quarter, next ordinal
