@@ -68,8 +68,19 @@ class BacktestConfig(_Strict):
     # A size band with fewer calibration residuals uses the pooled band of its horizon.
     interval_min_band_residuals: Annotated[int, Field(ge=1)] = 50  # workbench.intervals.MIN_BAND_RESIDUALS
     # Intervals are calibrated on the residuals of the latest this-many origins known at a fold's origin
-    # (and the final bands on the backtest's latest); null: every one. workbench.intervals.CALIBRATION_ORIGINS
+    # (and the final bands on the backtest's latest); null: every one; never fewer than min_calibration_folds
+    # (unset, it is raised to that). workbench.intervals.CALIBRATION_ORIGINS
     interval_calibration_origins: Annotated[int, Field(ge=1)] | None = 3
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unset_window_holds_the_minimum(cls, data: object) -> object:
+        """Left unset, the window is 3 origins, or min_calibration_folds where that is more."""
+        if isinstance(data, dict) and "interval_calibration_origins" not in data:
+            least = data.get("min_calibration_folds")
+            if isinstance(least, int) and least > cls.model_fields["interval_calibration_origins"].default:
+                return {**data, "interval_calibration_origins": least}
+        return data
 
     @model_validator(mode="after")
     def _window_holds_the_minimum(self) -> BacktestConfig:

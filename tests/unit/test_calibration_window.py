@@ -122,6 +122,9 @@ def test_the_window_may_not_be_shorter_than_the_origins_a_fold_waits_for() -> No
     ):
         BacktestConfig(min_calibration_folds=3, interval_calibration_origins=2)
     assert BacktestConfig(min_calibration_folds=3, interval_calibration_origins=None).min_calibration_folds == 3
+    # left unset, the window holds the minimum (an experiment logged before the window still parses)
+    assert BacktestConfig(min_calibration_folds=5).interval_calibration_origins == 5
+    assert BacktestConfig(min_calibration_folds=2).interval_calibration_origins == 3
 
 
 def test_a_train_calibrates_with_the_experiments_window(monkeypatch) -> None:
