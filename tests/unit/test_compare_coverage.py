@@ -67,6 +67,7 @@ def test_the_calibration_study_recalibrates_the_same_forecasts_with_each_window(
         result=with_candidates(BacktestResult(*[pd.DataFrame()] * 4, {}, folds(12), 0.8), predictions, {}),
         selection=SimpleNamespace(winner="m"),  # type: ignore[arg-type]
         seconds={},
+        total_seconds=0.0,
     )
     monkeypatch.setattr(calibration_study, "backtest_task", lambda *args: done)
     row = calibration_study.study(TASKS[0], 12, tmp_path)
