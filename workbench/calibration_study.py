@@ -2,7 +2,8 @@
 `backtest.interval_calibration_origins` (`make calibration-study`).
 
 Split conformal calibration assumes the residuals it calibrates on are exchangeable with those it
-covers; over years they drift. The study takes the real panels of `make compare` with the most areas,
+covers; over years they drift. The study takes the three real panels of `make compare` with the most
+areas,
 runs the workbench's backtest on each with more and more origins, and recalibrates every candidate's
 backtest rows with windows of the latest 2, 3, 4 and 6 origins and with every earlier origin. For
 each it reports the largest gap between nominal coverage and coverage in a quintile of area size (as
@@ -27,7 +28,11 @@ from workbench.metrics import size_band_coverage
 from workbench.selection import SelectionRule
 
 WINDOWS: tuple[int | None, ...] = (None, 2, 3, 4, 6)
-STUDIES: tuple[tuple[str, tuple[int, ...]], ...] = (("gapminder", (8, 12, 16, 20)), ("us_diseases_five", (5, 8)))
+STUDIES: tuple[tuple[str, tuple[int, ...]], ...] = (
+    ("county_murders", (4, 8)),
+    ("gapminder", (8, 12, 16, 20)),
+    ("us_diseases_five", (5, 8)),
+)
 
 
 def worst_gap(rows: pd.DataFrame) -> float:
