@@ -41,6 +41,7 @@ from workbench.combination import add_combinations
 from workbench.config import DataConfig
 from workbench.data.contract import ACTUAL, AREA, HORIZON, PERIOD, REGION, Panel
 from workbench.data.load import load_panel
+from workbench.data.real import county_murders_from
 from workbench.featurize import build_feature_table
 from workbench.intervals import CALIBRATION_ORIGINS, SIZE_WINDOW
 from workbench.metrics import point_metrics, size_band_coverage
@@ -87,9 +88,8 @@ def _columns(raw: pd.DataFrame, *, area: str, y: str, **static: str) -> pd.DataF
 
 
 def _county_murders(raw: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame(
-        {"area": raw["countyid"].astype(int).map("{:05d}".format), "year": raw["year"], "y": raw["murders"]}
-    )
+    panel = county_murders_from(raw)
+    return pd.DataFrame({"area": panel["county"], "year": panel["year"].astype(int), "y": panel["murders"]})
 
 
 def _gapminder(raw: pd.DataFrame) -> pd.DataFrame:

